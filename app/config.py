@@ -1,0 +1,102 @@
+"""Every setting of chatgpt-bridge, read from the environment and `.env`.
+
+One class on purpose: a person configuring the bridge should find every knob in one place,
+and the README's configuration table is generated from the same names. The browser and
+Slack layers never import this module; they are handed a `Settings` instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_MODEL_ALIASES: dict[str, str] = {
+    "gpt-3.5-turbo": "auto",
+    "gpt-4": "auto",
+    "gpt-4-turbo": "auto",
+    "gpt-4o": "gpt-4o",
+    "gpt-4o-mini": "auto",
+    "gpt-4.1": "auto",
+    "gpt-4.1-mini": "auto",
+    "chatgpt-4o-latest": "gpt-4o",
+}
+"""Model names that OpenAI clients send by default, mapped to a ChatGPT model slug."""
+
+
+class Settings(BaseSettings):
+    """Configuration of the bridge. Environment variable names are given by each alias."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    chatgpt_url: str = Field("https://chatgpt.com", validation_alias="CHATGPT_URL")
+
+    browser_executable: Path | None = Field(None, validation_alias="BROWSER_EXECUTABLE")
+    browser_channel: str | None = Field(None, validation_alias="BROWSER_CHANNEL")
+    browser_headless: bool | None = Field(None, validation_alias="BROWSER_HEADLESS")
+
+    data_dir: Path = Field(Path("~/.chatgpt-bridge"), validation_alias="BRIDGE_DATA_DIR")
+    host: str = Field("127.0.0.1", validation_alias="BRIDGE_HOST")
+    port: int = Field(8765, ge=0, le=65535, validation_alias="BRIDGE_PORT")
+    api_key: SecretStr | None = Field(None, validation_alias="BRIDGE_API_KEY")
+
+    max_tabs: int = Field(3, ge=1, le=16, validation_alias="BRIDGE_MAX_TABS")
+    max_queue: int = Field(16, ge=0, validation_alias="BRIDGE_MAX_QUEUE")
+    idle_timeout: float = Field(120.0, gt=0, validation_alias="BRIDGE_IDLE_TIMEOUT")
+    answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
+
+    default_model: str = Field("auto", validation_alias="DEFAULT_MODEL")
+    model_aliases: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_ALIASES),
+        validation_alias="MODEL_ALIASES",
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLACK_CHANNELS"
+    )
+    slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+
+    ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
+    ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias="LOG_LEVEL"
+    )
+
+    @field_validator("slack_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("chatgpt_url", mode="after")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def profile_dir(self) -> Path:
+        """The persistent Chrome profile: it holds the ChatGPT session cookies."""
+        return self.data_dir / "chrome-profile"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "bridge.sqlite3"

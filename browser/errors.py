@@ -1,0 +1,109 @@
+"""Typed failures of the browser layer.
+
+Every error says what happened and what the person should do about it, because the same
+message is shown to a Slack user, returned in an OpenAI-style error body and printed by the
+CLI. `delivered` tells the callers whether the prompt may already sit in the user's ChatGPT
+account: when it is True (or unknown), nobody may send the prompt again automatically.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base class: `str(error)` is a sentence a person can act on."""
+
+    delivered: bool | None = False
+    """False: the prompt never reached ChatGPT. True/None: it did, or it may have."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LoginRequiredError(BridgeError):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "ChatGPT is logged out in the bridge's browser. Run `chatgpt-bridge login`, "
+            "log in in the window that opens, then try again."
+        )
+
+
+class ChallengeError(BridgeError):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "ChatGPT is showing a human-verification challenge. Open the bridge's browser "
+            "window (`chatgpt-bridge login`), complete the check, then try again."
+        )
+
+
+class RateLimitedError(BridgeError):
+    def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        when = (
+            f" Try again in {_human_duration(retry_after)}."
+            if retry_after
+            else (" Wait a while before asking again.")
+        )
+        super().__init__((message or "ChatGPT says you have sent too many messages.") + when)
+
+
+class BusyError(BridgeError):
+    def __init__(self, message: str | None = None, retry_after: float = 5.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message
+            or "Every browser tab is busy and the queue is full. Try again in a few seconds."
+        )
+
+
+class SendUncertainError(BridgeError):
+    """The prompt may have been delivered; retrying could post it twice."""
+
+    delivered = None
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "The prompt may have reached ChatGPT but no answer could be read. It was not "
+            "sent again, to avoid a duplicate; check the conversation on chatgpt.com."
+        )
+
+
+class WebAppError(BridgeError):
+    """ChatGPT reported an error. `delivered` says whether the prompt reached it."""
+
+    def __init__(self, message: str, *, delivered: bool | None = False) -> None:
+        self.delivered = delivered
+        super().__init__(message)
+
+
+class AnswerTimeoutError(BridgeError):
+    delivered = True
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "ChatGPT stopped answering (no progress before the timeout). The question was "
+            "delivered; see the conversation on chatgpt.com."
+        )
+
+
+class BrowserDownError(BridgeError):
+    def __init__(self, message: str | None = None, *, delivered: bool | None = False) -> None:
+        self.delivered = delivered
+        super().__init__(
+            message
+            or "The bridge's browser is not running. It is relaunched on the next request; "
+            "if this persists, check BROWSER_EXECUTABLE and the logs."
+        )
+
+
+def _human_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 90:
+        return f"{seconds} seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"

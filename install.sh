@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs everything chatgpt-bridge needs on Linux or macOS, then runs what you ask:
+#   ./install.sh                 install only
+#   ./install.sh demo            install, then the offline demo (no account needed)
+#   ./install.sh serve           install, then the bridge itself
+#   ./install.sh test            install, then lint and the test suite
+# Idempotent: a second run only checks that everything is there.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        say "need root for: $*"; return 1; fi
+}
+
+find_browser() {
+    if [ -n "${BROWSER_EXECUTABLE:-}" ] && [ -x "$BROWSER_EXECUTABLE" ]; then return 0; fi
+    for b in google-chrome google-chrome-stable chromium chromium-browser; do
+        command -v "$b" >/dev/null && return 0
+    done
+    [ -d "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}" ] &&
+        ls "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}" | grep -q '^chromium' && return 0
+    [ -d "$HOME/Library/Caches/ms-playwright" ] && return 0
+    [ -d "/Applications/Google Chrome.app" ] && return 0
+    return 1
+}
+
+install_browser() {
+    find_browser && return 0
+    if command -v apt-get >/dev/null; then
+        say "installing Debian's chromium"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        say "installing Playwright's Chromium"
+        poetry run playwright install chromium
+    fi
+}
+
+install_poetry() {
+    command -v poetry >/dev/null && return 0
+    say "installing Poetry"
+    python3 -m pip install --user --quiet poetry 2>/dev/null ||
+        python3 -m pip install --user --quiet --break-system-packages poetry
+    export PATH="$HOME/.local/bin:$PATH"
+}
+
+# Some package mirrors serve PyPI's simple index but not its JSON API, which `poetry install`
+# needs. The fallback installs exactly the locked versions, hash-checked, with pip.
+install_locked_with_pip() {
+    say "poetry could not fetch packages; installing the same locked versions with pip"
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    python3 - > .venv/locked-requirements.txt <<'PY'
+import tomllib
+lock = tomllib.load(open("poetry.lock", "rb"))
+for package in lock["package"]:
+    hashes = " ".join(f"--hash={f['hash']}" for f in package["files"])
+    markers = package.get("markers", "")
+    if isinstance(markers, dict):  # per dependency group; any group is wanted here
+        markers = " or ".join(f"({m})" for m in markers.values())
+    when = f" ; {markers}" if markers else ""
+    print(f"{package['name']}=={package['version']}{when} {hashes}")
+PY
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        --require-hashes --no-deps -r .venv/locked-requirements.txt
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+        2>/dev/null || .venv/bin/python -m pip install --quiet --no-deps -e .
+}
+
+install_dependencies() {
+    poetry config virtualenvs.in-project true --local
+    if ! poetry install --quiet 2>/dev/null; then install_locked_with_pip; fi
+}
+
+install_poetry
+install_dependencies
+install_browser
+
+case "${1:-}" in
+    "") say "installed. Try: ./install.sh demo" ;;
+    demo) shift; exec poetry run chatgpt-bridge demo "$@" ;;
+    serve) shift; exec poetry run chatgpt-bridge serve "$@" ;;
+    test) shift; poetry run ruff check . && exec poetry run pytest "$@" ;;
+    *) say "unknown command: $1 (demo | serve | test)"; exit 2 ;;
+esac
