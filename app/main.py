@@ -2,12 +2,14 @@
 
 The lifespan starts the parts in dependency order and stops them in reverse, so a failing
 start leaves nothing half-running and Ctrl-C never leaves the Chrome profile open.
-State the routes need is put on `app.state`: `settings`, `db`, `bridge`, and `api_key` (the
-key `/v1/*` demands, or None when the API is local-only and no key is configured).
+State the routes need is put on `app.state`: `settings`, `db`, `bridge`, `slack` (or None),
+`tunnel` (or None, with `tunnel_error` saying why) and `api_key` (the key `/v1/*` demands, or
+None when the API is local-only and no key is configured).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,6 +18,9 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.db import open_database
+from app.health import router as health_router
+from app.security import is_loopback, resolve_api_key
+from app.tunnel import TunnelError, open_tunnel
 from browser import Bridge
 
 logger = logging.getLogger(__name__)
@@ -30,11 +35,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         app.state.bridge = bridge
-        app.state.api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        await _open_tunnel(app, stack)
+        exposed = app.state.tunnel is not None or not is_loopback(settings.host)
+        app.state.api_key = await asyncio.to_thread(resolve_api_key, settings, exposed=exposed)
         yield
+        logger.info("shutting down: closing the browser so the profile is saved cleanly")
+
+
+async def _open_tunnel(app: FastAPI, stack: AsyncExitStack) -> None:
+    settings: Settings = app.state.settings
+    app.state.tunnel, app.state.tunnel_error = None, None
+    if settings.ngrok_authtoken is None:
+        return
+    try:
+        tunnel = await open_tunnel(settings, settings.port)
+    except TunnelError as error:
+        logger.warning("no public URL, serving locally only: %s", error)
+        app.state.tunnel_error = str(error)
+        return
+    stack.push_async_callback(tunnel.close)
+    app.state.tunnel = tunnel
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chatgpt-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings or Settings()
+    app.include_router(health_router)
     return app

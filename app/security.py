@@ -14,6 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
+from fastapi import Request
+
 from app.config import Settings
 from app.db import ensure_private_dir
 
@@ -51,3 +53,14 @@ def resolve_api_key(settings: Settings, *, exposed: bool) -> str | None:
     with os.fdopen(descriptor, "w") as file:
         file.write(key + "\n")
     return key
+
+
+def request_is_authorized(request: Request) -> bool:
+    """True when no key is required or the request carries it as a Bearer token."""
+    expected: str | None = request.app.state.api_key
+    if expected is None:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return secrets.compare_digest(given.strip().encode(), expected.encode())
