@@ -7,8 +7,11 @@ and `main` dispatches. Commands that run async code call `asyncio.run` exactly o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
+
+from app.config import Settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -33,7 +36,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name) for name in ("host", "port") if getattr(args, name, None)
+    }
+    return Settings(**overrides)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.serve import serve
+
+    settings = _settings(args)
+    configure_logging(settings)
+    return asyncio.run(serve(settings))
+
+
+def _register_serve(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser("serve", help="run the bridge: API, Slack, tunnel")
+    parser.add_argument("--host", help="bind address (default BRIDGE_HOST, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default BRIDGE_PORT, 8765)")
+    parser.set_defaults(run=_run_serve)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.serve import demo
+
+    configure_logging(Settings())
+    return asyncio.run(demo(args.port))
+
+
+def _register_demo(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "demo", help="the bridge against an offline ChatGPT replica (no account needed)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="API port (default 8765)")
+    parser.set_defaults(run=_run_demo)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from app.status import describe_status, fetch_status
+
+    code, report = fetch_status(_settings(args))
+    print(report if isinstance(report, str) else describe_status(report))
+    return code
+
+
+def _register_status(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "status", help="ask the running bridge how it is (exit 0 ready, 1 degraded, 2 down)"
+    )
+    parser.add_argument("--host", help="the bridge's address (default BRIDGE_HOST)")
+    parser.add_argument("--port", type=int, help="the bridge's port (default BRIDGE_PORT)")
+    parser.set_defaults(run=_run_status)
+
+
+_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_serve,
+    _register_demo,
+    _register_status,
+]
 
 
 if __name__ == "__main__":

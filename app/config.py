@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     idle_timeout: float = Field(120.0, gt=0, validation_alias="BRIDGE_IDLE_TIMEOUT")
     answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
 
+    shutdown_grace: float = Field(
+        30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"
+    )  # seconds running answers get to finish on Ctrl-C / SIGTERM before they are stopped
+
     default_model: str = Field("auto", validation_alias="DEFAULT_MODEL")
     model_aliases: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_MODEL_ALIASES),
