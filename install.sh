@@ -2,8 +2,10 @@
 # Installs everything chatgpt-bridge needs on Linux or macOS, then runs what you ask:
 #   ./install.sh                 install only
 #   ./install.sh demo            install, then the offline demo (no account needed)
+#   ./install.sh login           install, then log in to ChatGPT once in the window that opens
 #   ./install.sh serve           install, then the bridge itself
 #   ./install.sh test            install, then lint and the test suite
+# Anything else is passed to `chatgpt-bridge` (e.g. `./install.sh ask "Hello"`).
 # Idempotent: a second run only checks that everything is there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -80,8 +82,6 @@ install_browser
 
 case "${1:-}" in
     "") say "installed. Try: ./install.sh demo" ;;
-    demo) shift; exec poetry run chatgpt-bridge demo "$@" ;;
-    serve) shift; exec poetry run chatgpt-bridge serve "$@" ;;
     test) shift; poetry run ruff check . && exec poetry run pytest "$@" ;;
-    *) say "unknown command: $1 (demo | serve | test)"; exit 2 ;;
+    *) exec poetry run chatgpt-bridge "$@" ;;
 esac
