@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.bridge",
     "tests.fixtures.app_server",
     "tests.fixtures.slack_api",
+    "tests.fixtures.tunnel",
 ]

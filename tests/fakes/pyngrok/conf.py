@@ -1,0 +1,6 @@
+from dataclasses import dataclass
+
+
+@dataclass
+class PyngrokConfig:
+    auth_token: str | None = None

@@ -1,0 +1,6 @@
+class PyngrokError(Exception):
+    pass
+
+
+class PyngrokNgrokError(PyngrokError):
+    pass
