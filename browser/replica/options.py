@@ -1,0 +1,46 @@
+"""The replica's knobs: one model shared by the CLI flags and `POST /_replica/control`.
+
+Every fault a driver must survive is a knob here, so a test can switch it on for exactly
+the next send(s) and the benchmark can shape timing without touching code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+FailStatus = Literal[401, 403, 429, 500]
+
+
+class ReplicaOptions(BaseModel):
+    """Behaviour of one replica. Counters ending in `_next` decrement per conversation POST."""
+
+    model_config = {"validate_assignment": True, "extra": "forbid"}
+
+    auto_login: bool = Field(False, description="treat every visitor as logged in")
+    logged_out: bool = Field(False, description="treat every visitor as logged out")
+    challenge: bool = Field(False, description="serve a Cloudflare-like page for page GETs")
+
+    ttft_ms: int = Field(400, ge=0, description="delay before the first answer text")
+    chunk_delay_ms: int = Field(40, ge=0, description="delay between answer chunks")
+    chunk_chars: int = Field(12, ge=1, description="answer characters per chunk")
+
+    rate_limit_next: int = Field(0, ge=0, description="answer the next N sends with HTTP 429")
+    fail_next_status: FailStatus | None = Field(None, description="HTTP status for failed sends")
+    fail_next_count: int = Field(0, ge=0, description="how many sends fail_next_status hits")
+    sse_error_next: int = Field(0, ge=0, description="end the next N streams with an error")
+    cut_stream_next: int = Field(0, ge=0, description="cut the next N streams before [DONE]")
+    stall_next: int = Field(0, ge=0, description="stall the next N streams after one chunk")
+    toast_error_next: int = Field(0, ge=0, description="show an error toast on the next N sends")
+
+    flicker_stop: bool = Field(False, description="stop button turns to send between chunks")
+    markdown_empty_until_settled: bool = Field(
+        False, description="keep .markdown empty until the turn finishes"
+    )
+    use_article: bool = Field(False, description="turns are <article> instead of <section>")
+    legacy_encoding: bool = Field(False, description="cumulative events instead of delta v1")
+    thinking: bool = Field(False, description="add thoughts/reasoning_recap messages first")
+
+
+KNOB_NAMES: tuple[str, ...] = tuple(ReplicaOptions.model_fields)

@@ -1,0 +1,346 @@
+"""The replica's HTTP app: the single page, the endpoints the page calls, and test controls.
+
+Everything a driver touches is served the way chatgpt.com serves it (see
+`shared/research/chatgpt-web.md`); the `/_replica/*` routes exist only for tests and
+benchmarks and are never called by the page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.staticfiles import StaticFiles
+
+from browser.replica import auth, model
+from browser.replica.generation import Faults, Generation, Timing
+from browser.replica.options import ReplicaOptions
+from browser.replica.pages import challenge_page, index_page, login_page
+from browser.replica.store import ROOT_ID, Message, Store
+from browser.replica.stream import LegacyEncoder, V1Encoder
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+MODELS = [
+    {"slug": "auto", "title": "ChatGPT 5 Auto", "description": "Decides how long to think"},
+    {"slug": "gpt-5", "title": "GPT-5", "description": "Flagship model"},
+    {"slug": "gpt-5-thinking", "title": "GPT-5 Thinking", "description": "Thinks longer"},
+    {"slug": "gpt-4o", "title": "GPT-4o", "description": "Legacy model"},
+]
+DEFAULT_MODEL = "auto"
+
+RATE_LIMIT_MESSAGE = "You've reached our limit of messages per hour. Please try again later."
+FAILURES: dict[int, Any] = {
+    401: {
+        "message": "Your authentication token has expired. Please try signing in again.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "token_expired",
+    },
+    403: {
+        "message": "Unusual activity has been detected from your device. Try again later.",
+        "code": "unusual_activity",
+    },
+    429: {"message": RATE_LIMIT_MESSAGE, "clears_in": 3600},
+    500: {"message": "Internal server error", "code": "internal_error"},
+}
+TOAST_MESSAGE = (
+    "Something went wrong. If this issue persists please contact us through our help center "
+    "at help.openai.com."
+)
+NOT_FOUND = {"message": "Conversation not found", "code": "conversation_not_found"}
+BUSY_MESSAGE = (
+    "Only one message at a time. Please allow any other responses to complete before "
+    "sending another message, or wait one minute."
+)
+
+
+def _error(status: int, detail: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def page_knobs(options: ReplicaOptions) -> dict[str, bool]:
+    """The knobs the page's own script applies (rendering quirks, not server faults)."""
+    return {
+        "flicker_stop": options.flicker_stop,
+        "markdown_empty_until_settled": options.markdown_empty_until_settled,
+        "use_article": options.use_article,
+    }
+
+
+class Replica:
+    """State of one replica: its knobs, its store and the answers being generated."""
+
+    def __init__(self, options: ReplicaOptions) -> None:
+        self.initial = options.model_copy()
+        self.options = options.model_copy()
+        self.store = Store()
+        self.running: dict[str, Generation] = {}
+
+    def visitor(self, request: Request) -> auth.User | None:
+        if self.options.logged_out:
+            return None
+        if self.options.auto_login:
+            return auth.User(**auth.AUTO_USER)
+        return auth.user_from_cookie(request.cookies.get(auth.SESSION_COOKIE))
+
+    def bearer(self, request: Request) -> auth.User | None:
+        if self.options.logged_out:
+            return None
+        return auth.user_from_authorization(request.headers.get("authorization"))
+
+    def take(self, name: str) -> bool:
+        """Consume one unit of a `*_next` counter knob; True when this send is hit."""
+        count = getattr(self.options, name)
+        if count <= 0:
+            return False
+        setattr(self.options, name, count - 1)
+        return True
+
+    def injected_failure(self) -> int | None:
+        """The HTTP status this send must fail with, consuming the matching counter."""
+        if self.take("rate_limit_next"):
+            return 429
+        status = self.options.fail_next_status
+        if status is not None and self.take("fail_next_count"):
+            if self.options.fail_next_count == 0:
+                self.options.fail_next_status = None
+            return status
+        return None
+
+
+def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
+    """A fresh replica app; `app.state.replica` holds its `Replica` state."""
+    replica = Replica(options or ReplicaOptions())
+    app = FastAPI(title="chatgpt.com replica", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.replica = replica
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    def page(request: Request, body: str) -> Response:
+        if replica.options.challenge:
+            return HTMLResponse(
+                challenge_page(), status_code=403, headers={"cf-mitigated": "challenge"}
+            )
+        return HTMLResponse(body)
+
+    @app.get("/")
+    @app.get("/c/{conversation_id}")
+    async def index(request: Request) -> Response:
+        return page(request, index_page(page_knobs(replica.options)))
+
+    @app.get("/log-in")
+    async def log_in_form(request: Request) -> Response:
+        return page(request, login_page())
+
+    @app.post("/log-in")
+    async def log_in(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode())
+        name = (form.get("name") or form.get("email") or ["Replica User"])[0].strip()
+        email = name if "@" in name else f"{name.lower().replace(' ', '.')}@replica.local"
+        user = auth.User(name=name.split("@")[0] or "Replica User", email=email)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            auth.SESSION_COOKIE,
+            auth.session_cookie(user),
+            max_age=auth.SESSION_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            path="/",
+        )
+        return response
+
+    @app.get("/api/auth/session")
+    async def session(request: Request) -> dict[str, Any]:
+        user = replica.visitor(request)
+        return auth.session_payload(user) if user else {}
+
+    @app.get("/cdn-cgi/challenge-platform/scripts/jsd/main.js")
+    async def challenge_platform_script() -> Response:
+        return Response("", media_type="application/javascript")
+
+    @app.get("/backend-api/models")
+    async def models(request: Request) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        return JSONResponse({"models": MODELS, "default_model_slug": DEFAULT_MODEL})
+
+    @app.get("/backend-api/conversations")
+    async def conversations(request: Request, offset: int = 0, limit: int = 28) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        listed = replica.store.listed()
+        items = [
+            {"id": c.id, "title": c.title, "create_time": c.create_time, "update_time": None}
+            for c in listed[offset : offset + limit]
+        ]
+        return JSONResponse(
+            {"items": items, "total": len(listed), "limit": limit, "offset": offset}
+        )
+
+    @app.get("/backend-api/conversation/{conversation_id}")
+    async def conversation(request: Request, conversation_id: str) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        found = replica.store.conversations.get(conversation_id)
+        if found is None:
+            return _error(
+                404, {"message": "Conversation not found", "code": "conversation_not_found"}
+            )
+        return JSONResponse(found.to_api())
+
+    @app.post("/backend-api/f/conversation")
+    @app.post("/backend-api/conversation")
+    async def post_conversation(request: Request) -> Response:
+        body = await request.json()
+        prompt, message_id = _user_prompt(body)
+        record: dict[str, Any] = {
+            "conversation_id": body.get("conversation_id"),
+            "message_id": message_id,
+            "prompt": prompt,
+            "model": body.get("model"),
+            "temporary": bool(body.get("history_and_training_disabled")),
+            "parent_message_id": body.get("parent_message_id"),
+            "time": time.time(),
+            "status": 200,
+        }
+        replica.store.sends.append(record)
+        response = _start_answer(replica, request, body, prompt, message_id, record)
+        record["status"] = response.status_code
+        return response
+
+    @app.post("/backend-api/stop_conversation")
+    async def stop_conversation(request: Request) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        body = await request.json()
+        generation = replica.running.get(body.get("conversation_id") or "")
+        if generation is not None:
+            generation.stop.set()
+        return JSONResponse({"success": generation is not None})
+
+    @app.post("/_replica/control")
+    async def control(request: Request) -> dict[str, Any]:
+        knobs = await request.json()
+        for name, value in knobs.items():
+            setattr(replica.options, name, value)
+        return replica.options.model_dump()
+
+    @app.get("/_replica/options")
+    async def current_options() -> dict[str, Any]:
+        return replica.options.model_dump()
+
+    @app.post("/_replica/reset")
+    async def reset(request: Request) -> dict[str, Any]:
+        """Knobs back to the start-up options; `?conversations=false` keeps the store."""
+        replica.options = replica.initial.model_copy()
+        if request.query_params.get("conversations", "true") != "false":
+            replica.store.reset()
+        return replica.options.model_dump()
+
+    @app.get("/_replica/conversations/{conversation_id}")
+    async def test_conversation(conversation_id: str) -> Response:
+        found = replica.store.conversations.get(conversation_id)
+        if found is None:
+            return _error(404, "no such conversation")
+        return JSONResponse(found.to_test_view())
+
+    @app.get("/_replica/sends")
+    async def sends() -> list[dict[str, Any]]:
+        return replica.store.sends
+
+    return app
+
+
+def _user_prompt(body: dict[str, Any]) -> tuple[str, str]:
+    """The prompt text and message id of the request's (last) user message."""
+    messages = body.get("messages") or [{}]
+    message = messages[-1]
+    parts = (message.get("content") or {}).get("parts") or [""]
+    text = "".join(part for part in parts if isinstance(part, str))
+    return text, message.get("id") or str(uuid.uuid4())
+
+
+def _start_answer(
+    replica: Replica,
+    request: Request,
+    body: dict[str, Any],
+    prompt: str,
+    message_id: str,
+    record: dict[str, Any],
+) -> Response:
+    if not replica.bearer(request):
+        return _error(401, FAILURES[401])
+    conversation_id = body.get("conversation_id")
+    if conversation_id and conversation_id in replica.running:
+        return _error(409, BUSY_MESSAGE)
+    status = replica.injected_failure()
+    if status is not None:
+        return _error(status, FAILURES[status])
+    if replica.take("toast_error_next"):
+        return _error(502, TOAST_MESSAGE)
+    store = replica.store
+    slug = body.get("model") or DEFAULT_MODEL
+    if conversation_id:
+        conversation = store.conversations.get(conversation_id)
+        if conversation is None:
+            return _error(
+                404, {"message": "Conversation not found", "code": "conversation_not_found"}
+            )
+        is_new = False
+    else:
+        temporary = bool(body.get("history_and_training_disabled"))
+        conversation = store.create(slug, temporary)
+        conversation.title = model.title(prompt)
+        is_new = True
+    record["conversation_id"] = conversation.id
+    # One branch per conversation: the new message always follows the latest node.
+    user = Message(
+        id=message_id, role="user", text=prompt, parent=conversation.current_node, model=slug
+    )
+    conversation.messages.append(user)
+    options = replica.options
+    encoder = (
+        LegacyEncoder()
+        if options.legacy_encoding or "v1" not in body.get("supported_encodings", [])
+        else V1Encoder()
+    )
+    faults = Faults(
+        sse_error=replica.take("sse_error_next"),
+        cut=replica.take("cut_stream_next"),
+        stall=replica.take("stall_next"),
+    )
+    generation = Generation(
+        conversation,
+        user,
+        encoder,
+        Timing.of(options),
+        faults,
+        thinking=options.thinking or slug.endswith("-thinking"),
+        announce_title=is_new,
+    )
+    replica.running[conversation.id] = generation
+    generation.task.add_done_callback(lambda _: replica.running.pop(conversation.id, None))
+    headers = {
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+        "x-replica-page": json.dumps(page_knobs(options)),
+    }
+    return StreamingResponse(generation.frames(), media_type="text/event-stream", headers=headers)
+
+
+__all__ = ["DEFAULT_MODEL", "MODELS", "ROOT_ID", "create_replica_app"]
