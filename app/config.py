@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="SLACK_CHANNELS"
     )
     slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    # Also answer messages posted by other bots and integrations (never the bridge's own).
+    slack_answer_bots: bool = Field(False, validation_alias="SLACK_ANSWER_BOTS")
+    # Default model per channel, as JSON: {"C0123ABCD": "gpt-4o"}; else DEFAULT_MODEL.
+    slack_channel_models: dict[str, str] = Field(
+        default_factory=dict, validation_alias="SLACK_CHANNEL_MODELS"
+    )
 
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
