@@ -92,10 +92,30 @@ def _register_status(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_status)
 
 
+def _run_replica(args: argparse.Namespace) -> int:
+    from browser.replica.options import options_from_arguments
+    from browser.replica.runner import serve_forever
+
+    serve_forever(options_from_arguments(args), port=args.port)
+    return 0
+
+
+def _register_replica(subcommands: argparse._SubParsersAction) -> None:
+    from browser.replica.options import add_knob_arguments
+
+    parser = subcommands.add_parser(
+        "replica", help="serve the offline chatgpt.com replica alone (Ctrl-C to stop)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    add_knob_arguments(parser)
+    parser.set_defaults(run=_run_replica)
+
+
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_serve,
     _register_demo,
     _register_status,
+    _register_replica,
 ]
 
 

@@ -1,11 +1,26 @@
 """An offline stand-in for chatgpt.com: the page, its script, its endpoints and a fake model.
 
 See `docs/replica.md`. `ReplicaServer(ReplicaOptions(auto_login=True)).start().url` is all
-a test or a benchmark needs.
+a test or a benchmark needs. Exports load lazily so that building the CLI's flags from
+`browser.replica.options` does not import the web stack.
 """
 
-from browser.replica.options import KNOB_NAMES, ReplicaOptions
-from browser.replica.runner import ReplicaServer
-from browser.replica.server import create_replica_app
+from __future__ import annotations
 
-__all__ = ["KNOB_NAMES", "ReplicaOptions", "ReplicaServer", "create_replica_app"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "KNOB_NAMES": "browser.replica.options",
+    "ReplicaOptions": "browser.replica.options",
+    "ReplicaServer": "browser.replica.runner",
+    "create_replica_app": "browser.replica.server",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'browser.replica' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -6,6 +6,7 @@ the next send(s) and the benchmark can shape timing without touching code.
 
 from __future__ import annotations
 
+import argparse
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -28,7 +29,9 @@ class ReplicaOptions(BaseModel):
 
     rate_limit_next: int = Field(0, ge=0, description="answer the next N sends with HTTP 429")
     fail_next_status: FailStatus | None = Field(None, description="HTTP status for failed sends")
-    fail_next_count: int = Field(0, ge=0, description="how many sends fail_next_status hits")
+    fail_next_count: int = Field(
+        0, ge=0, description="how many sends fail_next_status hits (1 if 0)"
+    )
     sse_error_next: int = Field(0, ge=0, description="end the next N streams with an error")
     cut_stream_next: int = Field(0, ge=0, description="cut the next N streams before [DONE]")
     stall_next: int = Field(0, ge=0, description="stall the next N streams after one chunk")
@@ -44,3 +47,23 @@ class ReplicaOptions(BaseModel):
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(ReplicaOptions.model_fields)
+
+
+def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
+    """One command-line flag per knob (`--ttft-ms 400`, `--flicker-stop`, ...)."""
+    for name, field in ReplicaOptions.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            parser.add_argument(flag, action="store_true", default=None, help=field.description)
+        elif name == "fail_next_status":
+            parser.add_argument(
+                flag, type=int, choices=[401, 403, 429, 500], help=field.description
+            )
+        else:
+            parser.add_argument(flag, type=int, metavar="N", help=field.description)
+
+
+def options_from_arguments(args: argparse.Namespace) -> ReplicaOptions:
+    """The knobs given on the command line; everything else keeps its default."""
+    given = {name: getattr(args, name) for name in KNOB_NAMES if getattr(args, name) is not None}
+    return ReplicaOptions(**given)

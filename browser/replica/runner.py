@@ -65,3 +65,13 @@ class ReplicaServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def serve_forever(options: ReplicaOptions, port: int = 0) -> None:
+    """Serve until Ctrl-C, printing the URL (the `chatgpt-bridge replica` command)."""
+    server = ReplicaServer(options, port=port).start()
+    print(f"Replica of chatgpt.com serving at {server.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()

@@ -117,11 +117,13 @@ class Replica:
         if self.take("rate_limit_next"):
             return 429
         status = self.options.fail_next_status
-        if status is not None and self.take("fail_next_count"):
-            if self.options.fail_next_count == 0:
-                self.options.fail_next_status = None
-            return status
-        return None
+        if status is None:
+            return None
+        remaining = max(self.options.fail_next_count, 1) - 1  # a bare status fails once
+        self.options.fail_next_count = remaining
+        if remaining == 0:
+            self.options.fail_next_status = None
+        return status
 
 
 def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:

@@ -238,9 +238,10 @@
       });
       if (!this.text || this.text.endsWith("\n")) {
         paragraph.append(el("br", { class: "ProseMirror-trailingBreak" }));
+        paragraph.classList.add("open-line");
       }
       if (!this.text) {
-        paragraph.className = "placeholder";
+        paragraph.classList.add("placeholder");
         paragraph.dataset.placeholder = "Ask anything";
       }
       this.root.replaceChildren(paragraph);
