@@ -14,7 +14,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from app.config import Settings
 from app.db import open_database
@@ -22,6 +23,7 @@ from app.health import router as health_router
 from app.security import is_loopback, resolve_api_key
 from app.tunnel import TunnelError, open_tunnel
 from browser import Bridge
+from slack import SlackService
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +37,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         app.state.bridge = bridge
+        await _start_slack(app, stack, bridge)
         await _open_tunnel(app, stack)
         exposed = app.state.tunnel is not None or not is_loopback(settings.host)
         app.state.api_key = await asyncio.to_thread(resolve_api_key, settings, exposed=exposed)
         yield
         logger.info("shutting down: closing the browser so the profile is saved cleanly")
+
+
+async def _start_slack(app: FastAPI, stack: AsyncExitStack, bridge: Bridge) -> None:
+    settings: Settings = app.state.settings
+    app.state.slack = None
+    if settings.slack_bot_token is None:
+        return
+    service = SlackService(settings, bridge, app.state.db)
+    await service.start()
+    stack.push_async_callback(service.stop)
+    app.state.slack = service
+
+
+async def _slack_events(request: Request) -> Response:
+    """Slack's Request URL (events and the Stop button); bolt checks the signature."""
+    service: SlackService | None = getattr(request.app.state, "slack", None)
+    if service is None:
+        return JSONResponse(
+            {
+                "error": "Slack is not configured on this bridge: set SLACK_BOT_TOKEN and "
+                "SLACK_SIGNING_SECRET (see docs/slack.md)."
+            },
+            status_code=404,
+        )
+    return await service.handle(request)
 
 
 async def _open_tunnel(app: FastAPI, stack: AsyncExitStack) -> None:
@@ -61,4 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chatgpt-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings or Settings()
     app.include_router(health_router)
+    app.add_api_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)
     return app

@@ -1,0 +1,319 @@
+"""Answering accepted questions: in order within a thread, threads side by side.
+
+Each Slack thread has its own FIFO worker, so two messages in one thread are answered one
+after the other (the second continues the conversation the first created), while different
+threads run in parallel up to the number of browser tabs. Every job's state is written to
+SQLite before the step it describes, which is what makes a restart honest:
+`queued` jobs never reached ChatGPT and are answered, `sending`/`delivered` ones may have,
+so their thread is told the answer was interrupted instead of asking twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from browser.errors import BridgeError, BusyError, RateLimitedError
+from slack.mrkdwn import escape
+from slack.settings import SlackSettings
+from slack.store import Job, JobState, SlackStore
+from slack.writer import AnswerWriter, Recipient, Streaming, slack_error
+
+if TYPE_CHECKING:
+    from browser import Bridge
+
+logger = logging.getLogger(__name__)
+
+BUSY_RETRIES = 20
+"""How many times a question waits out a full browser queue before giving up (~minutes)."""
+
+Thread = tuple[str, str]
+
+
+class JobRunner:
+    """Owns the per-thread queues and the answers in progress (for the Stop button)."""
+
+    def __init__(
+        self,
+        *,
+        store: SlackStore,
+        bridge: Bridge,
+        client: AsyncWebClient,
+        settings: SlackSettings,
+        streaming: Streaming,
+        update_interval: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._bridge = bridge
+        self._client = client
+        self._settings = settings
+        self._streaming = streaming
+        self._update_interval = update_interval
+        self._queues: dict[Thread, deque[Job]] = {}
+        self._workers: dict[Thread, asyncio.Task[None]] = {}
+        self._tabs = asyncio.Semaphore(settings.max_tabs)
+        self._turns: dict[int, Any] = {}
+        self._stop_requested: set[int] = set()
+        self._cancellations: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending(self) -> int:
+        """Questions accepted and not answered yet (waiting or being answered)."""
+        return sum(len(queue) for queue in self._queues.values()) + len(self._turns)
+
+    def submit(self, job: Job) -> None:
+        """Queue a job behind the others of its thread."""
+        self._queues.setdefault(job.thread, deque()).append(job)
+        if job.thread not in self._workers:
+            self._workers[job.thread] = asyncio.create_task(
+                self._drain(job.thread), name=f"slack-thread-{job.channel}-{job.thread_ts}"
+            )
+
+    async def recover(self) -> None:
+        """Resume what a previous run left unfinished, in the order it was accepted."""
+        jobs = await self._store.unfinished_jobs()
+        if jobs:
+            logger.info("resuming %d unfinished Slack question(s)", len(jobs))
+        for job in jobs:
+            self.submit(job)
+
+    def request_stop(self, job_id: int) -> bool:
+        """The Stop button: cancel the generation (or the question before it is sent).
+
+        Pressing Stop in the page takes a moment; it runs in its own task so the button's
+        interaction is acknowledged at once.
+        """
+        known = job_id in self._turns or any(
+            job.id == job_id for queue in self._queues.values() for job in queue
+        )
+        if not known:
+            return False
+        self._stop_requested.add(job_id)
+        turn = self._turns.get(job_id)
+        if turn is not None:
+            self._cancel(turn)
+        return True
+
+    def _cancel(self, turn: Any) -> None:
+        task = asyncio.create_task(turn.cancel(), name="slack-stop")
+        self._cancellations.add(task)
+        task.add_done_callback(self._cancellations.discard)
+
+    async def close(self) -> None:
+        """Stop every worker; unfinished jobs stay in SQLite for the next start."""
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with suppress(asyncio.CancelledError):
+                await worker
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _drain(self, thread: Thread) -> None:
+        queue = self._queues[thread]
+        try:
+            while queue:
+                job = queue[0]
+                try:
+                    if job.state is JobState.QUEUED:
+                        await self._answer(job)
+                    else:
+                        await self._report_interrupted(job)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("Slack job %d failed unexpectedly", job.id)
+                    await self._fail_unexpectedly(job)
+                finally:
+                    self._stop_requested.discard(job.id)
+                    queue.popleft()
+        finally:
+            self._workers.pop(thread, None)
+            if not queue:
+                self._queues.pop(thread, None)
+
+    async def _answer(self, job: Job) -> None:
+        thread = await self._store.thread(job.channel, job.thread_ts)
+        model = (
+            job.model
+            or (thread.model if thread else None)
+            or self._settings.slack_channel_models.get(job.channel)
+            or self._settings.default_model
+        )
+        if job.model or thread is None:
+            await self._store.save_thread(job.channel, job.thread_ts, model=model)
+        if not job.prompt:
+            await self._post(job, _no_question_reply(job, model))
+            await self._store.set_state(job.id, JobState.ANSWERED)
+            return
+        writer = AnswerWriter(
+            self._client,
+            channel=job.channel,
+            thread_ts=job.thread_ts,
+            recipient=Recipient(job.user_id, job.team_id),
+            streaming=self._streaming,
+            interval=self._update_interval,
+        )
+        await writer.open(job.id)
+        try:
+            async with self._tabs:
+                await self._ask(job, writer, thread.conversation_id if thread else None, model)
+        except asyncio.CancelledError:
+            # Shutting down: the job keeps its state; the next start answers it (queued) or
+            # says it was interrupted (sending/delivered).
+            with suppress(Exception):
+                await asyncio.wait_for(writer.close(), 5)
+            raise
+
+    async def _ask(
+        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+    ) -> None:
+        if job.id in self._stop_requested:
+            await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
+            await self._store.set_state(job.id, JobState.ANSWERED)
+            return
+        turn: Any = None
+        told_busy = False
+        for _attempt in range(BUSY_RETRIES):
+            await self._store.set_state(job.id, JobState.SENDING)
+            try:
+                turn = await self._stream(job, writer, conversation_id, model)
+                break
+            except BusyError as error:
+                await self._store.set_state(job.id, JobState.QUEUED)
+                if not told_busy:
+                    told_busy = True
+                    await self._post(
+                        job,
+                        ":hourglass: Every ChatGPT tab is busy; your question is queued and "
+                        "will be answered in turn.",
+                    )
+                await asyncio.sleep(error.retry_after)
+            except BridgeError as error:
+                await self._store.set_state(job.id, JobState.FAILED)
+                partial = self._turn_text(job.id)
+                link = self._link(self._turn_conversation(job.id) or conversation_id)
+                await writer.finish(partial, footer=link, warning=_failure_text(error))
+                return
+            finally:
+                self._turns.pop(job.id, None)
+        else:
+            await self._store.set_state(job.id, JobState.FAILED)
+            await writer.finish("", footer=None, warning=str(BusyError()))
+            return
+        await writer.finish(turn.text, footer=self._footer(job, turn, model))
+        await self._store.set_state(job.id, JobState.ANSWERED)
+
+    async def _stream(
+        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+    ) -> Any:
+        """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
+        saved = conversation_id
+        delivered = False
+        async with self._bridge.ask(
+            job.prompt, conversation_id=conversation_id, model=model
+        ) as turn:
+            self._turns[job.id] = turn
+            if job.id in self._stop_requested:
+                self._cancel(turn)
+            async for _delta in turn:
+                if not delivered:
+                    delivered = True
+                    await self._store.set_state(job.id, JobState.DELIVERED)
+                if turn.conversation_id and turn.conversation_id != saved:
+                    saved = turn.conversation_id
+                    await self._store.save_thread(
+                        job.channel, job.thread_ts, conversation_id=saved, model=model
+                    )
+                writer.update(turn.text)
+        if turn.conversation_id and turn.conversation_id != saved:
+            await self._store.save_thread(
+                job.channel, job.thread_ts, conversation_id=turn.conversation_id, model=model
+            )
+        return turn
+
+    def _turn_text(self, job_id: int) -> str:
+        turn = self._turns.get(job_id)
+        return str(turn.text or "") if turn is not None else ""
+
+    def _turn_conversation(self, job_id: int) -> str | None:
+        turn = self._turns.get(job_id)
+        return turn.conversation_id if turn is not None else None
+
+    def _link(self, conversation_id: str | None) -> str | None:
+        if not conversation_id:
+            return None
+        return f"<{self._settings.chatgpt_url}/c/{conversation_id}|Open in ChatGPT>"
+
+    def _footer(self, job: Job, turn: Any, model: str) -> str:
+        items = []
+        if turn.finish_reason == "cancelled":
+            items.append(":black_square_for_stop: Stopped")
+        elif turn.finish_reason == "length":
+            items.append("Cut short by ChatGPT's length limit")
+        items.append(escape(turn.model or model))
+        link = self._link(turn.conversation_id)
+        if link:
+            items.append(link)
+        if job.attachments:
+            items.append("Attachments are not supported yet: only the text was sent")
+        return " · ".join(items)
+
+    async def _report_interrupted(self, job: Job) -> None:
+        thread = await self._store.thread(job.channel, job.thread_ts)
+        link = self._link(thread.conversation_id if thread else None)
+        where = f" See {link}, or reply" if link else " Reply"
+        await self._post(
+            job,
+            ":warning: The bridge restarted while this question was being answered, so the "
+            "answer was interrupted. It was not sent again, to avoid asking ChatGPT twice."
+            f"{where} in this thread to continue.",
+        )
+        await self._store.set_state(job.id, JobState.FAILED)
+
+    async def _fail_unexpectedly(self, job: Job) -> None:
+        with suppress(Exception):
+            await self._store.set_state(job.id, JobState.FAILED)
+        with suppress(SlackApiError, OSError):
+            await self._post(
+                job,
+                ":warning: The bridge hit an unexpected error while answering; details are "
+                "in its log. Ask again in this thread to retry.",
+            )
+
+    async def _post(self, job: Job, text: str) -> None:
+        try:
+            await self._client.chat_postMessage(
+                channel=job.channel, thread_ts=job.thread_ts, text=text
+            )
+        except SlackApiError as error:
+            logger.warning("cannot post in %s: %s", job.channel, slack_error(error))
+            raise
+
+
+def _failure_text(error: BridgeError) -> str:
+    text = str(error)
+    if isinstance(error, RateLimitedError) and error.retry_after:
+        until = int(time.time() + error.retry_after)
+        text += (
+            f" (until <!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>)"
+        )
+    return text
+
+
+def _no_question_reply(job: Job, model: str) -> str:
+    if job.model:
+        return f"This thread now uses the model *{escape(model)}*. Ask your question here."
+    if job.attachments:
+        return (
+            "Attachments are not supported yet: write your question as text and I will ask ChatGPT."
+        )
+    return "Ask me anything: write your question after the mention, or in this thread."

@@ -1,0 +1,173 @@
+"""The Slack side as one object the composition root starts, stops and routes to.
+
+HTTP mode: Slack POSTs events and button clicks to `/slack/events`; bolt checks the signing
+secret (and answers `url_verification`). Socket Mode (when `SLACK_APP_TOKEN` is set): the
+bridge opens a websocket to Slack, so no public URL is needed. Both feed the same listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiohttp
+import aiosqlite
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from slack.jobs import JobRunner
+from slack.listeners import Listeners
+from slack.settings import SlackSettings
+from slack.store import SlackStore
+from slack.writer import Streaming, slack_error
+
+if TYPE_CHECKING:
+    from browser import Bridge
+
+logger = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+RATE_LIMIT_RETRIES = 5
+_BAD_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
+
+Mode = Literal["http", "socket"]
+
+
+class SlackSetupError(RuntimeError):
+    """Slack is configured in a way that cannot work; the message says what to change."""
+
+
+def slack_mode(settings: SlackSettings) -> Mode | None:
+    """How Slack events reach the bridge with these settings, or None if Slack is off."""
+    if settings.slack_bot_token is None:
+        return None
+    return "socket" if settings.slack_app_token is not None else "http"
+
+
+class SlackService:
+    """Owns the bolt app, the Web API client, the job runner and (maybe) the socket."""
+
+    def __init__(
+        self,
+        settings: SlackSettings,
+        bridge: Bridge,
+        db: aiosqlite.Connection,
+        *,
+        update_interval: float = 1.0,
+    ) -> None:
+        mode = slack_mode(settings)
+        if mode is None or settings.slack_bot_token is None:
+            raise SlackSetupError("SLACK_BOT_TOKEN is not set: Slack is not configured.")
+        secret = settings.slack_signing_secret
+        if mode == "http" and secret is None:
+            raise SlackSetupError(
+                "SLACK_SIGNING_SECRET is required to receive Slack events over HTTP (find it "
+                "under Basic Information in your Slack app), or set SLACK_APP_TOKEN to use "
+                "Socket Mode instead."
+            )
+        self.mode: Mode = mode
+        self._settings = settings
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=_base_url(settings.slack_api_url),
+        )
+        self.client.retry_handlers.append(
+            AsyncRateLimitErrorRetryHandler(
+                max_retry_count=RATE_LIMIT_RETRIES,
+                interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=1.0),
+            )
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else "",
+            request_verification_enabled=secret is not None,
+            process_before_response=True,
+        )
+        self.store = SlackStore(db)
+        self.streaming = Streaming()
+        self.runner = JobRunner(
+            store=self.store,
+            bridge=bridge,
+            client=self.client,
+            settings=settings,
+            streaming=self.streaming,
+            update_interval=update_interval,
+        )
+        Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
+        self._http = AsyncSlackRequestHandler(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self.bot_user_id: str | None = None
+        self.connected = False
+
+    async def start(self) -> None:
+        await self.store.setup()
+        await self._identify()
+        if self.mode == "socket" and self._settings.slack_app_token is not None:
+            self._socket = AsyncSocketModeHandler(
+                self.app, self._settings.slack_app_token.get_secret_value()
+            )
+            await self._socket.connect_async()
+            logger.info("Slack Socket Mode connected")
+        await self.runner.recover()
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()
+        await self.runner.close()
+
+    async def handle(self, request: Request) -> Response:
+        """The FastAPI route's body: bolt verifies, acknowledges and dispatches."""
+        if self._settings.slack_signing_secret is None:
+            # Socket Mode without a signing secret: nothing could authenticate an HTTP event.
+            return JSONResponse(
+                {
+                    "error": "This bridge receives Slack events over Socket Mode; HTTP events "
+                    "are off (set SLACK_SIGNING_SECRET to accept them too)."
+                },
+                status_code=404,
+            )
+        return await self._http.handle(request)
+
+    def health(self) -> dict[str, Any]:
+        """For `/health` and the startup summary (the bot id is dropped for anonymous callers)."""
+        return {
+            "mode": self.mode,
+            "connected": self.connected,
+            "bot_user_id": self.bot_user_id,
+            "pending_jobs": self.runner.pending,
+            "native_streaming": self.streaming.enabled,
+        }
+
+    async def _identify(self) -> None:
+        """`auth.test` at start: a wrong token is reported now, not at the first message."""
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as error:
+            code = slack_error(error)
+            if code in _BAD_TOKEN:
+                raise SlackSetupError(
+                    f"Slack rejected SLACK_BOT_TOKEN ({code}). Copy the Bot User OAuth Token "
+                    "(xoxb-…) from OAuth & Permissions in your Slack app."
+                ) from error
+            logger.warning("Slack auth.test failed (%s); will retry on the first event", code)
+            return
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            logger.warning("Slack is unreachable (%s); will retry on the first event", error)
+            return
+        self.bot_user_id = response.get("user_id")
+        self.connected = True
+        logger.info("Slack bot %s connected (mode: %s)", self.bot_user_id, self.mode)
+
+
+def _base_url(url: str | None) -> str:
+    # slack_sdk joins method names onto the base URL: without the slash they would fuse.
+    url = url or SLACK_API_URL
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,20 @@
+"""What the Slack layer reads from the bridge's settings (it never imports `app/`)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import SecretStr
+
+
+class SlackSettings(Protocol):
+    chatgpt_url: str
+    default_model: str
+    max_tabs: int
+    slack_bot_token: SecretStr | None
+    slack_signing_secret: SecretStr | None
+    slack_app_token: SecretStr | None
+    slack_channels: list[str]
+    slack_api_url: str | None
+    slack_answer_bots: bool
+    slack_channel_models: dict[str, str]

@@ -1,0 +1,226 @@
+"""The Slack layer's memory in the bridge's SQLite file.
+
+Three tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
+- `slack_threads`: a Slack thread -> its ChatGPT conversation id and model, so a reply in an
+  old thread continues the same chat after a restart;
+- `slack_seen`: (channel, ts) of every message accepted, so Slack's retries and the double
+  delivery of an @mention (`app_mention` + `message`) never make a second answer;
+- `slack_jobs`: every accepted question, stored before any work starts, with its state:
+  `queued` (never handed to the browser: safe to answer after a restart), `sending` /
+  `delivered` (may sit in ChatGPT already: never sent again), `answered`, `failed`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from enum import Enum
+
+import aiosqlite
+
+from slack.routing import Question
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS slack_threads (
+    channel TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    conversation_id TEXT,
+    model TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts)
+);
+CREATE TABLE IF NOT EXISTS slack_seen (
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (channel, ts)
+);
+CREATE TABLE IF NOT EXISTS slack_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    user_id TEXT,
+    team_id TEXT,
+    prompt TEXT NOT NULL,
+    model TEXT,
+    attachments INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slack_jobs_open ON slack_jobs (state)
+    WHERE state IN ('queued', 'sending', 'delivered');
+"""
+
+SEEN_RETENTION = 7 * 24 * 3600.0
+"""Slack retries for about five minutes; a week of seen ids is plenty and stays small."""
+
+
+_JOB_COLUMNS = "channel, thread_ts, ts, user_id, team_id, prompt, model, attachments, state"
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    ANSWERED = "answered"
+    FAILED = "failed"
+
+
+UNFINISHED = (JobState.QUEUED, JobState.SENDING, JobState.DELIVERED)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One accepted question. `model` is the model asked for in this message, if any."""
+
+    id: int
+    channel: str
+    thread_ts: str
+    ts: str
+    user_id: str | None
+    team_id: str | None
+    prompt: str
+    model: str | None
+    attachments: bool
+    """The message had files; only its text is asked (attachments are not supported yet)."""
+    state: JobState
+
+    @property
+    def thread(self) -> tuple[str, str]:
+        return (self.channel, self.thread_ts)
+
+
+def _job_values(job: Job) -> tuple[object, ...]:
+    return (
+        job.channel,
+        job.thread_ts,
+        job.ts,
+        job.user_id,
+        job.team_id,
+        job.prompt,
+        job.model,
+        int(job.attachments),
+        job.state.value,
+    )
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    conversation_id: str | None
+    model: str | None
+
+
+class SlackStore:
+    """Typed access to the Slack tables on the connection the composition root hands over.
+
+    Every write commits at once: a job that is not on disk before the work starts could be
+    lost by a crash, and the state change to `sending` must be durable before the prompt is
+    typed into ChatGPT.
+    """
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def setup(self) -> None:
+        await self._db.executescript(_SCHEMA)
+        await self._db.execute(
+            "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
+        )
+        await self._db.commit()
+
+    async def accept(self, question: Question) -> Job | None:
+        """Record a new question; None when this (channel, ts) was accepted before."""
+        now = time.time()
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO slack_seen (channel, ts, seen_at) VALUES (?, ?, ?)",
+            (question.channel, question.ts, now),
+        )
+        if cursor.rowcount == 0:
+            await self._db.commit()
+            return None
+        job = Job(
+            0,
+            question.channel,
+            question.thread_ts,
+            question.ts,
+            question.user_id,
+            question.team_id,
+            question.prompt,
+            question.model,
+            question.has_files,
+            JobState.QUEUED,
+        )
+        cursor = await self._db.execute(
+            f"INSERT INTO slack_jobs ({_JOB_COLUMNS}, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_job_values(job), now, now),
+        )
+        await self._db.commit()
+        assert cursor.lastrowid is not None
+        return replace(job, id=cursor.lastrowid)
+
+    async def mark_seen(self, channel: str, ts: str) -> bool:
+        """Remember a message that needs no job (e.g. ignored); False if seen before."""
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO slack_seen (channel, ts, seen_at) VALUES (?, ?, ?)",
+            (channel, ts, time.time()),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def set_state(self, job_id: int, state: JobState) -> None:
+        await self._db.execute(
+            "UPDATE slack_jobs SET state = ?, updated_at = ? WHERE id = ?",
+            (state.value, time.time(), job_id),
+        )
+        await self._db.commit()
+
+    async def unfinished_jobs(self) -> list[Job]:
+        """Jobs a previous run accepted and did not finish, oldest first."""
+        placeholders = ", ".join("?" for _ in UNFINISHED)
+        cursor = await self._db.execute(
+            f"SELECT id, {_JOB_COLUMNS} FROM slack_jobs WHERE state IN ({placeholders})"
+            " ORDER BY id",
+            tuple(state.value for state in UNFINISHED),
+        )
+        rows = await cursor.fetchall()
+        return [
+            Job(*tuple(row[:8]), attachments=bool(row[8]), state=JobState(row[9])) for row in rows
+        ]
+
+    async def thread(self, channel: str, thread_ts: str) -> ThreadInfo | None:
+        cursor = await self._db.execute(
+            "SELECT conversation_id, model FROM slack_threads WHERE channel = ? AND thread_ts = ?",
+            (channel, thread_ts),
+        )
+        row = await cursor.fetchone()
+        return ThreadInfo(row[0], row[1]) if row else None
+
+    async def is_known_thread(self, channel: str, thread_ts: str) -> bool:
+        """A thread the bot answers in: it has a mapping or a question was accepted in it."""
+        cursor = await self._db.execute(
+            "SELECT 1 FROM slack_threads WHERE channel = ? AND thread_ts = ?"
+            " UNION ALL SELECT 1 FROM slack_jobs WHERE channel = ? AND thread_ts = ? LIMIT 1",
+            (channel, thread_ts, channel, thread_ts),
+        )
+        return await cursor.fetchone() is not None
+
+    async def save_thread(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        conversation_id: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Insert or update a thread; None values leave the stored value as it is."""
+        await self._db.execute(
+            "INSERT INTO slack_threads (channel, thread_ts, conversation_id, model, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET"
+            " conversation_id = COALESCE(excluded.conversation_id, conversation_id),"
+            " model = COALESCE(excluded.model, model), updated_at = excluded.updated_at",
+            (channel, thread_ts, conversation_id, model, time.time()),
+        )
+        await self._db.commit()

@@ -1,0 +1,380 @@
+"""Showing one streaming answer in a Slack thread.
+
+Two ways to put growing text into Slack, chosen per message:
+- native streaming (`chat.startStream` / `appendStream` / `stopStream`): Slack renders the
+  Markdown itself and the text flows in smoothly; not every workspace or plan allows it;
+- a message edited with `chat.update` about once a second (Slack's Tier 3 limit leaves room
+  for a few answers at once), converted to mrkdwn.
+The first refusal of streaming (`not_allowed`, `unknown_method`, ...) switches the whole
+service to edits; a stream that expires (`message_not_in_streaming_state`) is finished with
+`chat.update` of its full text. Long answers continue in new messages (see `split.py`).
+
+A separate control message carries the Stop button while the answer is written: a streamed
+message cannot hold buttons until it is finished, and the control message is deleted at the
+end so the thread keeps only the answer, which ends with a small footer (model, link).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack.mrkdwn import escape, markdown_to_mrkdwn
+from slack.split import SLACK_TEXT_LIMIT, Splitter, split_text
+
+logger = logging.getLogger(__name__)
+
+STOP_ACTION = "chatgpt_bridge_stop"
+UPDATE_INTERVAL = 1.0
+"""Seconds between two edits of a message: Slack allows about 50 `chat.update` a minute."""
+
+SECTION_LIMIT = 3000
+"""Slack's limit for the text of one section block."""
+MIN_PART = 400
+"""`msg_too_long` below this many characters is not a length problem: give up splitting."""
+
+STREAMING_REFUSED = frozenset(
+    {
+        "unknown_method",
+        "not_allowed",
+        "not_allowed_token_type",
+        "feature_not_enabled",
+        "method_deprecated",
+        "missing_scope",
+        "team_not_allowed",
+        "not_supported",
+    }
+)
+"""Errors of `chat.startStream` that mean this workspace will never stream for us."""
+
+
+def slack_error(error: SlackApiError) -> str:
+    """The `error` code of a failed Web API call (e.g. `msg_too_long`)."""
+    data = getattr(error.response, "data", None)
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+@dataclass
+class Streaming:
+    """Whether native streaming is worth trying; shared by every answer of one service."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who asked: Slack requires it to stream into a channel thread."""
+
+    user_id: str | None
+    team_id: str | None
+
+
+@dataclass
+class _Message:
+    """The message that shows the part currently being written."""
+
+    ts: str | None = None
+    streaming: bool = False
+    sent: int = 0
+    """Characters of the part already appended to the stream."""
+    shown: str = ""
+    """The mrkdwn last written with `chat.update`."""
+
+
+class AnswerWriter:
+    """Writes one answer into one thread: `open()`, `update(text)` repeatedly, `finish()`."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str,
+        recipient: Recipient,
+        streaming: Streaming,
+        interval: float = UPDATE_INTERVAL,
+        limit: int = SLACK_TEXT_LIMIT,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._recipient = recipient
+        self._streaming = streaming
+        self._interval = interval
+        self._splitter = Splitter(limit)
+        self._message = _Message()
+        self._control_ts: str | None = None
+        self._latest = ""
+        self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self.messages: list[str] = []
+        """Timestamps of the answer's messages, in order."""
+
+    async def open(self, job_id: int) -> None:
+        """Show at once that the question was taken, with a Stop button."""
+        await self._set_status("is thinking…")
+        try:
+            response = await self._client.chat_postMessage(
+                channel=self._channel,
+                thread_ts=self._thread_ts,
+                text="ChatGPT is thinking…",
+                blocks=control_blocks(job_id),
+            )
+            self._control_ts = response.get("ts")
+        except SlackApiError as error:
+            logger.warning(
+                "cannot post the Stop button in %s: %s", self._channel, slack_error(error)
+            )
+
+    def update(self, text: str) -> None:
+        """Take the whole answer so far; it is shown within about `interval` seconds."""
+        self._latest = text
+        self._wake.set()
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._run(), name=f"slack-writer-{self._thread_ts}")
+
+    async def finish(self, text: str, *, footer: str | None, warning: str | None = None) -> None:
+        """Write the final text, the footer, an optional warning, and remove the Stop button."""
+        await self._stop_loop()
+        self._latest = text
+        parts = self._splitter.feed(text, floor=self._floor())
+        last = self._splitter.current(text)
+        if last.strip() or self._message.ts:
+            parts.append(last)
+        for index, part in enumerate(parts):
+            final = index == len(parts) - 1
+            await self._complete(part, footer=footer if final and not warning else None)
+        if warning:
+            note = f":warning: {escape(warning)}"
+            await self._post(note, blocks=_text_blocks(note, footer))
+        elif not self.messages and footer:
+            await self._post("_(empty answer)_", blocks=_text_blocks("_(empty answer)_", footer))
+        await self.close()
+
+    async def close(self) -> None:
+        """Remove the Stop button and the status; safe to call more than once."""
+        await self._stop_loop()
+        if self._control_ts:
+            ts, self._control_ts = self._control_ts, None
+            try:
+                await self._client.chat_delete(channel=self._channel, ts=ts)
+            except SlackApiError as error:
+                logger.info("cannot delete the control message: %s", slack_error(error))
+                with suppress(SlackApiError):
+                    await self._client.chat_update(
+                        channel=self._channel, ts=ts, text="Finished.", blocks=[]
+                    )
+        await self._set_status("")
+
+    async def _stop_loop(self) -> None:
+        self._closing.set()
+        self._wake.set()
+        if self._loop is not None:
+            loop, self._loop = self._loop, None
+            with suppress(asyncio.CancelledError):
+                await loop
+
+    async def _run(self) -> None:
+        while not self._closing.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            if self._closing.is_set():
+                return
+            try:
+                await self._progress(self._latest)
+            except SlackApiError as error:
+                # The final write retries everything; a failed intermediate edit only costs
+                # freshness.
+                logger.warning("cannot update the answer in Slack: %s", slack_error(error))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self._interval)
+
+    def _floor(self) -> int:
+        return self._message.sent if self._message.streaming else 0
+
+    async def _progress(self, text: str) -> None:
+        for part in self._splitter.feed(text, floor=self._floor()):
+            await self._complete(part, footer=None)
+        current = self._splitter.current(text)
+        if not current.strip():
+            return
+        if self._message.ts is None and self._streaming.enabled:
+            await self._start_stream(current[: self._splitter.streamable(text)])
+            if self._message.ts is not None:
+                return
+        message = self._message
+        if message.ts is None:
+            await self._start_update(current)
+        elif message.streaming:
+            await self._append(current[message.sent : self._splitter.streamable(text)])
+        else:
+            await self._edit(current)
+
+    async def _start_stream(self, text: str) -> None:
+        try:
+            response = await self._client.chat_startStream(
+                channel=self._channel,
+                thread_ts=self._thread_ts,
+                markdown_text=text,
+                recipient_user_id=self._recipient.user_id,
+                recipient_team_id=self._recipient.team_id,
+            )
+        except SlackApiError as error:
+            code = slack_error(error)
+            if code in STREAMING_REFUSED:
+                logger.info("native streaming unavailable (%s): using message edits", code)
+                self._streaming.enabled = False
+            else:
+                logger.warning("chat.startStream failed (%s): editing a message instead", code)
+            return
+        self._message = _Message(ts=response.get("ts"), streaming=True, sent=len(text))
+        self.messages.append(str(response.get("ts")))
+
+    async def _start_update(self, text: str) -> None:
+        mrkdwn = markdown_to_mrkdwn(text)
+        try:
+            ts = await self._post(mrkdwn)
+        except SlackApiError as error:
+            if slack_error(error) != "msg_too_long":
+                raise
+            self._shrink(text)
+            return
+        self._message = _Message(ts=ts, shown=mrkdwn)
+
+    async def _append(self, text: str) -> None:
+        if not text:
+            return
+        message = self._message
+        try:
+            await self._client.chat_appendStream(
+                channel=self._channel, ts=message.ts, markdown_text=text
+            )
+        except SlackApiError as error:
+            logger.info("stream lost (%s): continuing with edits", slack_error(error))
+            message.streaming = False
+            message.sent = 0
+            return
+        message.sent += len(text)
+
+    async def _edit(self, text: str) -> None:
+        mrkdwn = markdown_to_mrkdwn(text)
+        if mrkdwn == self._message.shown:
+            return
+        try:
+            await self._client.chat_update(
+                channel=self._channel, ts=self._message.ts, text=mrkdwn, blocks=[]
+            )
+        except SlackApiError as error:
+            if slack_error(error) != "msg_too_long":
+                raise
+            self._shrink(text)
+            return
+        self._message.shown = mrkdwn
+
+    def _shrink(self, text: str) -> None:
+        """Slack refused the length: cut future parts shorter (the next write re-cuts)."""
+        limit = max(MIN_PART, min(self._splitter.limit, len(text)) * 2 // 3)
+        logger.info("msg_too_long at %d characters: parts now at most %d", len(text), limit)
+        self._splitter.limit = limit
+
+    async def _complete(self, part: str, *, footer: str | None) -> None:
+        """Finish the current message with `part` (its final text) and start a new one."""
+        message, self._message = self._message, _Message()
+        if message.ts and message.streaming:
+            try:
+                if part[message.sent :]:
+                    await self._client.chat_appendStream(
+                        channel=self._channel, ts=message.ts, markdown_text=part[message.sent :]
+                    )
+                await self._client.chat_stopStream(
+                    channel=self._channel,
+                    ts=message.ts,
+                    blocks=[_footer_block(footer)] if footer else None,
+                )
+                return
+            except SlackApiError as error:
+                logger.info("stream lost at the end (%s): writing the text", slack_error(error))
+        await self._write(message.ts, part, footer)
+
+    async def _write(self, ts: str | None, part: str, footer: str | None) -> None:
+        """Post (ts None) or replace a message with `part`, splitting on `msg_too_long`."""
+        mrkdwn = markdown_to_mrkdwn(part)
+        blocks = _text_blocks(mrkdwn, footer) if footer else []
+        try:
+            if ts is None:
+                await self._post(mrkdwn, blocks=blocks or None)
+            else:
+                await self._client.chat_update(
+                    channel=self._channel, ts=ts, text=mrkdwn, blocks=blocks
+                )
+            return
+        except SlackApiError as error:
+            if slack_error(error) != "msg_too_long" or len(part) < MIN_PART:
+                raise
+        self._shrink(part)
+        pieces = split_text(part, self._splitter.limit)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            await self._write(ts if index == 0 else None, piece, footer if last else None)
+
+    async def _post(self, text: str, *, blocks: list[dict[str, Any]] | None = None) -> str:
+        response = await self._client.chat_postMessage(
+            channel=self._channel, thread_ts=self._thread_ts, text=text, blocks=blocks
+        )
+        ts = str(response.get("ts"))
+        self.messages.append(ts)
+        return ts
+
+    async def _set_status(self, status: str) -> None:
+        """The "is thinking…" line under the thread; a nicety, so failures are ignored."""
+        try:
+            await self._client.assistant_threads_setStatus(
+                channel_id=self._channel, thread_ts=self._thread_ts, status=status
+            )
+        except SlackApiError as error:
+            logger.debug("assistant.threads.setStatus failed: %s", slack_error(error))
+
+
+def control_blocks(job_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": ":hourglass_flowing_sand: ChatGPT is writing…"}
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "chatgpt_bridge_controls",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": STOP_ACTION,
+                    "text": {"type": "plain_text", "text": "Stop"},
+                    "style": "danger",
+                    "value": str(job_id),
+                }
+            ],
+        },
+    ]
+
+
+def _footer_block(footer: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]}
+
+
+def _text_blocks(mrkdwn: str, footer: str | None) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": chunk}, "expand": True}
+        for chunk in split_text(mrkdwn, SECTION_LIMIT)
+    ]
+    if footer:
+        blocks.append(_footer_block(footer))
+    return blocks
