@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_queue: int = Field(16, ge=0, validation_alias="BRIDGE_MAX_QUEUE")
     idle_timeout: float = Field(120.0, gt=0, validation_alias="BRIDGE_IDLE_TIMEOUT")
     answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
+    # Longest message the API types into ChatGPT (a flattened history included); longer -> 400.
+    max_prompt_chars: int = Field(30000, ge=100, validation_alias="BRIDGE_MAX_PROMPT_CHARS")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"

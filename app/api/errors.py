@@ -1,0 +1,123 @@
+"""OpenAI's error envelope, and the mapping from the browser layer's failures to HTTP.
+
+Clients branch on the status and on `error.code`, and the official SDKs retry 408/409/429/5xx
+on their own. A prompt that may already sit in the user's ChatGPT must never be typed a
+second time, so every error that could follow a delivery says `x-should-retry: false`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from browser.errors import (
+    AnswerTimeoutError,
+    BridgeError,
+    BrowserDownError,
+    BusyError,
+    ChallengeError,
+    LoginRequiredError,
+    RateLimitedError,
+    SendUncertainError,
+    WebAppError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RATE_LIMIT_RETRY_AFTER = 60
+"""Seconds to announce when ChatGPT says "too many messages" without saying for how long."""
+
+
+class APIError(Exception):
+    """An error response in OpenAI's shape: `{"error": {message, type, param, code}}`."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def invalid_request(message: str, param: str | None = None, code: str | None = None) -> APIError:
+    return APIError(400, message, param=param, code=code)
+
+
+def unsupported(param: str, message: str) -> APIError:
+    return APIError(400, message, param=param, code="unsupported_parameter")
+
+
+def _no_retry(status: int, message: str, *, code: str, type: str = "server_error") -> APIError:
+    return APIError(status, message, type=type, code=code, headers={"x-should-retry": "false"})
+
+
+def api_error_from(error: BaseException) -> APIError:
+    """The HTTP error for any failure of a turn. Unknown failures count as maybe delivered."""
+    if isinstance(error, APIError):
+        return error
+    if not isinstance(error, BridgeError):
+        logger.exception("unexpected failure while answering", exc_info=error)
+        return _no_retry(
+            500,
+            f"The bridge failed unexpectedly ({type(error).__name__}); see its log. The "
+            "prompt may have reached ChatGPT, so it was not sent again.",
+            code="bridge_error",
+        )
+    api_error = _bridge_error(error)
+    if error.delivered is not False:
+        api_error.headers["x-should-retry"] = "false"
+    return api_error
+
+
+def _bridge_error(error: BridgeError) -> APIError:
+    message = str(error)
+    if isinstance(error, BusyError | RateLimitedError):
+        seconds = error.retry_after or DEFAULT_RATE_LIMIT_RETRY_AFTER
+        return APIError(
+            429,
+            message,
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+        )
+    if isinstance(error, LoginRequiredError):
+        # A person has to act in the browser: an automatic retry cannot help.
+        return _no_retry(503, message, code="login_required")
+    if isinstance(error, ChallengeError):
+        return _no_retry(503, message, code="challenge_required")
+    if isinstance(error, BrowserDownError):
+        return APIError(503, message, type="server_error", code="browser_unavailable")
+    if isinstance(error, AnswerTimeoutError):
+        return APIError(504, message, type="server_error", code="answer_timeout")
+    if isinstance(error, SendUncertainError):
+        return APIError(502, message, type="server_error", code="send_uncertain")
+    if isinstance(error, WebAppError):
+        return APIError(502, message, type="server_error", code="chatgpt_error")
+    return APIError(500, message, type="server_error", code="bridge_error")

@@ -1,0 +1,137 @@
+"""One bridge turn run in an asyncio task of its own, read by the HTTP response.
+
+When a client goes away, Starlette cancels the streaming response through an anyio cancel
+scope, and inside a cancelled scope every further `await` is cancelled again: the Stop click
+and the tab release in `bridge.ask()`'s exit could never run there. So the turn lives in a
+plain task; the response only reads deltas from it and, when it has to end the turn early
+(client gone, stop string, token limit), asks it to stop, which is a synchronous call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from browser.errors import BridgeError
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class Turn(Protocol):
+    conversation_id: str | None
+    model: str | None
+    finish_reason: str | None
+
+    def __aiter__(self) -> Any: ...
+    async def cancel(self) -> None: ...
+
+
+class Asker(Protocol):
+    def ask(
+        self,
+        prompt: str,
+        conversation_id: str | None = None,
+        model: str | None = None,
+        temporary: bool = False,
+    ) -> contextlib.AbstractAsyncContextManager[Turn]: ...
+
+
+_tasks: set[asyncio.Task[None]] = set()
+"""Running turns: asyncio keeps only weak references to tasks."""
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        bridge: Asker,
+        prompt: str,
+        *,
+        conversation_id: str | None,
+        model: str,
+        temporary: bool,
+    ) -> None:
+        self._ask = lambda: bridge.ask(
+            prompt, conversation_id=conversation_id, model=model, temporary=temporary
+        )
+        self._turn: Turn | None = None
+        self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._items: asyncio.Queue[object] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self._turn.conversation_id if self._turn else None
+
+    @property
+    def model(self) -> str | None:
+        return self._turn.model if self._turn else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._turn.finish_reason if self._turn else None
+
+    async def start(self, on_done: Callable[[], None]) -> None:
+        """Start the turn; return once `ask()` was entered, or raise its error as it is.
+
+        `on_done` runs when the turn is over, however it ended (the tab is free again).
+        """
+        self._task = asyncio.create_task(self._run(), name="api-turn")
+        _tasks.add(self._task)
+        self._task.add_done_callback(_tasks.discard)
+        self._task.add_done_callback(lambda _task: on_done())
+        try:
+            await asyncio.shield(self._entered)
+        except asyncio.CancelledError:
+            self.stop()
+            raise
+
+    async def next(self, timeout: float) -> str | None:
+        """The next delta, or None after `timeout` seconds without one.
+
+        Raises StopAsyncIteration when the answer is complete, or the error the turn failed
+        with (a `browser.errors` type, or anything unexpected).
+        """
+        try:
+            item = await asyncio.wait_for(self._items.get(), timeout)
+        except TimeoutError:
+            return None
+        if item is _END:
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, str)
+        return item
+
+    def stop(self) -> None:
+        """End the turn now: Stop is pressed in the page and the tab freed, in the task."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            async with self._ask() as turn:
+                self._turn = turn
+                self._entered.set_result(None)
+                try:
+                    async for delta in turn:
+                        if delta:
+                            self._items.put_nowait(delta)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(BridgeError):
+                        await turn.cancel()
+                    raise
+            self._items.put_nowait(_END)
+        except asyncio.CancelledError:
+            if not self._entered.done():
+                self._entered.cancel()
+            logger.debug("turn stopped before its end")
+        except Exception as error:
+            if self._entered.done():
+                self._items.put_nowait(error)
+            else:
+                self._entered.set_exception(error)

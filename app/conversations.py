@@ -1,0 +1,283 @@
+"""A stateless OpenAI `messages` array -> a ChatGPT web chat, and which chat to continue.
+
+OpenAI clients resend the whole history on every call; ChatGPT keeps it server-side in a
+chat. After each finished answer the bridge stores a hash of the complete history (system
+text, every turn, the answer exactly as returned) -> that chat. A later request whose
+history up to its last assistant message hashes to a stored key is the natural follow-up:
+only its new trailing messages are typed into that chat. The key is dropped when claimed,
+so re-sending the same request (a "regenerate") cannot stack a second answer into the chat.
+
+Anything else (an edited history, a first message, a chat already busy) opens a new
+temporary chat with the history flattened into one prompt. A client can also pin a chat
+explicitly (`X-Conversation-Id`); then only the trailing messages are typed, as in a
+follow-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+from app.api.schemas import ChatMessage
+
+logger = logging.getLogger(__name__)
+
+KEY_LIFETIME = 30 * 24 * 3600.0
+"""Seconds a stored history stays continuable; older keys are pruned."""
+
+_LABELS = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
+_REPLY_INSTRUCTION = (
+    "[Reply to the last message above as the assistant, following the system instructions "
+    "if there are any. Write only the reply, without a role label.]"
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message reduced to what a web chat can carry: a role and plain text."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    text: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        label = _LABELS.get(self.role, self.role.title())
+        return f"{label} ({self.name})" if self.name else label
+
+
+def normalise(messages: Sequence[ChatMessage]) -> list[Message]:
+    """developer -> system, function -> tool, text parts joined, tool calls written out."""
+    normalised = []
+    for message in messages:
+        content = message.content
+        lines = [content] if isinstance(content, str) else [part.text for part in content or ()]
+        calls = [call.function for call in message.tool_calls or () if call.function]
+        if message.function_call:
+            calls.append(message.function_call)
+        lines += [f"[Called tool {call.name} with arguments {call.arguments}]" for call in calls]
+        text = "\n".join(lines)
+        if message.role in ("system", "developer"):
+            normalised.append(Message("system", text, message.name))
+        elif message.role in ("tool", "function"):
+            normalised.append(Message("tool", text, message.tool_call_id or message.name))
+        else:
+            normalised.append(Message(message.role, text, message.name))
+    return normalised
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """System text S, history H (up to the last assistant message) and trailing messages T."""
+
+    system: str
+    turns: tuple[Message, ...]
+
+    @classmethod
+    def of(cls, messages: Sequence[Message]) -> Dialogue:
+        system = "\n\n".join(message.text for message in messages if message.role == "system")
+        turns = tuple(message for message in messages if message.role != "system")
+        if not turns:  # only system text: that text is the question
+            return cls("", (Message("user", system),))
+        return cls(system, turns)
+
+    @property
+    def _split(self) -> int:
+        assistant = [i for i, message in enumerate(self.turns) if message.role == "assistant"]
+        return assistant[-1] + 1 if assistant else 0
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        return self.turns[: self._split]
+
+    @property
+    def trailing(self) -> tuple[Message, ...]:
+        return self.turns[self._split :]
+
+    def key(self, model: str, turns: Sequence[Message]) -> str:
+        canonical = [model, self.system.strip()]
+        canonical += [[message.role, message.name, message.text.strip()] for message in turns]
+        return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+class PromptRejectedError(ValueError):
+    """The prompt cannot be typed into ChatGPT; `code` is OpenAI's error code (or None)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ChatPlan:
+    """Where and what to type for one request."""
+
+    prompt: str
+    conversation_id: str | None
+    temporary: bool
+    how: Literal["new", "continued", "pinned"]
+    claimed_key: str | None = None
+
+
+def flatten(dialogue: Dialogue, instruction: str | None = None) -> str:
+    """One prompt for a new chat: system block, transcript, last message, instruction."""
+    *earlier, last = dialogue.turns
+    if not dialogue.system and not earlier:
+        return continuation((last,), instruction)
+    sections = []
+    if dialogue.system:
+        sections.append(f"[System instructions]\n{dialogue.system}\n[End of system instructions]")
+    if earlier:
+        transcript = "\n\n".join(f"{message.label}: {message.text}" for message in earlier)
+        sections.append(f"[Conversation so far]\n{transcript}\n[End of conversation so far]")
+    sections.append(continuation((last,)))
+    sections.append(_REPLY_INSTRUCTION)
+    if instruction:
+        sections.append(instruction)
+    return "\n\n".join(sections)
+
+
+def continuation(messages: Sequence[Message], instruction: str | None = None) -> str:
+    """What to type into a chat that already holds the history: just the new messages."""
+    if len(messages) == 1 and messages[0].role == "user" and not messages[0].name:
+        text = messages[0].text
+    else:
+        text = "\n\n".join(f"{message.label}: {message.text}" for message in messages)
+    return f"{text}\n\n{instruction}" if instruction else text
+
+
+class ConversationMap:
+    """History hashes -> ChatGPT chats, in the bridge's SQLite database."""
+
+    def __init__(self, db: aiosqlite.Connection, max_prompt_chars: int) -> None:
+        self._db = db
+        self._max_prompt_chars = max_prompt_chars
+        self._busy: Counter[str] = Counter()
+        self._ready = False
+
+    async def plan(
+        self,
+        dialogue: Dialogue,
+        model: str,
+        *,
+        pinned: str | None = None,
+        instruction: str | None = None,
+    ) -> ChatPlan:
+        """Decide where the request goes. Call `release()` when its turn is over."""
+        await self._ensure_table()
+        if pinned:
+            prompt = self._checked(
+                continuation(dialogue.trailing or dialogue.turns[-1:], instruction)
+            )
+            # The pinned chat grows by this turn: every stored history of it is stale now.
+            await self._execute("DELETE FROM api_conversations WHERE conversation_id = ?", pinned)
+            plan = ChatPlan(prompt, pinned, temporary=False, how="pinned")
+        else:
+            plan = await self._continue(dialogue, model, instruction) or ChatPlan(
+                self._checked(flatten(dialogue, instruction)), None, temporary=True, how="new"
+            )
+        if plan.conversation_id:
+            self._busy[plan.conversation_id] += 1
+        logger.debug("request -> %s chat %s", plan.how, plan.conversation_id or "(new)")
+        return plan
+
+    def release(self, plan: ChatPlan) -> None:
+        """The plan's turn is over (synchronous: it runs in cancelled contexts too)."""
+        if plan.conversation_id:
+            self._busy[plan.conversation_id] -= 1
+            if self._busy[plan.conversation_id] <= 0:
+                del self._busy[plan.conversation_id]
+
+    async def restore(self, plan: ChatPlan) -> None:
+        """The prompt never reached ChatGPT: make the claimed history continuable again."""
+        if plan.claimed_key and plan.conversation_id:
+            await self._store(plan.claimed_key, plan.conversation_id, plan.temporary)
+
+    async def remember(
+        self,
+        dialogue: Dialogue,
+        model: str,
+        reply: str,
+        conversation_id: str,
+        *,
+        temporary: bool,
+    ) -> None:
+        """The chat now holds exactly this history plus `reply`: a follow-up may continue it."""
+        key = dialogue.key(model, (*dialogue.turns, Message("assistant", reply)))
+        await self._store(key, conversation_id, temporary)
+
+    async def _continue(
+        self, dialogue: Dialogue, model: str, instruction: str | None
+    ) -> ChatPlan | None:
+        if not dialogue.history or not dialogue.trailing:
+            return None
+        prompt = self._checked(continuation(dialogue.trailing, instruction))
+        key = dialogue.key(model, dialogue.history)
+        async with self._db.execute(
+            "SELECT conversation_id FROM api_conversations WHERE key = ?", (key,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] in self._busy:
+            return None
+        # Claiming deletes the key: of two identical requests only one continues the chat.
+        async with self._db.execute(
+            "DELETE FROM api_conversations WHERE key = ? RETURNING conversation_id, temporary",
+            (key,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        await self._db.commit()
+        if row is None:
+            return None
+        return ChatPlan(prompt, row[0], temporary=bool(row[1]), how="continued", claimed_key=key)
+
+    def _checked(self, prompt: str) -> str:
+        if not prompt.strip():
+            raise PromptRejectedError("The last message is empty: there is nothing to ask.")
+        if len(prompt) > self._max_prompt_chars:
+            raise PromptRejectedError(
+                f"This request needs a {len(prompt)}-character ChatGPT message, more than the "
+                f"{self._max_prompt_chars} the bridge types (BRIDGE_MAX_PROMPT_CHARS). Shorten "
+                "the messages, or continue an earlier answer by sending its history back "
+                "unchanged so that only the new message is typed.",
+                code="context_length_exceeded",
+            )
+        return prompt
+
+    async def _store(self, key: str, conversation_id: str, temporary: bool) -> None:
+        now = time.time()
+        await self._db.execute(
+            "INSERT OR REPLACE INTO api_conversations (key, conversation_id, temporary, created)"
+            " VALUES (?, ?, ?, ?)",
+            (key, conversation_id, int(temporary), now),
+        )
+        await self._db.execute(
+            "DELETE FROM api_conversations WHERE created < ?", (now - KEY_LIFETIME,)
+        )
+        await self._db.commit()
+
+    async def _execute(self, sql: str, *parameters: object) -> None:
+        await self._db.execute(sql, parameters)
+        await self._db.commit()
+
+    async def _ensure_table(self) -> None:
+        if self._ready:
+            return
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS api_conversations ("
+            " key TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,"
+            " temporary INTEGER NOT NULL, created REAL NOT NULL)"
+        )
+        await self._db.execute(
+            "CREATE INDEX IF NOT EXISTS api_conversations_chat"
+            " ON api_conversations (conversation_id)"
+        )
+        await self._db.commit()
+        self._ready = True
