@@ -208,3 +208,180 @@ async def test_stop_keeps_the_partial_answer(replica, person_page):
     await page.get_by_test_id("copy-turn-action-button").click()
     assert await page.evaluate("navigator.clipboard.readText()") == answer["text"]
     await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
+
+
+async def send_only(page: Page, text: str) -> None:
+    await type_prompt(page, text)
+    await page.keyboard.press("Enter")
+
+
+async def test_rate_limit_shows_the_dialog_and_gives_the_prompt_back(replica, person_page):
+    page = person_page
+    await replica.configure(rate_limit_next=1)
+    await open_chat(page, replica.url)
+    await send_only(page, "limited prompt")
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Too many requests")
+    await expect(dialog).to_contain_text("You've reached our limit of messages per hour")
+    await dialog.get_by_role("button", name="Got it").click()
+    await expect(dialog).to_have_count(0)
+    assert await page.locator("#prompt-textarea").inner_text() == "limited prompt"
+    assert [s["status"] for s in await replica.sends()][-1] == 429
+
+    await page.locator("#prompt-textarea").click()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+
+
+@pytest.mark.parametrize(
+    ("knobs", "text"),
+    [
+        ({"fail_next_status": 403}, "Unusual activity has been detected from your device"),
+        ({"fail_next_status": 401}, "Your authentication token has expired"),
+        ({"fail_next_status": 500}, "Internal server error"),
+        ({"sse_error_next": 1}, "Something went wrong while generating the response"),
+        ({"cut_stream_next": 1}, "Network connection lost"),
+    ],
+)
+async def test_in_thread_errors_offer_retry(replica, person_page, knobs, text):
+    page = person_page
+    await replica.configure(**knobs)
+    await open_chat(page, replica.url)
+    await send_only(page, "unlucky prompt")
+    error = page.locator(".text-token-text-error")
+    await expect(error).to_contain_text(text)
+    await expect(page.locator(ACTIONS)).to_have_count(0)
+    await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
+    await page.get_by_test_id("regenerate-thread-error-button").click()
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    await expect(error).to_have_count(0)
+    await expect(page.locator(ANSWER)).to_contain_text('You said: "unlucky prompt"')
+
+
+async def test_toast_error_leaves_nothing_in_the_thread(replica, person_page):
+    page = person_page
+    await replica.configure(toast_error_next=1)
+    await open_chat(page, replica.url)
+    await send_only(page, "toasted")
+    await expect(page.get_by_test_id("toast-error")).to_contain_text("Something went wrong")
+    await expect(page.locator("[data-message-author-role]")).to_have_count(0)
+    assert await page.locator("#prompt-textarea").inner_text() == "toasted"
+
+
+async def test_a_stall_shows_one_chunk_until_stopped(replica, person_page):
+    page = person_page
+    await replica.configure(stall_next=1)
+    await open_chat(page, replica.url)
+    await send_only(page, "stall here")
+    await expect(page.locator(ANSWER)).to_have_text(re.compile(r"^Model: auto"))
+    await page.wait_for_timeout(300)
+    text = await page.locator(ANSWER).text_content()
+    assert len(text) <= 12, "a stalled stream sends only its first chunk"
+    await expect(page.get_by_test_id("stop-button")).to_be_visible()
+    await page.get_by_test_id("stop-button").click()
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = await replica.conversation(conversation_id)
+    assert stored["messages"][-1]["status"] == "finished_partial_completion"
+
+
+async def test_flickering_stop_button_turns_to_send_while_streaming(replica, person_page):
+    page = person_page
+    await replica.configure(flicker_stop=True, chunk_delay_ms=40)
+    await open_chat(page, replica.url)
+    await page.evaluate(WATCH)
+    await ask(page, "flicker words:30")
+    seen = await page.evaluate("window.__seen")
+    streaming = [s for s in seen if s["text"] and not s["done"]]
+    buttons = {s["button"] for s in streaming}
+    assert "stop-button" in buttons
+    assert buttons & {"send-button", "composer-speech-button"}, buttons
+
+
+async def test_markdown_stays_empty_until_the_turn_settles(replica, person_page):
+    page = person_page
+    await replica.configure(markdown_empty_until_settled=True, chunk_delay_ms=30)
+    await open_chat(page, replica.url)
+    await page.evaluate(WATCH)
+    conversation_id = await ask(page, "settle words:30")
+    seen = await page.evaluate("window.__seen")
+    assert any(s["text"] == "" for s in seen), "the answer node should exist while empty"
+    assert all(not s["text"] for s in seen if not s["done"])
+    await expect(page.locator(ANSWER)).to_contain_text("User messages so far: 1.")
+    assert "settle" in await last_answer(replica, conversation_id)
+
+
+async def test_article_turns(replica, person_page):
+    page = person_page
+    await replica.configure(use_article=True)
+    await open_chat(page, replica.url)
+    await ask(page, "articles please")
+    turns = page.locator('article[data-testid^="conversation-turn-"]')
+    await expect(turns).to_have_count(2)
+    assert await page.locator('section[data-testid^="conversation-turn-"]').count() == 0
+    assert await turns.nth(0).get_attribute("data-turn") == "user"
+
+
+@pytest.mark.parametrize("knobs", [{"legacy_encoding": True}, {"thinking": True}])
+async def test_other_stream_shapes_render_the_same_answer(replica, person_page, knobs):
+    page = person_page
+    await replica.configure(**knobs)
+    await open_chat(page, replica.url)
+    prompt = "shapes markdown:table"
+    conversation_id = await ask(page, prompt)
+    expected = model.answer(prompt, "auto", 1)
+    assert await last_answer(replica, conversation_id) == expected
+    await page.get_by_test_id("copy-turn-action-button").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == expected
+    if knobs.get("thinking"):
+        await expect(page.locator(".thoughts summary")).to_have_text("Thought for 1s")
+
+
+async def test_challenge_page_and_the_false_positive_trap(replica, person_page):
+    page = person_page
+    await page.goto(replica.url)
+    assert await page.locator('script[src*="/challenge-platform/"]').count() == 1
+    await replica.configure(challenge=True)
+    await page.goto(replica.url + "/c/whatever")
+    assert await page.title() == "Just a moment..."
+    await expect(page.locator("#challenge-form")).to_have_count(1)
+    await expect(page.locator("#challenge-running")).to_contain_text("Verify you are human")
+
+
+async def test_logged_out_knob_hides_the_composer(replica, person_page):
+    page = person_page
+    await replica.configure(logged_out=True)
+    await page.goto(replica.url)
+    await expect(page.get_by_test_id("login-button")).to_be_visible()
+    assert await page.locator("#prompt-textarea").count() == 0
+
+
+async def test_temporary_chat_is_flagged_and_not_listed(replica, person_page):
+    page = person_page
+    await open_chat(page, replica.url + "/?temporary-chat=true")
+    await expect(page.locator("#temporary-banner")).to_contain_text("Temporary Chat")
+    conversation_id = await ask(page, "off the record")
+    send = (await replica.sends())[-1]
+    assert send["temporary"] is True
+    assert send["conversation_id"] == conversation_id
+    assert (await replica.conversation(conversation_id))["temporary"] is True
+    await page.goto(replica.url)
+    await page.wait_for_function("document.body.dataset.ready === 'true'")
+    assert await page.locator(f'#history a[href="/c/{conversation_id}"]').count() == 0
+
+
+async def test_model_preselection_and_switcher(replica, person_page):
+    page = person_page
+    await open_chat(page, replica.url + "/?model=gpt-5-thinking")
+    switcher = page.get_by_test_id("model-switcher-dropdown-button")
+    await switcher.click()
+    checked = page.locator('[role="menuitemradio"][aria-checked="true"]')
+    await expect(checked).to_have_attribute("data-testid", "model-switcher-gpt-5-thinking")
+    await page.get_by_test_id("model-switcher-gpt-4o").click()
+    await expect(switcher).to_contain_text("GPT-4o")
+    conversation_id = await ask(page, "which model")
+    assert (await replica.sends())[-1]["model"] == "gpt-4o"
+    assert "Model: gpt-4o." in await last_answer(replica, conversation_id)
+    node = page.locator('[data-message-author-role="assistant"]')
+    await expect(node).to_have_attribute("data-message-model-slug", "gpt-4o")
+    await expect(page.get_by_test_id("create-new-chat-button")).to_have_attribute("href", "/")
