@@ -1,0 +1,213 @@
+"""The browser layer's one public object: `Bridge(settings)`.
+
+It owns the session (the browser) and the pool (its tabs) and exposes the contract every
+other layer uses: `ask()` for a streaming turn, `state()` for health, `models()`,
+`whoami()`, `stats()`. Everything it raises is a `browser.errors` type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from enum import Enum
+from typing import Protocol
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+
+from browser import selectors
+from browser.errors import BridgeError, BrowserDownError, LoginRequiredError, RateLimitedError
+from browser.page import auth_session, fetch_json, probe, same_origin, user_label
+from browser.pool import Pool, Tab
+from browser.session import Session, SessionSettings, first_line
+from browser.turn import Turn, TurnSettings
+
+logger = logging.getLogger(__name__)
+
+STATE_SETTLE_TIMEOUT = 15.0
+"""Seconds a freshly loaded page gets to show its composer or a blocking state."""
+
+
+class BridgeSettings(SessionSettings, TurnSettings, Protocol):
+    max_tabs: int
+    max_queue: int
+
+
+class BridgeState(str, Enum):
+    READY = "ready"
+    LOGIN_REQUIRED = "login_required"
+    CHALLENGE = "challenge"
+    RATE_LIMITED = "rate_limited"
+    DOWN = "down"
+
+
+class Bridge:
+    """Ask ChatGPT through the person's own logged-in browser."""
+
+    def __init__(self, settings: BridgeSettings, *, headless: bool | None = None) -> None:
+        self._settings = settings
+        self._session = Session(settings, self._on_tap, headless=headless)
+        self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
+        self._rate_limited_until = 0.0
+        self._last_state = BridgeState.DOWN
+
+    @property
+    def pool(self) -> Pool:
+        return self._pool
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    async def start(self) -> None:
+        """Launch the browser and open ChatGPT; a logged-out page is reported, not raised."""
+        await self._session.ensure()
+        self._pool.start()
+        state = await self.state()
+        if state is not BridgeState.READY:
+            logger.warning("ChatGPT is not ready in the bridge's browser: %s", state.value)
+
+    async def stop(self) -> None:
+        await self._pool.close()
+        await self._session.stop()
+
+    def stats(self) -> dict[str, int]:
+        return self._pool.stats()
+
+    def ask(
+        self,
+        prompt: str,
+        conversation_id: str | None = None,
+        model: str | None = None,
+        temporary: bool = False,
+    ) -> AbstractAsyncContextManager[Turn]:
+        """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas."""
+        return self._ask(prompt, conversation_id, model, temporary)
+
+    @asynccontextmanager
+    async def _ask(
+        self, prompt: str, conversation_id: str | None, model: str | None, temporary: bool
+    ) -> AsyncIterator[Turn]:
+        async with self._pool.lease(conversation_id) as tab:
+            assert tab is not None
+            turn = Turn(tab, self._settings, prompt, conversation_id, model, temporary)
+            try:
+                await turn.send()
+            except RateLimitedError as error:
+                self._note_rate_limit(error)
+                await turn.close()
+                raise
+            except BaseException:
+                await turn.close()
+                raise
+            try:
+                yield turn
+            finally:
+                await turn.close()
+
+    async def state(self) -> BridgeState:
+        """ready | login_required | challenge | rate_limited | down, checked in a free tab."""
+        try:
+            await self._session.ensure()
+        except BridgeError as error:
+            logger.warning("browser down: %s", error)
+            return BridgeState.DOWN
+        if time.monotonic() < self._rate_limited_until:
+            return BridgeState.RATE_LIMITED
+        try:
+            async with self._pool.lease(wait=False) as tab:
+                if tab is None:
+                    return self._last_state  # every tab is answering: nothing new to learn
+                self._last_state = await self._check(tab)
+        except BrowserDownError:
+            self._last_state = BridgeState.DOWN
+        except PlaywrightError as error:
+            logger.warning("state check failed: %s", first_line(error))
+            self._last_state = BridgeState.DOWN
+        return self._last_state
+
+    async def _check(self, tab: Tab) -> BridgeState:
+        """Wait for the page to settle into a recognisable state, then name it."""
+        page = await self._home(tab)
+        deadline = time.monotonic() + STATE_SETTLE_TIMEOUT
+        while True:
+            state = await probe(page)
+            if state.challenge == "strong":
+                return BridgeState.CHALLENGE
+            if state.rate_limit:
+                return BridgeState.RATE_LIMITED
+            if state.logged_out:
+                return BridgeState.LOGIN_REQUIRED
+            if state.composer or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        if not user_label(await auth_session(page)):
+            return BridgeState.LOGIN_REQUIRED
+        if not state.composer and state.challenge == "weak":
+            return BridgeState.CHALLENGE
+        return BridgeState.READY
+
+    async def models(self) -> list[str]:
+        """Model slugs the account offers, from the web app's own `/backend-api/models`."""
+        async with self._pool.lease() as tab:
+            assert tab is not None
+            try:
+                page = await self._home(tab)
+                status, body = await fetch_json(page, selectors.MODELS_PATH, bearer=True)
+            except PlaywrightError as error:
+                raise BrowserDownError(f"Reading the models failed: {first_line(error)}") from None
+        if status == 401:
+            raise LoginRequiredError()
+        models = (body or {}).get("models") if isinstance(body, dict) else None
+        return [m["slug"] for m in models or [] if isinstance(m, dict) and m.get("slug")]
+
+    async def whoami(self) -> str | None:
+        """The logged-in person's email (or name), None when logged out."""
+        async with self._pool.lease() as tab:
+            assert tab is not None
+            try:
+                return user_label(await auth_session(await self._home(tab)))
+            except PlaywrightError as error:
+                raise BrowserDownError(f"Reading the session failed: {first_line(error)}") from None
+
+    async def wait_for_login(self, poll: float = 2.0) -> str:
+        """Show ChatGPT in a tab and wait until a person has logged in there; who it is.
+
+        Never touches the login form: it only watches `/api/auth/session` from whichever tab
+        is on ChatGPT, so the person's login on other pages is not disturbed.
+        """
+        context = await self._session.ensure()
+        if not any(same_origin(p.url, self._settings.chatgpt_url) for p in context.pages):
+            page = await self._session.new_page()
+            await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
+        while True:
+            if self._session.context is not context:
+                raise LoginRequiredError("The login window was closed before logging in.")
+            for page in list(context.pages):
+                if page.is_closed() or not same_origin(page.url, self._settings.chatgpt_url):
+                    continue
+                try:
+                    who = user_label(await auth_session(page))
+                except PlaywrightError:
+                    continue  # navigating: look again
+                if who:
+                    return who
+            await asyncio.sleep(poll)
+
+    async def _home(self, tab: Tab) -> Page:
+        """The tab's page, on ChatGPT (navigating only when it is elsewhere)."""
+        page = tab.page
+        if not same_origin(page.url, self._settings.chatgpt_url):
+            tab.clean = False
+            await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
+        return page
+
+    def _note_rate_limit(self, error: RateLimitedError) -> None:
+        if error.retry_after:
+            self._rate_limited_until = time.monotonic() + error.retry_after
+
+    def _on_tap(self, page: Page, message: dict[str, object]) -> None:
+        self._pool.deliver(page, message)

@@ -1,0 +1,230 @@
+"""What the bridge reads from a ChatGPT page, in one round trip each.
+
+`probe()` answers "what is this page showing right now" (challenge, logged out, dialogs,
+composer, turns) with a single `evaluate`, because every extra round trip to the browser
+costs latency on a loaded machine and polling loops call it often. The other helpers use
+the page's own `fetch` (same cookies, same origin, same network fingerprint as the web app),
+never a request forged from Python.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import Page
+
+from browser import selectors
+from browser.decoder import finished, is_answer, message_text
+
+logger = logging.getLogger(__name__)
+
+_PROBE_JS = """
+(S) => {
+  // The text the web app will send: ProseMirror keeps one block per line, <br> inside a
+  // block is a hard break, and an empty line is a block holding only a trailing <br>.
+  const BLOCKS = new Set(["P", "DIV", "PRE", "LI", "H1", "H2", "H3", "H4", "H5", "H6",
+                          "BLOCKQUOTE"]);
+  const inline = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return node.data;
+    if (node.nodeType !== Node.ELEMENT_NODE) return "";
+    if (node.tagName === "BR") {
+      return node.classList.contains("ProseMirror-trailingBreak") ? "" : "\\n";
+    }
+    if (BLOCKS.has(node.tagName)) return blocks(node);
+    return Array.from(node.childNodes).map(inline).join("");
+  };
+  const blocks = (el) => {
+    const children = Array.from(el.childNodes);
+    const blocky = children.length > 0 && children.every(
+      (c) => c.nodeType === Node.ELEMENT_NODE && BLOCKS.has(c.tagName));
+    return children.map(inline).join(blocky ? "\\n" : "");
+  };
+  const q = (sel) => document.querySelector(sel);
+  const qa = (sel) => Array.from(document.querySelectorAll(sel));
+  const visible = (el) => !!el && el.getClientRects().length > 0;
+  const text = (el) => ((el && (el.innerText || el.textContent)) || "").trim();
+  const title = document.title || "";
+  const composer = q(S.composer);
+  let challenge = null;
+  if (q(S.challengeStrong) || S.challengeTitles.some((t) => title.includes(t))) {
+    challenge = "strong";
+  } else if (!composer && document.body && S.challengeTexts.some(
+               (t) => document.body.textContent.toLowerCase().includes(t))) {
+    challenge = "strong";
+  } else if (q(S.challengeWeak)) {
+    challenge = "weak";
+  }
+  const dialogs = qa(S.dialog).filter(visible).map(text);
+  const rateLimit = dialogs.find((d) => S.rateLimitTexts.some((t) => d.includes(t))) || null;
+  const login = qa(S.login).some(visible) || dialogs.some((d) => d.includes(S.stayLoggedOut));
+  const toast = qa(S.toast).filter(visible).map(text).join(" ") || null;
+  const threadErrors = qa(S.threadError).filter(visible).map(text);
+  const messages = qa(S.message).map((el) => {
+    const turn = el.closest(S.turn);
+    const markdown = el.querySelector(S.markdown);
+    return {
+      id: el.getAttribute("data-message-id"),
+      role: el.getAttribute("data-message-author-role"),
+      slug: el.getAttribute("data-message-model-slug"),
+      done: !!(turn && turn.querySelector(S.actionBar)),
+      text: text(markdown || el),
+    };
+  });
+  return {
+    url: location.href,
+    title,
+    challenge,
+    logged_out: login,
+    rate_limit: rateLimit,
+    dialogs,
+    toast,
+    thread_error: threadErrors.length ? threadErrors[threadErrors.length - 1] : null,
+    composer: !!composer && visible(composer),
+    composer_text: composer ? blocks(composer) : null,
+    send: qa(S.send).some((b) => visible(b) && !b.disabled),
+    stop: qa(S.stop).some(visible),
+    network_lost: !!document.body && document.body.textContent.includes(S.networkLost),
+    messages,
+  };
+}
+"""
+
+_FETCH_JSON_JS = """
+async ({path, bearer}) => {
+  const headers = {};
+  if (bearer) {
+    const session = await (await fetch("/api/auth/session", {credentials: "include"})).json();
+    if (session && session.accessToken) headers.Authorization = "Bearer " + session.accessToken;
+  }
+  const response = await fetch(path, {credentials: "include", headers});
+  return {status: response.status, body: await response.text()};
+}
+"""
+
+
+@dataclass
+class DomMessage:
+    id: str
+    role: str
+    slug: str | None
+    done: bool
+    text: str
+
+
+@dataclass
+class PageState:
+    """One snapshot of what a ChatGPT page shows."""
+
+    url: str = ""
+    title: str = ""
+    challenge: str | None = None
+    """"strong" (a human must act), "weak" (only the challenge script: usually harmless)."""
+    logged_out: bool = False
+    rate_limit: str | None = None
+    dialogs: list[str] = field(default_factory=list)
+    toast: str | None = None
+    thread_error: str | None = None
+    composer: bool = False
+    composer_text: str | None = None
+    send: bool = False
+    stop: bool = False
+    network_lost: bool = False
+    messages: list[DomMessage] = field(default_factory=list)
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [m.id for m in self.messages if m.role == "user"]
+
+    @property
+    def conversation_id(self) -> str | None:
+        return selectors.conversation_id_from_url(self.url)
+
+
+async def probe(page: Page) -> PageState:
+    """Snapshot the page. Raises playwright's Error if the page is gone."""
+    raw = await page.evaluate(_PROBE_JS, selectors.PAGE_SELECTORS)
+    messages = [DomMessage(**m) for m in raw.pop("messages") if m["id"]]
+    return PageState(**raw, messages=messages)
+
+
+async def fetch_json(page: Page, path: str, *, bearer: bool = False) -> tuple[int, Any]:
+    """GET `path` from inside the page; `bearer` adds the session's access token."""
+    result = await page.evaluate(_FETCH_JSON_JS, {"path": path, "bearer": bearer})
+    try:
+        body = json.loads(result["body"]) if result["body"] else None
+    except ValueError:
+        body = None
+    return result["status"], body
+
+
+async def auth_session(page: Page) -> dict[str, Any]:
+    """`/api/auth/session`: `{user, accessToken, ...}` when logged in, `{}` when not."""
+    status, body = await fetch_json(page, selectors.AUTH_SESSION_PATH)
+    return body if status == 200 and isinstance(body, dict) else {}
+
+
+def user_label(session: dict[str, Any]) -> str | None:
+    """The logged-in person as shown to them: email, else name."""
+    user = session.get("user") or {}
+    return user.get("email") or user.get("name") if isinstance(user, dict) else None
+
+
+@dataclass
+class ReadBack:
+    """The answer to one user message as the server stored it."""
+
+    text: str
+    finished: bool
+    model: str | None
+
+
+async def read_answer(page: Page, conversation_id: str, user_message_id: str | None) -> ReadBack:
+    """The stored answer that follows `user_message_id` (or the current node's answer).
+
+    Walks the conversation tree from the user message down its newest children to the
+    assistant's final `text` message, so an older answer is never mistaken for this one.
+    """
+    path = selectors.CONVERSATION_READ_PATH.format(id=conversation_id)
+    status, body = await fetch_json(page, path, bearer=True)
+    if status != 200 or not isinstance(body, dict):
+        raise LookupError(f"reading the conversation back failed (HTTP {status})")
+    mapping: dict[str, Any] = body.get("mapping") or {}
+    if user_message_id is not None:
+        start = user_message_id if user_message_id in mapping else None
+    else:
+        start = _last_user_node(mapping, body.get("current_node"))
+    if start is None:
+        return ReadBack("", False, None)
+    parts: list[str] = []
+    node = mapping.get(start) or {}
+    done, model = False, None
+    while node.get("children"):
+        node = mapping.get(node["children"][-1]) or {}
+        message = node.get("message") or {}
+        role = (message.get("author") or {}).get("role")
+        if role == "user":
+            break
+        if is_answer(message):
+            parts.append(message_text(message))
+            model = (message.get("metadata") or {}).get("model_slug") or model
+            done = finished(message.get("status"), message.get("end_turn"))
+    return ReadBack("\n\n".join(p for p in parts if p), done, model)
+
+
+def _last_user_node(mapping: dict[str, Any], current: str | None) -> str | None:
+    node_id = current
+    while node_id and node_id in mapping:
+        message = mapping[node_id].get("message") or {}
+        if (message.get("author") or {}).get("role") == "user":
+            return node_id
+        node_id = mapping[node_id].get("parent")
+    return None
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)

@@ -1,0 +1,266 @@
+"""A small pool of tabs: parallel conversations, one turn at a time per conversation.
+
+One ChatGPT account tolerates only a few concurrent generations, and each tab is a renderer
+process, so the pool holds at most `max_tabs` tabs. A conversation's turns are serialized by
+a per-conversation FIFO lock (the web app rejects a second message while one is answered,
+and order matters in a chat). A lease reuses the tab already showing its conversation (no
+navigation, no re-hydration), else any free tab, else waits in a bounded FIFO queue; beyond
+that the caller gets `BusyError` at once instead of an unbounded wait.
+
+Tabs are recycled: closed after sitting idle and after many turns, so renderer memory stays
+bounded after hundreds of conversations; a crashed or closed tab is replaced on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+
+from browser.errors import BusyError
+from browser.session import Session
+
+logger = logging.getLogger(__name__)
+
+IDLE_TAB_TTL = 300.0
+"""Seconds an unused tab (beyond the first) stays open."""
+TURNS_PER_TAB = 50
+"""A tab is replaced after this many turns: long-lived renderers only grow."""
+
+TAB_CLOSED = "tab_closed"
+TAB_CRASHED = "tab_crashed"
+BROWSER_CLOSED = "browser_closed"
+"""Kinds of the lifecycle messages put in a tab's event queue beside the tap's messages."""
+
+
+@dataclass(eq=False)
+class Tab:
+    """One browser tab and what the pool knows about it."""
+
+    page: Page
+    events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    """Tap messages of this tab's page, and lifecycle messages (closed, crashed)."""
+    conversation_id: str | None = None
+    """The conversation the tab shows."""
+    clean: bool = False
+    """The tab shows `conversation_id`, fully loaded, with no generation running."""
+    busy: bool = False
+    dead: bool = False
+    turns: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+    def drain(self) -> None:
+        """Forget messages left over from earlier turns."""
+        while not self.events.empty():
+            self.events.get_nowait()
+
+    def kill(self, kind: str) -> None:
+        if not self.dead:
+            self.dead = True
+            self.events.put_nowait({"kind": kind})
+
+
+class Pool:
+    def __init__(self, session: Session, max_tabs: int, max_queue: int) -> None:
+        self._session = session
+        self._max_tabs = max_tabs
+        self._max_queue = max_queue
+        self._tabs: list[Tab] = []
+        self._by_page: dict[Page, Tab] = {}
+        self._opening = 0
+        self._waiting = 0
+        self._waiters: deque[asyncio.Future[Tab | None]] = deque()
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        session.on_close(self._browser_closed)
+
+    @property
+    def tabs(self) -> list[Tab]:
+        return list(self._tabs)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "tabs_total": len(self._tabs),
+            "tabs_busy": sum(tab.busy for tab in self._tabs),
+            "queue_length": self._waiting,
+        }
+
+    def start(self) -> None:
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap(), name="tab-reaper")
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        for tab in list(self._tabs):
+            await self._discard(tab)
+
+    def deliver(self, page: Page, message: dict[str, Any]) -> None:
+        """Route a tap message to the tab of `page` (called by the session's binding)."""
+        tab = self._by_page.get(page)
+        if tab is not None:
+            tab.events.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def lease(
+        self, conversation_id: str | None = None, *, wait: bool = True
+    ) -> AsyncIterator[Tab | None]:
+        """A tab for one turn of `conversation_id`, held under that conversation's lock.
+
+        With `wait=False` the lease yields None instead of waiting for a busy pool.
+        """
+        if not self._has_room():
+            if not wait:
+                yield None
+                return
+            if self._waiting >= self._max_queue:
+                raise BusyError(
+                    f"All {self._max_tabs} browser tabs are answering and {self._waiting} "
+                    "requests are already waiting. Try again in a few seconds."
+                )
+        self._waiting += 1
+        counted = True
+        try:
+            async with self._conversation_lock(conversation_id):
+                tab = await self._take(conversation_id)
+                self._waiting -= 1
+                counted = False
+                try:
+                    yield tab
+                finally:
+                    await self._release(tab)
+        finally:
+            if counted:
+                self._waiting -= 1
+
+    def _has_room(self) -> bool:
+        if self._waiters:
+            return False
+        idle = any(not tab.busy and not tab.dead for tab in self._tabs)
+        return idle or len(self._tabs) + self._opening < self._max_tabs
+
+    @contextlib.asynccontextmanager
+    async def _conversation_lock(self, conversation_id: str | None) -> AsyncIterator[None]:
+        if conversation_id is None:
+            yield
+            return
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:  # asyncio.Lock wakes waiters first-in, first-out
+                yield
+        finally:
+            lock, users = self._locks[conversation_id]
+            if users <= 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
+
+    async def _take(self, conversation_id: str | None) -> Tab:
+        while True:
+            if not self._waiters:
+                tab = self._pick(conversation_id)
+                if tab is not None:
+                    tab.busy = True
+                    return tab
+                if len(self._tabs) + self._opening < self._max_tabs:
+                    return await self._open()
+            waiter: asyncio.Future[Tab | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                handed = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    await self._release(waiter.result())  # handed over as we were cancelled
+                raise
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if handed is not None:
+                return handed
+
+    def _pick(self, conversation_id: str | None) -> Tab | None:
+        free = [tab for tab in self._tabs if not tab.busy and not tab.dead]
+        if not free:
+            return None
+        if conversation_id is not None:
+            for tab in free:
+                if tab.conversation_id == conversation_id:
+                    return tab
+        # Least recently used first, so a tab holding a recent conversation stays reusable.
+        return min(free, key=lambda tab: tab.last_used)
+
+    async def _open(self) -> Tab:
+        self._opening += 1
+        try:
+            page = await self._session.new_page()
+        finally:
+            self._opening -= 1
+        tab = Tab(page=page, busy=True)
+        page.on("close", lambda _: tab.kill(TAB_CLOSED))
+        page.on("crash", lambda _: tab.kill(TAB_CRASHED))
+        self._tabs.append(tab)
+        self._by_page[page] = tab
+        logger.debug("opened tab %d of %d", len(self._tabs), self._max_tabs)
+        return tab
+
+    async def _release(self, tab: Tab) -> None:
+        tab.busy = False
+        tab.turns += 1
+        tab.last_used = time.monotonic()
+        if tab.dead or tab.turns >= TURNS_PER_TAB:
+            await self._discard(tab)
+            self._wake(None)  # room for a new tab: the first waiter opens it
+            return
+        if tab in self._tabs:
+            self._wake(tab)
+
+    def _wake(self, tab: Tab | None) -> None:
+        """Hand `tab` (busy from now on) to the first waiter, or None: "go open one"."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                if tab is not None:
+                    tab.busy = True
+                waiter.set_result(tab)
+                return
+
+    async def _discard(self, tab: Tab) -> None:
+        if tab in self._tabs:
+            self._tabs.remove(tab)
+        self._by_page.pop(tab.page, None)
+        tab.dead = True
+        if not tab.page.is_closed():
+            with contextlib.suppress(PlaywrightError):
+                await tab.page.close()
+
+    def _browser_closed(self) -> None:
+        """Every tab died with the browser: fail their turns, let waiters open new tabs."""
+        for tab in self._tabs:
+            tab.kill(BROWSER_CLOSED)
+            self._by_page.pop(tab.page, None)
+        self._tabs = [tab for tab in self._tabs if tab.busy]
+        for waiter in list(self._waiters):
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(30)
+            now = time.monotonic()
+            idle = [t for t in self._tabs[1:] if not t.busy and now - t.last_used > IDLE_TAB_TTL]
+            for tab in idle:
+                logger.debug("closing a tab idle for %.0f s", now - tab.last_used)
+                await self._discard(tab)

@@ -1,0 +1,274 @@
+"""The browser itself: a persistent Chrome profile, found, launched and relaunched.
+
+The profile directory holds the person's ChatGPT session cookies, so it is created private
+(0700) and never logged. The stream tap (`tap.js`) and its binding are installed on the
+context once per launch, so every tab and every navigation is tapped before the web app's
+own code runs. When the browser dies (crash, killed, window closed) the session notices, tells
+its listeners (the pool fails the turns in flight), and the next `ensure()` launches it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from browser.errors import BrowserDownError
+
+logger = logging.getLogger(__name__)
+
+TAP_SCRIPT = Path(__file__).with_name("tap.js")
+TAP_BINDING = "__chatgptBridgeTap"
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+
+HEADLESS_LINUX_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""What a display-less Linux box (a server, a container, CI) needs to run Chromium."""
+
+COMMON_ARGS = (
+    # Tabs in the background must stream as fast as the one in front.
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-blink-features=AutomationControlled",
+)
+
+TapCallback = Callable[[Page, dict[str, Any]], None]
+
+
+class SessionSettings(Protocol):
+    """What the browser layer reads from the app's Settings."""
+
+    chatgpt_url: str
+    browser_executable: Path | None
+    browser_channel: str | None
+    browser_headless: bool | None
+    data_dir: Path
+
+    @property
+    def profile_dir(self) -> Path: ...
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """Which browser to launch: an executable path or a Playwright channel."""
+
+    executable_path: str | None = None
+    channel: str | None = None
+
+    def __str__(self) -> str:
+        return self.executable_path or f"channel {self.channel}"
+
+
+def find_browser(settings: SessionSettings, bundled_chromium: str | None) -> BrowserChoice:
+    """BROWSER_EXECUTABLE, then BROWSER_CHANNEL, then Playwright's Chromium, then Debian's."""
+    if settings.browser_executable:
+        path = Path(settings.browser_executable).expanduser()
+        if not path.is_file():
+            raise BrowserDownError(
+                f"BROWSER_EXECUTABLE points to {path}, which does not exist. Fix the path or "
+                "unset it to use an installed Chrome/Chromium."
+            )
+        return BrowserChoice(executable_path=str(path))
+    if settings.browser_channel:
+        return BrowserChoice(channel=settings.browser_channel)
+    if bundled_chromium and Path(bundled_chromium).is_file():
+        return BrowserChoice(executable_path=bundled_chromium)
+    if DEBIAN_CHROMIUM.is_file():
+        return BrowserChoice(executable_path=str(DEBIAN_CHROMIUM))
+    raise BrowserDownError(
+        "No browser found. Install Google Chrome and set BROWSER_CHANNEL=chrome, run "
+        "`playwright install chromium`, install Chromium (`apt install chromium`), or set "
+        "BROWSER_EXECUTABLE to a Chrome/Chromium binary."
+    )
+
+
+def resolve_headless(
+    setting: bool | None, platform: str = sys.platform, environ: Mapping[str, str] = os.environ
+) -> bool:
+    """Headed when a display exists (always on macOS/Windows), unless BROWSER_HEADLESS says."""
+    if setting is not None:
+        return setting
+    if platform.startswith("linux"):
+        return not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    return False
+
+
+def launch_args(headless: bool, platform: str = sys.platform) -> list[str]:
+    args = list(COMMON_ARGS)
+    if headless and platform.startswith("linux"):
+        args.extend(HEADLESS_LINUX_ARGS)
+    return args
+
+
+def prepare_profile(settings: SessionSettings) -> Path:
+    """Create the data and profile directories readable by the owner only."""
+    profile = settings.profile_dir
+    for directory in (settings.data_dir, profile):
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+    return profile
+
+
+class Session:
+    """One persistent browser context on the profile; relaunched on demand after it dies."""
+
+    def __init__(
+        self, settings: SessionSettings, on_tap: TapCallback, *, headless: bool | None = None
+    ) -> None:
+        self._settings = settings
+        self._on_tap = on_tap
+        self.headless = resolve_headless(
+            settings.browser_headless if headless is None else headless
+        )
+        self._playwright: Playwright | None = None
+        self._context: BrowserContext | None = None
+        self._lock = asyncio.Lock()
+        self._close_listeners: list[Callable[[], None]] = []
+        self._stopping = False
+        self._spare: Page | None = None
+        """The blank tab a persistent context opens with: the first tab asked for."""
+        self.launches = 0
+
+    @property
+    def running(self) -> bool:
+        return self._context is not None
+
+    @property
+    def context(self) -> BrowserContext | None:
+        return self._context
+
+    def on_close(self, listener: Callable[[], None]) -> None:
+        """`listener()` runs when the browser goes away (crash, kill, window closed)."""
+        self._close_listeners.append(listener)
+
+    async def ensure(self) -> BrowserContext:
+        """The running context, launching the browser first if it is not running."""
+        if self._context is not None:
+            return self._context
+        async with self._lock:
+            if self._context is None:
+                self._context = await self._launch()
+            return self._context
+
+    async def new_page(self) -> Page:
+        """A tab (the launch's first blank tab when unused), focus-emulated."""
+        context = await self.ensure()
+        try:
+            page, self._spare = self._spare, None
+            if page is None or page.is_closed():
+                page = await context.new_page()
+            # Background tabs are throttled otherwise; every tab streams as if in front.
+            cdp = await context.new_cdp_session(page)
+            await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
+        except PlaywrightError as error:
+            raise BrowserDownError(
+                f"The browser could not open a tab: {first_line(error)}"
+            ) from None
+        return page
+
+    async def stop(self) -> None:
+        self._stopping = True
+        try:
+            if self._context is not None:
+                context, self._context = self._context, None
+                try:
+                    await context.close()
+                except PlaywrightError as error:
+                    logger.debug("closing the browser: %s", first_line(error))
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None
+        finally:
+            self._stopping = False
+
+    async def _launch(self) -> BrowserContext:
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
+        chromium = self._playwright.chromium
+        choice = find_browser(self._settings, _bundled_chromium(chromium))
+        profile = await asyncio.to_thread(prepare_profile, self._settings)
+        logger.info("launching %s (%s)", choice, "headless" if self.headless else "with a window")
+        try:
+            context = await chromium.launch_persistent_context(
+                profile,
+                executable_path=choice.executable_path,
+                channel=choice.channel,
+                headless=self.headless,
+                args=launch_args(self.headless),
+                no_viewport=not self.headless,
+                timeout=60_000,
+            )
+        except PlaywrightError as error:
+            raise BrowserDownError(_launch_failure(error, choice, profile)) from None
+        try:
+            await context.expose_binding(TAP_BINDING, self._binding)
+            await context.add_init_script(path=TAP_SCRIPT)
+        except PlaywrightError as error:
+            await context.close()
+            raise BrowserDownError(
+                f"The browser closed while starting: {first_line(error)}"
+            ) from None
+        context.set_default_timeout(30_000)
+        self._spare = context.pages[0] if context.pages else None
+        context.on("close", lambda _: self._closed(context))
+        self.launches += 1
+        return context
+
+    def _binding(self, source: dict[str, Any], message: Any) -> None:
+        page, frame = source.get("page"), source.get("frame")
+        if page is None or frame is not page.main_frame or not isinstance(message, dict):
+            return
+        self._on_tap(page, message)
+
+    def _closed(self, context: BrowserContext) -> None:
+        if self._context is not context:
+            return
+        self._context = None
+        if not self._stopping:
+            logger.warning("the browser closed; it is relaunched on the next request")
+        for listener in self._close_listeners:
+            listener()
+
+
+def _bundled_chromium(chromium: Any) -> str | None:
+    try:
+        return chromium.executable_path
+    except PlaywrightError:
+        return None
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a Playwright error (the rest is a call log, noise for a person)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _launch_failure(error: PlaywrightError, choice: BrowserChoice, profile: Path) -> str:
+    text = str(error)
+    if "ProcessSingleton" in text or "SingletonLock" in text or "already in use" in text:
+        return (
+            f"The Chrome profile {profile} is in use by another browser (another "
+            "`chatgpt-bridge` or its login window?). Close it and try again."
+        )
+    if choice.channel and ("is not found" in text or "Chromium distribution" in text):
+        return (
+            f"BROWSER_CHANNEL={choice.channel} is not installed on this machine. Install it or "
+            "unset BROWSER_CHANNEL."
+        )
+    return f"The browser ({choice}) could not start: {first_line(error)}"

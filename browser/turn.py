@@ -1,0 +1,783 @@
+"""One prompt -> one answer, on one tab, the way a careful person would do it.
+
+`send()` opens the chat (new: `/?model=<slug>`, follow-up: `/c/<id>` and wait for it to
+hydrate), checks the page (challenge, logged out, rate-limit dialog) before typing, types the
+prompt with `insert_text` and reads it back until it is exactly right, presses Send and
+confirms the send happened: the tap saw the page's own request carrying our text, whose
+response was accepted. Only then does the prompt count as delivered, and from the moment
+Send is pressed it may have been: no error after that point ever lets a caller resend it
+blindly (`delivered` is None or True).
+
+The answer is read from the tapped response of *that* request (tied to its user message id,
+so a previous answer can never be returned), decoded frame by frame, and handed to the
+caller as deltas. Done is the stream's terminal events, never the stop button. When the tap
+sees nothing (a web-app change), the DOM is the fallback: the turn after our message, done
+when its action bar shows, its Markdown read back from the conversation API or the copy
+button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from playwright.async_api import Error as PlaywrightError
+
+from browser import selectors
+from browser.decoder import StreamDecoder
+from browser.errors import (
+    AnswerTimeoutError,
+    BridgeError,
+    BrowserDownError,
+    ChallengeError,
+    LoginRequiredError,
+    RateLimitedError,
+    SendUncertainError,
+    WebAppError,
+)
+from browser.page import DomMessage, PageState, probe, read_answer
+from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
+from browser.session import first_line
+
+logger = logging.getLogger(__name__)
+
+PAGE_READY_TIMEOUT = 45.0
+"""Seconds for a page to show its composer (and, for a follow-up, its messages)."""
+SEND_CONFIRM_TIMEOUT = 20.0
+"""Seconds for the page to start its request after Send is pressed."""
+TAP_GRACE = 3.0
+"""Seconds the tap may lag behind the DOM showing our message before the DOM takes over."""
+STOP_WAIT = 15.0
+"""Seconds to wait for the stream to end after pressing Stop."""
+RECOVERY_IDLE = 15.0
+"""Seconds without progress before a broken-off stream is given up on."""
+POLL = 0.15
+
+_END = object()
+
+
+class TurnSettings(Protocol):
+    chatgpt_url: str
+    default_model: str
+    idle_timeout: float
+    answer_timeout: float
+
+
+class Turn:
+    """A running turn. Iterate it for Markdown deltas; see the attributes for the rest."""
+
+    def __init__(
+        self,
+        tab: Tab,
+        settings: TurnSettings,
+        prompt: str,
+        conversation_id: str | None = None,
+        model: str | None = None,
+        temporary: bool = False,
+    ) -> None:
+        self._tab = tab
+        self._page = tab.page
+        self._settings = settings
+        self.prompt = prompt
+        self._expected = prompt.replace("\r\n", "\n").replace("\r", "\n")
+        self._follow_up = conversation_id
+        self._requested_model = model
+        self.temporary = temporary
+        self.conversation_id: str | None = conversation_id
+        self.model: str | None = model
+        self.title: str | None = None
+        self.text = ""
+        self.finish_reason: str | None = None
+        self.user_message_id: str | None = None
+        self.delivered: bool | None = False
+        self.sent_at: float | None = None
+        """`time.time()` when Send was pressed (for the benchmark)."""
+        self.page_timings: dict[str, float] = {}
+        """The page's own clock (ms): request start, first chunk, end (for the benchmark)."""
+        self._fetch_ids: set[str] = set()
+        self._inbox: deque[dict[str, Any]] = deque()
+        self._ready: deque[dict[str, Any]] = deque()
+        self._next_seq: dict[str, int] = {}
+        self._held: dict[str, dict[int, dict[str, Any]]] = {}
+        self._decoder = StreamDecoder()
+        self._out: asyncio.Queue[object] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self._cancelled = False
+        self._iteration_over = False
+        self._error: BridgeError | None = None
+
+    # --- the caller's side ------------------------------------------------------------------
+
+    def __aiter__(self) -> Turn:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._iteration_over:
+            raise StopAsyncIteration
+        item = await self._out.get()
+        if item is _END:
+            self._iteration_over = True
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            self._iteration_over = True
+            raise item
+        assert isinstance(item, str)
+        return item
+
+    async def read(self) -> str:
+        """Wait for the whole answer and return it (raises like iteration does)."""
+        async for _ in self:
+            pass
+        return self.text
+
+    @property
+    def running(self) -> bool:
+        return self._reader is not None and not self._reader.done()
+
+    async def cancel(self) -> None:
+        """Press Stop; the partial answer stays in `text` with finish_reason "cancelled"."""
+        if not self.running:
+            return
+        self._cancelled = True
+        deadline = time.monotonic() + 5.0
+        with contextlib.suppress(PlaywrightError):
+            stop = self._page.locator(selectors.any_of(selectors.STOP_BUTTON)).first
+            while self.running and time.monotonic() < deadline:
+                # The stop button flickers off between batches: retry until a click lands.
+                try:
+                    await stop.click(timeout=500)
+                    break
+                except PlaywrightError:
+                    await asyncio.sleep(POLL)
+        if self._reader is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reader), STOP_WAIT)
+            except asyncio.TimeoutError:
+                logger.warning("the stream did not end after Stop; leaving the turn")
+                self._reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reader
+                self._finish("cancelled")
+
+    # --- sending ----------------------------------------------------------------------------
+
+    async def send(self) -> None:
+        """Open the chat, type, send, confirm; raises a typed error on any failure."""
+        if not self._expected.strip():
+            raise WebAppError("The prompt is empty: there is nothing to send.", delivered=False)
+        with self._page_errors():
+            self._tab.drain()
+            await self._open()
+            await self._wait_ready()
+            if self._follow_up and self._requested_model:
+                await self._choose_model(self._requested_model)
+            await self._type()
+            before = await probe(self._page)
+            self.delivered = None
+            self.sent_at = time.time()
+            await self._press_send()
+            await self._confirm(before)
+        self._reader = asyncio.create_task(self._read(), name="turn-reader")
+
+    async def _open(self) -> None:
+        tab, base = self._tab, self._settings.chatgpt_url
+        if self._follow_up:
+            shown = selectors.conversation_id_from_url(self._page.url)
+            if tab.clean and tab.conversation_id == self._follow_up == shown:
+                return  # this tab shows the conversation already, settled
+            path = selectors.conversation_path(self._follow_up)
+        else:
+            model = self._requested_model or self._settings.default_model
+            path = selectors.new_chat_path(model, self.temporary)
+        tab.clean = False
+        tab.conversation_id = self._follow_up
+        try:
+            await self._page.goto(base + path, wait_until="domcontentloaded", timeout=60_000)
+        except PlaywrightError as error:
+            if self._page.is_closed() or "closed" in str(error):
+                raise
+            raise WebAppError(
+                f"Could not open {base + path}: {first_line(error)}. Check CHATGPT_URL and "
+                "the network.",
+                delivered=False,
+            ) from None
+
+    async def _wait_ready(self) -> None:
+        """Wait for the composer (and a follow-up's messages); fail on a blocking state."""
+        deadline = time.monotonic() + PAGE_READY_TIMEOUT
+        state = PageState()
+        while time.monotonic() < deadline:
+            state = await probe(self._page)
+            await self._raise_for_page(state)
+            if self._follow_up and state.thread_error and not state.user_ids:
+                raise WebAppError(
+                    f"ChatGPT could not open conversation {self._follow_up}: "
+                    f"{state.thread_error}. Check the id (temporary chats cannot be reopened).",
+                    delivered=False,
+                )
+            hydrated = not self._follow_up or bool(state.user_ids)
+            if state.composer and hydrated and not state.stop:
+                return
+            await asyncio.sleep(POLL)
+        if state.challenge == "weak":
+            raise ChallengeError()
+        raise WebAppError(
+            "The ChatGPT page did not become ready (no message box) in "
+            f"{PAGE_READY_TIMEOUT:.0f} s. Look at the bridge's browser window.",
+            delivered=False,
+        )
+
+    async def _raise_for_page(self, state: PageState) -> None:
+        if state.challenge == "strong":
+            raise ChallengeError()
+        if state.logged_out:
+            raise LoginRequiredError()
+        if state.rate_limit:
+            await self._dismiss_dialogs()
+            raise RateLimitedError(state.rate_limit, retry_after=_retry_after(state.rate_limit))
+
+    async def _dismiss_dialogs(self) -> None:
+        """Press "Got it" (or the like) on any open dialog, so the tab is usable again."""
+        for text in selectors.DISMISS_BUTTON_TEXTS:
+            buttons = self._page.locator(selectors.any_of(selectors.DIALOG)).get_by_role(
+                "button", name=text, exact=True
+            )
+            with contextlib.suppress(PlaywrightError):
+                for index in range(await buttons.count()):
+                    await buttons.nth(index).click(timeout=2_000)
+
+    async def _choose_model(self, slug: str) -> None:
+        page = self._page
+        switcher = page.locator(selectors.any_of(selectors.MODEL_SWITCHER)).first
+        item = page.locator(selectors.any_of(selectors.model_item(slug))).first
+        try:
+            await switcher.click(timeout=10_000)
+            await item.click(timeout=5_000)
+        except PlaywrightError:
+            if page.is_closed():
+                raise
+            raise WebAppError(
+                f"The model {slug!r} is not offered in the model menu of this account.",
+                delivered=False,
+            ) from None
+
+    async def _type(self) -> None:
+        page = self._page
+        composer = page.locator(selectors.any_of(selectors.COMPOSER)).first
+        shown: str | None = None
+        for _attempt in range(2):
+            await composer.click()
+            await page.keyboard.press("ControlOrMeta+a")
+            await page.keyboard.press("Delete")
+            await page.keyboard.insert_text(self._expected)
+            shown = (await probe(page)).composer_text
+            if shown == self._expected:
+                return
+            logger.warning(
+                "the message box shows %s characters instead of %d; typing again",
+                None if shown is None else len(shown),
+                len(self._expected),
+            )
+        raise WebAppError(
+            "The prompt could not be typed exactly into ChatGPT's message box (it showed "
+            f"{0 if shown is None else len(shown)} of {len(self._expected)} characters). "
+            "Nothing was sent.",
+            delivered=False,
+        )
+
+    async def _press_send(self) -> None:
+        page = self._page
+        try:
+            await page.locator(selectors.any_of(selectors.SEND_BUTTON)).first.click(timeout=10_000)
+        except PlaywrightError:
+            if page.is_closed():
+                raise
+            logger.info("no usable send button; pressing Enter in the message box")
+            await page.locator(selectors.any_of(selectors.COMPOSER)).first.press("Enter")
+
+    async def _confirm(self, before: PageState) -> None:
+        """Prove the send happened: our request left the page and was accepted."""
+        deadline = time.monotonic() + SEND_CONFIRM_TIMEOUT
+        seen_in_dom_at: float | None = None
+        state = before
+        while True:
+            self._collect()
+            if self._fetch_ids:
+                break
+            now = time.monotonic()
+            if seen_in_dom_at is not None and now - seen_in_dom_at > TAP_GRACE:
+                logger.warning("the stream tap saw no request: reading the answer from the DOM")
+                return
+            if now > deadline:
+                if state.composer_text == self._expected:
+                    raise WebAppError(
+                        "Pressing Send did nothing in ChatGPT's page; nothing was sent.",
+                        delivered=False,
+                    )
+                raise SendUncertainError()
+            await asyncio.sleep(POLL / 2)
+            state = await probe(self._page)
+            self._collect()
+            if self._fetch_ids:
+                break
+            await self._raise_for_page(state)
+            new_users = [i for i in state.user_ids if i not in before.user_ids]
+            if new_users and seen_in_dom_at is None:
+                seen_in_dom_at = time.monotonic()
+                self.user_message_id = new_users[-1]
+            if state.toast and state.composer_text == self._expected:
+                raise WebAppError(f"ChatGPT: {state.toast}", delivered=False)
+        await self._accepted()
+
+    def _collect(self) -> None:
+        """Move tap messages into the inbox; adopt the request that carries our prompt."""
+        while not self._tab.events.empty():
+            message = self._tab.events.get_nowait()
+            self._inbox.append(message)
+            if message.get("kind") != "request" or self._fetch_ids:
+                continue
+            body = _json(message.get("body"))
+            prompt, message_id = _user_message(body)
+            if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
+                logger.warning(
+                    "the page sent a different text than typed (%d vs %d chars)",
+                    len(prompt),
+                    len(self._expected),
+                )
+            self._fetch_ids.add(message["id"])
+            self.user_message_id = message_id or self.user_message_id
+            self.model = body.get("model") or self.model
+            self.conversation_id = body.get("conversation_id") or self.conversation_id
+            self.page_timings["request"] = message.get("t", 0)
+
+    async def _accepted(self) -> None:
+        """Wait for the response's status: an HTTP error means nothing was delivered."""
+        deadline = time.monotonic() + max(60.0, self._settings.idle_timeout)
+        while True:
+            for message in self._ordered():
+                kind = message.get("kind")
+                if kind == "fetch_error":
+                    raise SendUncertainError(
+                        "The request to ChatGPT failed on the network "
+                        f"({message.get('message')}); the prompt may have arrived. It was not "
+                        "sent again; check the conversation on chatgpt.com."
+                    )
+                if kind == "response":
+                    status = int(message.get("status", 0))
+                    if status < 400:
+                        self.delivered = True
+                        return
+                    raise await self._http_error(status, message.get("retryAfter"))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SendUncertainError()
+            await self._wait_event(remaining)
+
+    async def _http_error(self, status: int, retry_after: str | None) -> BridgeError:
+        body = await self._error_body()
+        detail = _detail(body)
+        self.delivered = False
+        await self._dismiss_dialogs()
+        if status == 401:
+            return LoginRequiredError(
+                f"ChatGPT says the login expired ({detail or 'HTTP 401'}). Run "
+                "`chatgpt-bridge login`, log in in the window that opens, then try again."
+            )
+        if status == 403:
+            return ChallengeError(
+                f"ChatGPT refused the message ({detail or 'HTTP 403'}). Open the bridge's "
+                "browser window (`chatgpt-bridge login`), check the account and complete any "
+                "verification, then try again."
+            )
+        if status == 429:
+            seconds = _clears_in(body) or _number(retry_after)
+            return RateLimitedError(detail or None, retry_after=seconds)
+        return WebAppError(
+            f"ChatGPT failed to take the message (HTTP {status}: {detail or 'no detail'}). "
+            "Nothing was delivered; it is safe to try again.",
+            delivered=False,
+        )
+
+    async def _error_body(self) -> str:
+        """The (small) body of an error response, as far as it arrives within 5 s."""
+        chunks: list[str] = []
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            for message in self._ordered():
+                if message.get("kind") == "chunk":
+                    chunks.append(message.get("text", ""))
+                elif message.get("kind") in ("end", "abort"):
+                    return "".join(chunks)
+            await self._wait_event(deadline - time.monotonic())
+        return "".join(chunks)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            if self._fetch_ids:
+                await self._read_tap()
+            else:
+                await self._read_dom()
+        except BridgeError as error:
+            self._error = error
+            self._out.put_nowait(error)
+        except PlaywrightError as error:
+            self._error = self._down(error)
+            self._out.put_nowait(self._error)
+        finally:
+            self._out.put_nowait(_END)
+
+    async def _read_tap(self) -> None:
+        started = time.monotonic()
+        last_progress = started
+        state = self._decoder.state
+        while True:
+            for message in self._ordered():
+                kind = message.get("kind")
+                if kind == "chunk":
+                    self.page_timings.setdefault("first_chunk", message.get("t", 0))
+                    self._emit(self._decoder.feed(message.get("text", "")))
+                    last_progress = time.monotonic()
+                elif kind in ("end", "abort", "fetch_error"):
+                    self.page_timings["end"] = message.get("t", 0)
+                    self._emit(self._decoder.close())
+                    if not state.done:
+                        await self._broken_off(message)
+                        return
+                if state.done:
+                    self._settle()
+                    return
+            now = time.monotonic()
+            if now - started > self._settings.answer_timeout:
+                raise AnswerTimeoutError(
+                    f"ChatGPT did not finish answering within {self._settings.answer_timeout:.0f}"
+                    " s (BRIDGE_ANSWER_TIMEOUT). The question was delivered; the answer so far "
+                    "is kept in the conversation on chatgpt.com."
+                )
+            if now - last_progress > self._settings.idle_timeout:
+                raise AnswerTimeoutError(
+                    f"ChatGPT sent nothing for {self._settings.idle_timeout:.0f} s "
+                    "(BRIDGE_IDLE_TIMEOUT). The question was delivered; see the conversation on "
+                    "chatgpt.com."
+                )
+            await self._wait_event(
+                min(
+                    self._settings.answer_timeout - (now - started),
+                    self._settings.idle_timeout - (now - last_progress),
+                )
+            )
+
+    def _settle(self) -> None:
+        """The stream is over: a stream error fails the turn, otherwise it is finished."""
+        state = self._decoder.state
+        self._note_stream()
+        if state.error is not None and not state.answer_finished:
+            raise WebAppError(
+                f"ChatGPT reported an error while answering: {state.error}",
+                delivered=True if state.user_message_id else None,
+            )
+        self._finish(state.finish_reason or "stop")
+
+    async def _broken_off(self, last: dict[str, Any]) -> None:
+        """The stream ended without its terminal events: recover from the stored answer."""
+        self._note_stream()
+        if self._cancelled:
+            self._finish("cancelled")
+            return
+        logger.warning("the answer stream broke off (%s); reading it back", last.get("kind"))
+        if self.conversation_id is None:
+            raise WebAppError(
+                "The answer stream broke off before ChatGPT named the conversation. The question "
+                "may have been delivered; it was not sent again. See chatgpt.com.",
+                delivered=None,
+            )
+        seen, last_progress = self.text, time.monotonic()
+        while time.monotonic() - last_progress < min(RECOVERY_IDLE, self._settings.idle_timeout):
+            try:
+                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
+            except LookupError as error:
+                logger.info("read-back failed: %s", error)
+                stored = None
+            if stored is not None:
+                if stored.finished:
+                    self._replace_text(stored.text)
+                    self._finish("stop")
+                    return
+                if stored.text != seen:
+                    seen, last_progress = stored.text, time.monotonic()
+            await asyncio.sleep(1.0)
+        raise WebAppError(
+            "The answer stream broke off and ChatGPT did not finish the answer. The question "
+            f"was delivered (conversation {self.conversation_id}); it was not sent again.",
+            delivered=True,
+        )
+
+    async def _read_dom(self) -> None:
+        """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""
+        started = time.monotonic()
+        last_progress, last_text = started, None
+        while True:
+            state = await probe(self._page)
+            self.conversation_id = state.conversation_id or self.conversation_id
+            answer = _answer_after(state, self.user_message_id)
+            if answer is not None:
+                self.delivered = True  # ChatGPT is answering it
+                self.model = answer.slug or self.model
+                if answer.text != last_text:
+                    last_text, last_progress = answer.text, time.monotonic()
+                if answer.done and not state.stop:
+                    self._replace_text(await self._markdown_of(answer.id))
+                    self._finish("cancelled" if self._cancelled else "stop")
+                    return
+            if state.thread_error and (answer is None or not answer.done):
+                raise WebAppError(
+                    f"ChatGPT showed an error: {state.thread_error}", delivered=self.delivered
+                )
+            now = time.monotonic()
+            if now - started > self._settings.answer_timeout:
+                raise AnswerTimeoutError()
+            if now - last_progress > self._settings.idle_timeout:
+                raise AnswerTimeoutError()
+            await asyncio.sleep(POLL * 2)
+
+    async def _markdown_of(self, message_id: str) -> str:
+        """The answer's exact Markdown: read back from the server, else via the copy button."""
+        if self.conversation_id:
+            try:
+                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
+                if stored.finished:
+                    self.model = stored.model or self.model
+                    return stored.text
+            except LookupError as error:
+                logger.info("read-back failed: %s", error)
+        self._tab.drain()
+        if not await self._page.evaluate(_CLICK_COPY_JS, [message_id, selectors.PAGE_SELECTORS]):
+            raise WebAppError(
+                "The answer finished but its text could not be read (no conversation API, no "
+                "copy button). See the conversation on chatgpt.com.",
+                delivered=True,
+            )
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            while not self._tab.events.empty():
+                message = self._tab.events.get_nowait()
+                if message.get("kind") == "clipboard":
+                    return str(message.get("text", ""))
+            await asyncio.sleep(POLL)
+        raise WebAppError(
+            "The answer finished but its text could not be read (neither the conversation API "
+            "nor the copy button answered). See the conversation on chatgpt.com.",
+            delivered=True,
+        )
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _ordered(self) -> Iterator[dict[str, Any]]:
+        """Our fetches' messages in page order, one at a time; lifecycle messages raise.
+
+        A caller may stop iterating early: what it did not take stays queued for the next.
+        """
+        self._collect()
+        while self._inbox:
+            message = self._inbox.popleft()
+            kind = message.get("kind")
+            if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
+                raise self._gone(kind)
+            fetch = message.get("id")
+            if kind == "request" and self._is_resume(message):
+                self._fetch_ids.add(fetch)
+            if fetch not in self._fetch_ids:
+                continue
+            held = self._held.setdefault(fetch, {})
+            held[int(message.get("seq", 0))] = message
+            expected = self._next_seq.get(fetch, 0)
+            while expected in held:
+                self._ready.append(held.pop(expected))
+                expected += 1
+            self._next_seq[fetch] = expected
+        while self._ready:
+            yield self._ready.popleft()
+
+    def _is_resume(self, message: dict[str, Any]) -> bool:
+        """A resume request of our conversation, after the stream handed off."""
+        if not self._decoder.state.handoff or "/resume" not in str(message.get("url")):
+            return False
+        return _json(message.get("body")).get("conversation_id") == self.conversation_id
+
+    async def _wait_event(self, timeout: float) -> None:
+        """Sleep until the tab has a new message (or `timeout`)."""
+        if timeout <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(self._tab.events.get(), timeout)
+        except asyncio.TimeoutError:
+            return
+        self._inbox.append(message)
+
+    def _emit(self, delta: str) -> None:
+        self._note_stream()
+        if delta:
+            self.text += delta
+            self._out.put_nowait(delta)
+
+    def _note_stream(self) -> None:
+        state = self._decoder.state
+        self.conversation_id = state.conversation_id or self.conversation_id
+        self.user_message_id = self.user_message_id or state.user_message_id
+        self.model = state.model or self.model
+        self.title = state.title or self.title
+        if state.rewritten:
+            self.text = state.text
+
+    def _replace_text(self, text: str) -> None:
+        """Adopt the final text; hand the caller whatever it has not seen yet."""
+        if text.startswith(self.text):
+            self._emit(text[len(self.text) :])
+        else:
+            logger.warning("the stored answer differs from what streamed; using the stored one")
+        self.text = text
+
+    def _finish(self, reason: str) -> None:
+        self.finish_reason = "cancelled" if self._cancelled and reason != "stop" else reason
+
+    def _gone(self, kind: str) -> BridgeError:
+        where = "tab crashed" if kind == TAB_CRASHED else "browser closed"
+        return self._down_error(f"The {where}")
+
+    def _down(self, error: PlaywrightError) -> BridgeError:
+        if self._page.is_closed() or self._tab.dead or "closed" in str(error).lower():
+            return self._down_error("The browser closed")
+        return WebAppError(
+            f"The ChatGPT page misbehaved: {first_line(error)}",
+            delivered=self.delivered,
+        )
+
+    def _down_error(self, what: str) -> BridgeError:
+        if self.delivered is None:
+            return SendUncertainError(
+                f"{what} right after the prompt was sent: it may have reached ChatGPT. It was "
+                "not sent again; check chatgpt.com. The browser is relaunched on the next "
+                "request."
+            )
+        if self.delivered:
+            where = f" (conversation {self.conversation_id})" if self.conversation_id else ""
+            return BrowserDownError(
+                f"{what} while ChatGPT was answering. The question was delivered{where}; its "
+                "answer is on chatgpt.com. The browser is relaunched on the next request.",
+                delivered=True,
+            )
+        return BrowserDownError(
+            f"{what} before the prompt was sent. Nothing was delivered; try again (the "
+            "browser is relaunched on the next request).",
+            delivered=False,
+        )
+
+    @contextlib.contextmanager
+    def _page_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except PlaywrightError as error:
+            raise self._down(error) from None
+
+    async def close(self) -> None:
+        """End of the caller's block: stop a running answer, leave the tab reusable."""
+        if self.running:
+            with contextlib.suppress(BridgeError):
+                await self.cancel()
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        tab = self._tab
+        tab.conversation_id = self.conversation_id
+        tab.clean = (
+            self._error is None
+            and self.finish_reason in ("stop", "length")
+            and not self._page.is_closed()
+        )
+
+
+def _answer_after(state: PageState, user_message_id: str | None) -> DomMessage | None:
+    """The DOM's assistant message that follows our user message (never an older one)."""
+    found = user_message_id is None
+    answer = None
+    for message in state.messages:
+        if message.id == user_message_id:
+            found = True
+            answer = None
+        elif found and message.role == "user":
+            break
+        elif found and message.role == "assistant":
+            answer = message
+    return answer if found else None
+
+
+_CLICK_COPY_JS = """
+([id, S]) => {
+  const message = document.querySelector(`[data-message-id="${CSS.escape(id)}"]`);
+  const turn = message && message.closest(S.turn);
+  const copy = turn && turn.querySelector(S.copy);
+  if (copy) copy.click();
+  return !!copy;
+}
+"""
+
+
+def _json(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _user_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    messages = body.get("messages") or []
+    if not messages or not isinstance(messages[-1], dict):
+        return None, None
+    message = messages[-1]
+    parts = (message.get("content") or {}).get("parts") or []
+    return "".join(p for p in parts if isinstance(p, str)), message.get("id")
+
+
+def _detail(body: str) -> str:
+    data = _json(body)
+    detail = data.get("detail", data.get("error", data))
+    if isinstance(detail, dict):
+        detail = detail.get("message") or detail.get("code") or ""
+    return str(detail or "").strip()[:300]
+
+
+def _clears_in(body: str) -> float | None:
+    detail = _json(body).get("detail")
+    return _number(detail.get("clears_in")) if isinstance(detail, dict) else None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+_DURATION = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr)s?\b", re.IGNORECASE)
+
+
+def _retry_after(text: str) -> float | None:
+    """Seconds from a page's "try again in 20 minutes" (None when it does not say)."""
+    match = _DURATION.search(text)
+    if not match:
+        return None
+    unit = match.group(2).lower()
+    scale = 3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1
+    return int(match.group(1)) * scale
