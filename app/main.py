@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.api import router as api_router
 from app.config import Settings
 from app.db import open_database
 from app.health import router as health_router
@@ -89,5 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="chatgpt-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings or Settings()
     app.include_router(health_router)
+    app.include_router(api_router)
     app.add_api_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)
     return app

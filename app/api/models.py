@@ -97,8 +97,11 @@ class ModelCatalog:
         try:
             slugs = list(dict.fromkeys(await self._source.models()))
         except BridgeError as error:
-            logger.info("model list unavailable from the web app (%s); using %s", error, default)
-            return [default], FALLBACK_TTL
+            # Busy tabs or a logged-out page say nothing about the account's models: keep
+            # what was read before, and ask again soon.
+            kept = self._slugs or [default]
+            logger.info("model list unavailable (%s); using %s", error, ", ".join(kept))
+            return kept, FALLBACK_TTL
         if not slugs:
             return [default], FALLBACK_TTL
         # The configured default is always accepted, even if the picker does not list it
