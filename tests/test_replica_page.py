@@ -385,3 +385,19 @@ async def test_model_preselection_and_switcher(replica, person_page):
     node = page.locator('[data-message-author-role="assistant"]')
     await expect(node).to_have_attribute("data-message-model-slug", "gpt-4o")
     await expect(page.get_by_test_id("create-new-chat-button")).to_have_attribute("href", "/")
+
+
+async def test_try_again_regenerates_the_same_user_message(replica, person_page):
+    page = person_page
+    await open_chat(page, replica.url)
+    conversation_id = await ask(page, "again please")
+    await page.get_by_test_id("regenerate-turn-action-button").click()
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    await expect(page.locator(ANSWER)).to_have_count(1)
+    stored = await replica.conversation(conversation_id)
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "assistant"]
+    send = (await replica.sends())[-1]
+    assert send["message_id"] == stored["messages"][0]["id"]
+    await page.reload()
+    await expect(page.locator(ANSWER)).to_have_count(1)
+    await expect(page.locator(ANSWER)).to_contain_text("User messages so far: 1.")

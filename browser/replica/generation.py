@@ -69,6 +69,7 @@ class Generation:
         self.faults = faults
         self.thinking = thinking
         self.announce_title = announce_title
+        self._parent = user.id  # a regenerated answer hangs off the same user message
         self.stop = asyncio.Event()
         self.detached = asyncio.Event()
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -108,11 +109,12 @@ class Generation:
             id=str(uuid.uuid4()),
             role="assistant",
             text=text,
-            parent=self.conversation.current_node,
+            parent=self._parent,
             model=self.conversation_model,
             content_type=content_type,
             status="in_progress",
         )
+        self._parent = message.id
         self.conversation.messages.append(message)
         return message
 

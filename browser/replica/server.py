@@ -24,6 +24,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from browser.replica import auth, model
 from browser.replica.generation import Faults, Generation, Timing
@@ -200,10 +201,28 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
             return _error(401, FAILURES[401])
         found = replica.store.conversations.get(conversation_id)
         if found is None:
-            return _error(
-                404, {"message": "Conversation not found", "code": "conversation_not_found"}
-            )
+            return _error(404, NOT_FOUND)
         return JSONResponse(found.to_api())
+
+    @app.post("/backend-api/sentinel/chat-requirements/prepare")
+    async def sentinel_prepare(request: Request) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        return JSONResponse({"persona": "chatgpt-paid", "prepare_token": uuid.uuid4().hex})
+
+    @app.post("/backend-api/sentinel/chat-requirements/finalize")
+    async def sentinel_finalize(request: Request) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        return JSONResponse({"persona": "chatgpt-paid", "token": "gAAAAA" + uuid.uuid4().hex})
+
+    @app.post("/backend-api/f/conversation/prepare")
+    async def conversation_prepare(request: Request) -> Response:
+        """Called by the page before every send: a tap matching "conversation" loosely
+        sees this JSON response too, as it would on chatgpt.com."""
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        return JSONResponse({"status": "ok", "conduit_token": uuid.uuid4().hex})
 
     @app.post("/backend-api/f/conversation")
     @app.post("/backend-api/conversation")
@@ -236,11 +255,15 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         return JSONResponse({"success": generation is not None})
 
     @app.post("/_replica/control")
-    async def control(request: Request) -> dict[str, Any]:
+    async def control(request: Request) -> Response:
         knobs = await request.json()
-        for name, value in knobs.items():
-            setattr(replica.options, name, value)
-        return replica.options.model_dump()
+        try:
+            replica.options = ReplicaOptions.model_validate(
+                {**replica.options.model_dump(), **knobs}
+            )
+        except ValidationError as error:
+            return JSONResponse({"detail": error.errors(include_url=False)}, status_code=422)
+        return JSONResponse(replica.options.model_dump())
 
     @app.get("/_replica/options")
     async def current_options() -> dict[str, Any]:
@@ -300,9 +323,7 @@ def _start_answer(
     if conversation_id:
         conversation = store.conversations.get(conversation_id)
         if conversation is None:
-            return _error(
-                404, {"message": "Conversation not found", "code": "conversation_not_found"}
-            )
+            return _error(404, NOT_FOUND)
         is_new = False
     else:
         temporary = bool(body.get("history_and_training_disabled"))
@@ -310,11 +331,17 @@ def _start_answer(
         conversation.title = model.title(prompt)
         is_new = True
     record["conversation_id"] = conversation.id
-    # One branch per conversation: the new message always follows the latest node.
-    user = Message(
-        id=message_id, role="user", text=prompt, parent=conversation.current_node, model=slug
-    )
-    conversation.messages.append(user)
+    if body.get("action") == "variant":
+        # "Try again": a new answer to a user message the conversation already holds.
+        user = next((m for m in conversation.messages if m.id == message_id), None)
+        if user is None or user.role != "user":
+            return _error(404, NOT_FOUND)
+        user.model = slug
+    else:
+        user = Message(
+            id=message_id, role="user", text=prompt, parent=conversation.current_node, model=slug
+        )
+        conversation.messages.append(user)
     options = replica.options
     encoder = (
         LegacyEncoder()

@@ -695,9 +695,20 @@
   }
 
   function regenerate(view) {
-    const users = [...document.querySelectorAll('[data-message-author-role="user"] .whitespace-pre-wrap')];
-    const last = users[users.length - 1];
-    if (last && !state.generating) send(last.textContent);
+    // "Try again": a new answer to the same user message (action "variant").
+    let userTurn = view.turn.previousElementSibling;
+    while (userTurn && userTurn.dataset.turn !== "user") userTurn = userTurn.previousElementSibling;
+    if (!userTurn || state.generating) return;
+    const node = $('[data-message-author-role="user"]', userTurn);
+    const userView = { turn: userTurn, content: $(".turn-content", userTurn), body: $(".whitespace-pre-wrap", node), role: "user" };
+    const again = () => {
+      removeTurnsAfter(userTurn);
+      userTurn.querySelectorAll(".thread-error").forEach((box) => box.remove());
+      const body = buildBody(node.dataset.messageId, userView.body.textContent, node.dataset.messageId);
+      body.action = "variant";
+      converse(body, userView, again);
+    };
+    again();
   }
 
   async function converse(body, userView, retry) {
@@ -742,9 +753,13 @@
     const reader = new StreamReader(ctx);
     let response;
     try {
+      const tokens = await prepareSend(body);
       response = await api("/backend-api/f/conversation", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers: Object.assign(
+          { "Content-Type": "application/json", Accept: "text/event-stream" },
+          tokens,
+        ),
         body: JSON.stringify(body),
         signal: controller.signal,
       });
@@ -778,6 +793,33 @@
     }
     if (reader.done) controller.abort(); // like the real page, drop the fetch once done
     settleTurn(reader, assistant, userView, retry);
+  }
+
+  async function postJson(path, payload) {
+    const response = await api(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    return response.ok ? response.json() : {};
+  }
+
+  async function prepareSend(body) {
+    // The real page asks the sentinel and the conversation "prepare" endpoint first.
+    const requirements = await postJson("/backend-api/sentinel/chat-requirements/prepare", { p: "gAAAAAC" });
+    const sentinel = await postJson("/backend-api/sentinel/chat-requirements/finalize", {
+      prepare_token: requirements.prepare_token,
+    });
+    const prepared = await postJson("/backend-api/f/conversation/prepare", {
+      action: body.action,
+      conversation_id: body.conversation_id,
+      model: body.model,
+      fork_from_shared_post: false,
+    });
+    return {
+      "OpenAI-Sentinel-Chat-Requirements-Token": sentinel.token || "",
+      "X-Conduit-Token": prepared.conduit_token || "",
+    };
   }
 
   function finishTurn() {
@@ -818,9 +860,18 @@
     }
   }
 
-  function removeTurnsFrom(turn) {
+  function removeTurnsAfter(turn) {
     while (turn.nextSibling) turn.nextSibling.remove();
+    recountTurns();
+  }
+
+  function removeTurnsFrom(turn) {
+    removeTurnsAfter(turn);
     turn.remove();
+    recountTurns();
+  }
+
+  function recountTurns() {
     state.turnCount = $("#turns").children.length;
     showWelcome();
   }
