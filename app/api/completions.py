@@ -17,7 +17,7 @@ from app.api.errors import APIError, api_error_from, invalid_request
 from app.api.models import ModelEntry
 from app.api.responses import Completion
 from app.api.schemas import ChatCompletionRequest
-from app.api.turns import Asker, TurnRunner
+from app.api.turns import TurnRunner
 from app.api.usage import Usage, count_tokens, prompt_tokens
 from app.conversations import (
     ChatPlan,
@@ -26,6 +26,7 @@ from app.conversations import (
     PromptRejectedError,
     normalise,
 )
+from browser import Bridge
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class CompletionJob:
     def __init__(
         self,
         *,
-        bridge: Asker,
+        bridge: Bridge,
         conversations: ConversationMap,
         request: ChatCompletionRequest,
         model: ModelEntry,

@@ -13,32 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
 
+from browser import Bridge, Turn
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
 
 _END = object()
-
-
-class Turn(Protocol):
-    conversation_id: str | None
-    model: str | None
-    finish_reason: str | None
-
-    def __aiter__(self) -> Any: ...
-    async def cancel(self) -> None: ...
-
-
-class Asker(Protocol):
-    def ask(
-        self,
-        prompt: str,
-        conversation_id: str | None = None,
-        model: str | None = None,
-        temporary: bool = False,
-    ) -> contextlib.AbstractAsyncContextManager[Turn]: ...
 
 
 _tasks: set[asyncio.Task[None]] = set()
@@ -48,7 +29,7 @@ _tasks: set[asyncio.Task[None]] = set()
 class TurnRunner:
     def __init__(
         self,
-        bridge: Asker,
+        bridge: Bridge,
         prompt: str,
         *,
         conversation_id: str | None,
