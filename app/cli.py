@@ -111,11 +111,53 @@ def _register_replica(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_replica)
 
 
+def _run_login(args: argparse.Namespace) -> int:
+    from app.browser_commands import login
+
+    return asyncio.run(login(Settings()))
+
+
+def _register_login(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "login", help="open ChatGPT in a browser window and wait until you have logged in"
+    )
+    parser.set_defaults(run=_run_login)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    from app.browser_commands import ask
+
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    return asyncio.run(
+        ask(
+            Settings(),
+            prompt,
+            conversation_id=args.conversation,
+            model=args.model,
+            temporary=args.temporary,
+        )
+    )
+
+
+def _register_ask(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "ask",
+        help="ask ChatGPT once: the answer streams to stdout, the conversation id to stderr",
+    )
+    parser.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
+    parser.add_argument("--model", help="model slug for a new chat (default DEFAULT_MODEL)")
+    parser.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    parser.add_argument("--temporary", action="store_true", help="a temporary chat")
+    parser.set_defaults(run=_run_ask)
+
+
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_serve,
     _register_demo,
     _register_status,
     _register_replica,
+    _register_login,
+    _register_ask,
 ]
 
 

@@ -103,6 +103,7 @@ class Bridge:
             except BaseException:
                 await turn.close()
                 raise
+            self._rate_limited_until = 0.0  # ChatGPT took a message: the limit has cleared
             try:
                 yield turn
             finally:
@@ -133,6 +134,7 @@ class Bridge:
         """Wait for the page to settle into a recognisable state, then name it."""
         page = await self._home(tab)
         deadline = time.monotonic() + STATE_SETTLE_TIMEOUT
+        reloaded = False
         while True:
             state = await probe(page)
             if state.challenge == "strong":
@@ -140,7 +142,12 @@ class Bridge:
             if state.rate_limit:
                 return BridgeState.RATE_LIMITED
             if state.logged_out:
-                return BridgeState.LOGIN_REQUIRED
+                if reloaded or not user_label(await auth_session(page)):
+                    return BridgeState.LOGIN_REQUIRED
+                # Logged in since this page loaded (e.g. in another tab): look again.
+                tab.clean, reloaded = False, True
+                await page.reload(wait_until="domcontentloaded")
+                continue
             if state.composer or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)

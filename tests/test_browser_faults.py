@@ -1,0 +1,178 @@
+"""Every fault knob of the replica becomes the right typed error, with the right `delivered`.
+
+`delivered` is what callers rely on to decide whether a resend could post the prompt twice:
+False only when the web app provably refused it, True once it is answering, None when unsure.
+After each fault the next ask on the same bridge works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser import Bridge, BridgeState
+from browser.errors import (
+    AnswerTimeoutError,
+    BridgeError,
+    ChallengeError,
+    LoginRequiredError,
+    RateLimitedError,
+    WebAppError,
+)
+from browser.page import probe
+from tests.fixtures.bridge import bridge_settings
+
+pytestmark = pytest.mark.browser
+
+
+async def ask_text(bridge: Bridge, prompt: str, **options: Any) -> str:
+    async with bridge.ask(prompt, **options) as turn:
+        return await turn.read()
+
+
+async def fails(bridge: Bridge, prompt: str) -> BridgeError:
+    with pytest.raises(BridgeError) as caught:
+        await ask_text(bridge, prompt)
+    return caught.value
+
+
+async def still_works(bridge: Bridge) -> None:
+    text = await ask_text(bridge, "Are you fine?")
+    assert 'You said: "Are you fine?"' in text
+
+
+@pytest.fixture(scope="module")
+async def impatient_bridge(
+    replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Bridge]:
+    """A bridge that gives up after 3 s without progress (stall and cut tests)."""
+    settings = bridge_settings(
+        replica.url,
+        Path(tmp_path_factory.mktemp("impatient")) / "data",
+        browser_executable,
+        idle_timeout=3.0,
+        max_tabs=1,
+    )
+    started = Bridge(settings)
+    await started.start()
+    yield started
+    await started.stop()
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [(401, LoginRequiredError), (403, ChallengeError), (429, RateLimitedError), (500, WebAppError)],
+)
+async def test_http_failures_deliver_nothing(
+    bridge: Bridge, replica: Any, status: int, error_type: type[BridgeError]
+) -> None:
+    await replica.configure(fail_next_status=status, fail_next_count=1)
+    error = await fails(bridge, f"Fail with {status}")
+    assert type(error) is error_type
+    assert error.delivered is False
+    assert (await replica.sends())[-1]["status"] == status
+    await still_works(bridge)
+
+
+async def test_rate_limit_dialog_is_dismissed_and_retry_after_reported(
+    bridge: Bridge, replica: Any
+) -> None:
+    await replica.configure(rate_limit_next=1)
+    error = await fails(bridge, "Too fast")
+    assert isinstance(error, RateLimitedError)
+    assert error.delivered is False
+    assert error.retry_after == 3600
+    assert "limit" in str(error) and "60 minutes" in str(error)
+    assert await bridge.state() is BridgeState.RATE_LIMITED
+    for tab in bridge.pool.tabs:
+        assert (await probe(tab.page)).rate_limit is None, "the dialog was left open"
+    await still_works(bridge)
+
+
+async def test_error_toast_delivers_nothing(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(toast_error_next=1)
+    error = await fails(bridge, "Toast please")
+    assert isinstance(error, WebAppError) and error.delivered is False
+    await still_works(bridge)
+
+
+async def test_stream_error_after_delivery(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(sse_error_next=1, chunk_chars=4)
+    async with bridge.ask("Error mid-way words:30") as turn:
+        with pytest.raises(WebAppError) as caught:
+            async for _delta in turn:
+                pass
+    assert caught.value.delivered is True
+    assert "Something went wrong" in str(caught.value)
+    assert turn.text, "the part that streamed before the error is kept"
+    await still_works(bridge)
+
+
+async def test_cut_stream_is_delivered_not_retried(impatient_bridge: Bridge, replica: Any) -> None:
+    await replica.configure(cut_stream_next=1, chunk_chars=4)
+    sends_before = len(await replica.sends())
+    error = await fails(impatient_bridge, "Cut me off words:30")
+    assert isinstance(error, WebAppError) and error.delivered is True
+    assert "broke off" in str(error)
+    assert len(await replica.sends()) == sends_before + 1, "never resent"
+    await still_works(impatient_bridge)
+
+
+async def test_stall_hits_the_idle_timeout(impatient_bridge: Bridge, replica: Any) -> None:
+    await replica.configure(stall_next=1)
+    error = await fails(impatient_bridge, "Stall please words:30")
+    assert isinstance(error, AnswerTimeoutError) and error.delivered is True
+    assert "BRIDGE_IDLE_TIMEOUT" in str(error)
+    await still_works(impatient_bridge)
+
+
+async def test_logged_out(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(logged_out=True)
+    assert await bridge.state() is BridgeState.LOGIN_REQUIRED
+    error = await fails(bridge, "Hello?")
+    assert isinstance(error, LoginRequiredError) and error.delivered is False
+    assert "chatgpt-bridge login" in str(error)
+    assert await bridge.whoami() is None
+    await replica.configure(logged_out=False)
+    assert await bridge.state() is BridgeState.READY
+    await still_works(bridge)
+
+
+async def test_challenge_page(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(challenge=True)
+    error = await fails(bridge, "Hello?")
+    assert isinstance(error, ChallengeError) and error.delivered is False
+    await replica.configure(challenge=False)
+    await still_works(bridge)
+
+
+async def test_state_reports_challenge(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(challenge=True)
+    tab = bridge.pool.tabs[0]
+    await tab.page.goto(replica.url + "/")
+    assert await bridge.state() is BridgeState.CHALLENGE
+    await replica.configure(challenge=False)
+    await tab.page.goto(replica.url + "/")
+    assert await bridge.state() is BridgeState.READY
+
+
+async def test_models_and_whoami(bridge: Bridge, replica: Any) -> None:
+    assert await bridge.whoami() == "user@replica.local"
+    models = await bridge.models()
+    assert "auto" in models and "gpt-5" in models
+
+
+async def test_unknown_conversation(bridge: Bridge, replica: Any) -> None:
+    with pytest.raises(WebAppError) as caught:
+        await ask_text(bridge, "Hi", conversation_id="00000000-0000-4000-8000-000000000000")
+    assert caught.value.delivered is False
+    assert "00000000-0000-4000-8000-000000000000" in str(caught.value)
+
+
+async def test_empty_prompt(bridge: Bridge, replica: Any) -> None:
+    with pytest.raises(WebAppError) as caught:
+        await ask_text(bridge, "  \n ")
+    assert caught.value.delivered is False
