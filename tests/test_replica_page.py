@@ -162,6 +162,24 @@ async def test_copy_button_copies_the_exact_markdown(replica, person_page):
     assert stored["messages"][0]["text"] == prompt
 
 
+async def test_layout_is_sidebar_column_and_composer_pill(replica, person_page):
+    page = person_page
+    await open_chat(page, replica.url)
+    await ask(page, "layout check")
+    sidebar = await page.locator("#sidebar").bounding_box()
+    answer = await page.locator(ANSWER).bounding_box()
+    composer = await page.locator("#composer-form").bounding_box()
+    viewport = page.viewport_size
+    assert sidebar["x"] == 0 and 200 <= sidebar["width"] <= 320
+    assert sidebar["height"] == viewport["height"]
+    main_center = sidebar["width"] + (viewport["width"] - sidebar["width"]) / 2
+    assert abs(composer["x"] + composer["width"] / 2 - main_center) < 4
+    assert abs(answer["x"] - composer["x"]) < 40
+    assert composer["y"] + composer["height"] > viewport["height"] - 80
+    radius = await page.locator("#composer-form").evaluate("e => getComputedStyle(e).borderRadius")
+    assert float(radius.removesuffix("px")) >= 20
+
+
 async def test_shift_enter_is_a_newline_and_the_fallback_textarea_is_inert(replica, person_page):
     page = person_page
     await open_chat(page, replica.url)

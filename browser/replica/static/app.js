@@ -24,6 +24,36 @@
     return node;
   }
 
+  // Line icons as SVG paths (24x24 viewBox): no icon font, nothing fetched.
+  const ICONS = {
+    mic: "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3",
+    send: "M12 19V5M5 12l7-7 7 7",
+    stop: "M7 7h10v10H7z",
+    copy: "M9 9h10v10H9zM5 15V5h10",
+    good: "M7 10v10H4V10zM7 10l4-7a2 2 0 0 1 2 2v4h5a2 2 0 0 1 2 2l-2 7a2 2 0 0 1-2 1H7",
+    bad: "M17 14V4h3v10zM17 14l-4 7a2 2 0 0 1-2-2v-4H6a2 2 0 0 1-2-2l2-7a2 2 0 0 1 2-1h9",
+    share: "M12 3v12M7 8l5-5 5 5M5 14v6h14v-6",
+    again: "M4 12a8 8 0 0 1 14-5l2 2M20 4v5h-5M20 12a8 8 0 0 1-14 5l-2-2M4 20v-5h5",
+  };
+
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "icon");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", name === "stop" ? "currentColor" : "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.append(path);
+    return svg;
+  }
+
   // ---------------------------------------------------------------- Markdown -> HTML
   // A small renderer for what the replica's model writes: fences with a language,
   // tables, nested lists, quotes, headings, links, bold/italic, inline code.
@@ -355,14 +385,14 @@
     const button = $("#composer-submit-button");
     if (!button) return;
     const modes = {
-      speech: ["composer-speech-button", "Start voice mode", "\u{1F3A4}\uFE0E"],
-      send: ["send-button", "Send prompt", "\u2191"],
-      stop: ["stop-button", "Stop streaming", "\u25A0"],
+      speech: ["composer-speech-button", "Start voice mode", "mic"],
+      send: ["send-button", "Send prompt", "send"],
+      stop: ["stop-button", "Stop streaming", "stop"],
     };
     const [testid, label, glyph] = modes[mode];
     button.dataset.testid = testid;
     button.setAttribute("aria-label", label);
-    button.textContent = glyph;
+    button.replaceChildren(icon(glyph));
     button.className = `composer-submit mode-${mode}`;
   }
 
@@ -444,11 +474,11 @@
   function addActions(view) {
     const messageId = view.message.dataset.messageId;
     const button = (testid, label, glyph, onclick) =>
-      el("button", { class: "action", "data-testid": testid, "aria-label": label, title: label, onclick }, glyph);
+      el("button", { class: "action", "data-testid": testid, "aria-label": label, title: label, onclick }, icon(glyph));
     const group = el(
       "div",
       { role: "group", "aria-label": "Response actions", class: "actions" },
-      button("copy-turn-action-button", "Copy", "\u29C9", async (event) => {
+      button("copy-turn-action-button", "Copy", "copy", async (event) => {
         const markdown = state.markdown.get(messageId) || "";
         try {
           await navigator.clipboard.writeText(markdown);
@@ -457,12 +487,12 @@
           toast("Failed to copy to clipboard");
         }
       }),
-      button("good-response-turn-action-button", "Good response", "\u{1F44D}\uFE0E", (event) =>
+      button("good-response-turn-action-button", "Good response", "good", (event) =>
         event.currentTarget.setAttribute("aria-pressed", "true")),
-      button("bad-response-turn-action-button", "Bad response", "\u{1F44E}\uFE0E", (event) =>
+      button("bad-response-turn-action-button", "Bad response", "bad", (event) =>
         event.currentTarget.setAttribute("aria-pressed", "true")),
-      button("share-turn-action-button", "Share", "\u21EA", () => toast("Sharing is not available offline")),
-      button("regenerate-turn-action-button", "Try again", "\u21BB", () => regenerate(view)),
+      button("share-turn-action-button", "Share", "share", () => toast("Sharing is not available offline")),
+      button("regenerate-turn-action-button", "Try again", "again", () => regenerate(view)),
     );
     view.content.append(group);
   }
