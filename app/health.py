@@ -57,7 +57,7 @@ def render_summary(report: dict[str, Any], *, base_url: str, api_key: str | None
     settings_hint = "see `chatgpt-bridge --help` and the README's Configuration section"
     lines = ["chatgpt-bridge is running", ""]
     lines.append(f"  Browser  {_browser_line(report['browser'])}")
-    key_note = f"key {api_key}" if api_key else "no key needed (local only)"
+    key_note = f"key {api_key}" if api_key else "no key needed: local only"
     lines.append(f"  API      {base_url}/v1   ({key_note})")
     lines.append(f"  Slack    {_slack_line(report['slack'], report['tunnel'])}")
     lines.append(f"  Tunnel   {_tunnel_line(report['tunnel'])}")
@@ -73,7 +73,8 @@ def _browser_line(browser: dict[str, Any]) -> str:
     return {
         "login_required": "logged out: run `chatgpt-bridge login` and log in in the window "
         "that opens (once; the profile keeps it)",
-        "challenge": "ChatGPT shows a human check: run `chatgpt-bridge login` and complete it",
+        "challenge": "ChatGPT shows a human-verification check: run `chatgpt-bridge login` "
+        "and complete the check",
         "rate_limited": "ChatGPT is rate-limiting this account: answers resume when it lifts",
         "down": "the browser is not running: check BROWSER_EXECUTABLE and the log above",
     }.get(state, state)
