@@ -17,16 +17,16 @@ as_root() {
         say "need root for: $*"; return 1; fi
 }
 
+# Mirrors the bridge's own discovery order (browser/session.py): BROWSER_EXECUTABLE,
+# BROWSER_CHANNEL (e.g. your Google Chrome), Playwright's Chromium, Debian's chromium.
 find_browser() {
-    if [ -n "${BROWSER_EXECUTABLE:-}" ] && [ -x "$BROWSER_EXECUTABLE" ]; then return 0; fi
-    for b in google-chrome google-chrome-stable chromium chromium-browser; do
-        command -v "$b" >/dev/null && return 0
+    [ -n "${BROWSER_EXECUTABLE:-}" ] && [ -x "$BROWSER_EXECUTABLE" ] && return 0
+    [ -n "${BROWSER_CHANNEL:-}" ] && return 0
+    for cache in "${PLAYWRIGHT_BROWSERS_PATH:-}" "$HOME/.cache/ms-playwright" \
+        "$HOME/Library/Caches/ms-playwright"; do
+        [ -n "$cache" ] && ls "$cache" 2>/dev/null | grep -q '^chromium-' && return 0
     done
-    [ -d "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}" ] &&
-        ls "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}" | grep -q '^chromium' && return 0
-    [ -d "$HOME/Library/Caches/ms-playwright" ] && return 0
-    [ -d "/Applications/Google Chrome.app" ] && return 0
-    return 1
+    [ -x /usr/bin/chromium ]
 }
 
 install_browser() {
