@@ -110,6 +110,18 @@ def conversation_id_of(found: list[tuple[str | None, Any]]) -> str:
     return next(d["conversation_id"] for _, d in found if isinstance(d, dict) and "type" in d)
 
 
+async def read_until(chunks: AsyncIterator[str], *needles: str, count: int = 1) -> str:
+    """Raw stream text up to the point where every needle occurred `count` times."""
+    seen = ""
+    while any(seen.count(needle) < count for needle in needles):
+        seen += await anext(chunks)
+    return seen
+
+
+def conversation_id_in(raw: str) -> str:
+    return raw.split('"conversation_id": "', 1)[1].split('"', 1)[0]
+
+
 # ---------------------------------------------------------------- the stream
 
 
@@ -251,11 +263,9 @@ async def test_stop_conversation_ends_with_a_partial_completion(client, replica)
     async with client.stream(
         "POST", "/backend-api/f/conversation", json=request_body("long words:400")
     ) as response:
-        seen = ""
         chunks = response.aiter_text()
-        while seen.count("event: delta") < 6:
-            seen += await anext(chunks)
-        conversation_id = seen.split('"conversation_id": "', 1)[1].split('"', 1)[0]
+        seen = await read_until(chunks, "event: delta", count=6)
+        conversation_id = conversation_id_in(seen)
         stopped = await client.post(
             "/backend-api/stop_conversation", json={"conversation_id": conversation_id}
         )
@@ -307,13 +317,11 @@ async def test_stall_sends_one_chunk_then_waits_for_the_client(client, replica):
     async with client.stream(
         "POST", "/backend-api/f/conversation", json=request_body("stall")
     ) as response:
-        seen = ""
-        iterator = response.aiter_text()
-        while '"o": "append"' not in seen or "title_generation" not in seen:
-            seen += await anext(iterator)
+        chunks = response.aiter_text()
+        seen = await read_until(chunks, '"o": "append"', "title_generation")
         with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(anext(iterator), 0.5)
-    conversation_id = seen.split('"conversation_id": "', 1)[1].split('"', 1)[0]
+            await asyncio.wait_for(anext(chunks), 0.5)
+    conversation_id = conversation_id_in(seen)
     for _ in range(100):
         stored = await replica.conversation(conversation_id)
         if stored["messages"][-1]["text"]:

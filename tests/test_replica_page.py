@@ -6,6 +6,7 @@ network traffic, and each knob's visible effect.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -67,6 +68,18 @@ async def last_answer(replica: Any, conversation_id: str) -> str:
     return conversation["messages"][-1]["text"]
 
 
+async def copied(page: Page) -> str:
+    """What the last answer's copy button puts on the clipboard."""
+    await page.get_by_test_id("copy-turn-action-button").last.click()
+    return await page.evaluate("navigator.clipboard.readText()")
+
+
+async def assert_exact_answer(page: Page, replica: Any, conversation_id: str, expected: str):
+    """The model's Markdown, byte for byte, in the store and behind the copy button."""
+    assert await last_answer(replica, conversation_id) == expected
+    assert await copied(page) == expected
+
+
 async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, person_page):
     replica = make_replica(ttft_ms=10, chunk_delay_ms=5)
     page = person_page
@@ -94,7 +107,7 @@ async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, pe
 
 async def test_a_chat_streams_moves_to_its_url_and_answers_follow_ups(replica, person_page):
     page = person_page
-    await replica.configure(chunk_delay_ms=40)
+    await replica.configure(chunk_delay_ms=60)
     await open_chat(page, replica.url + "/?model=gpt-5")
     assert await page.get_by_test_id("composer-speech-button").count() == 1
     await type_prompt(page, "first question words:40")
@@ -146,10 +159,7 @@ async def test_copy_button_copies_the_exact_markdown(replica, person_page):
     await open_chat(page, replica.url)
     prompt = 'rich please markdown:rich with "quotes"\nand a second line'
     conversation_id = await ask(page, prompt)
-    expected = model.answer(prompt, "auto", 1)
-    assert await last_answer(replica, conversation_id) == expected
-    await page.get_by_test_id("copy-turn-action-button").click()
-    assert await page.evaluate("navigator.clipboard.readText()") == expected
+    await assert_exact_answer(page, replica, conversation_id, model.answer(prompt, "auto", 1))
 
     answer = page.locator(ANSWER)
     await expect(answer.locator("pre code.language-python")).to_contain_text("def greet")
@@ -223,8 +233,7 @@ async def test_stop_keeps_the_partial_answer(replica, person_page):
     assert answer["status"] == "finished_partial_completion"
     assert 0 < len(answer["text"]) < len(full)
     assert full.startswith(answer["text"])
-    await page.get_by_test_id("copy-turn-action-button").click()
-    assert await page.evaluate("navigator.clipboard.readText()") == answer["text"]
+    assert await copied(page) == answer["text"]
     await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
 
 
@@ -303,30 +312,39 @@ async def test_a_stall_shows_one_chunk_until_stopped(replica, person_page):
     assert stored["messages"][-1]["status"] == "finished_partial_completion"
 
 
-async def test_flickering_stop_button_turns_to_send_while_streaming(replica, person_page):
+async def test_flickering_stop_button_turns_back_while_streaming(replica, person_page):
+    """Stalled after one chunk, the answer is still streaming yet the stop button is gone."""
     page = person_page
-    await replica.configure(flicker_stop=True, chunk_delay_ms=40)
+    await replica.configure(flicker_stop=True, stall_next=1)
     await open_chat(page, replica.url)
     await page.evaluate(WATCH)
-    await ask(page, "flicker words:30")
+    await send_only(page, "flicker")
+    await expect(page.locator(ANSWER)).to_have_text(re.compile(r"^Model: auto"))
+    button = page.locator("#composer-submit-button")
+    await expect(button).to_have_attribute("data-testid", "composer-speech-button")
+    assert await page.locator(ACTIONS).count() == 0
     seen = await page.evaluate("window.__seen")
-    streaming = [s for s in seen if s["text"] and not s["done"]]
-    buttons = {s["button"] for s in streaming}
-    assert "stop-button" in buttons
-    assert buttons & {"send-button", "composer-speech-button"}, buttons
+    assert "stop-button" in {s["button"] for s in seen}
 
 
 async def test_markdown_stays_empty_until_the_turn_settles(replica, person_page):
     page = person_page
-    await replica.configure(markdown_empty_until_settled=True, chunk_delay_ms=30)
+    await replica.configure(markdown_empty_until_settled=True, stall_next=1)
     await open_chat(page, replica.url)
-    await page.evaluate(WATCH)
-    conversation_id = await ask(page, "settle words:30")
-    seen = await page.evaluate("window.__seen")
-    assert any(s["text"] == "" for s in seen), "the answer node should exist while empty"
-    assert all(not s["text"] for s in seen if not s["done"])
-    await expect(page.locator(ANSWER)).to_contain_text("User messages so far: 1.")
-    assert "settle" in await last_answer(replica, conversation_id)
+    await send_only(page, "settle")
+    await expect(page.locator(ANSWER)).to_have_count(1)
+    await expect(page.get_by_test_id("stop-button")).to_be_visible()
+    await page.wait_for_url(re.compile(r"/c/"))
+    conversation_id = page.url.rsplit("/", 1)[1]
+    for _ in range(200):  # the first chunk has been sent once the store holds it
+        if await last_answer(replica, conversation_id):
+            break
+        await asyncio.sleep(0.05)
+    await page.wait_for_timeout(300)
+    assert await page.locator(ANSWER).text_content() == ""
+    await page.get_by_test_id("stop-button").click()
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    await expect(page.locator(ANSWER)).to_have_text(re.compile(r"^Model: auto"))
 
 
 async def test_article_turns(replica, person_page):
@@ -347,10 +365,7 @@ async def test_other_stream_shapes_render_the_same_answer(replica, person_page, 
     await open_chat(page, replica.url)
     prompt = "shapes markdown:table"
     conversation_id = await ask(page, prompt)
-    expected = model.answer(prompt, "auto", 1)
-    assert await last_answer(replica, conversation_id) == expected
-    await page.get_by_test_id("copy-turn-action-button").click()
-    assert await page.evaluate("navigator.clipboard.readText()") == expected
+    await assert_exact_answer(page, replica, conversation_id, model.answer(prompt, "auto", 1))
     if knobs.get("thinking"):
         await expect(page.locator(".thoughts summary")).to_have_text("Thought for 1s")
 
