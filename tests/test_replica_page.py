@@ -88,6 +88,10 @@ async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, pe
     await expect(page.get_by_test_id("signup-button")).to_be_visible()
     assert await page.locator("#prompt-textarea").count() == 0
     assert await page.evaluate("fetch('/api/auth/session').then(r => r.json())") == {}
+    welcome = page.get_by_role("dialog")
+    await expect(welcome).to_contain_text("Thanks for trying ChatGPT")
+    await welcome.get_by_text("Stay logged out").click()
+    await expect(welcome).to_have_count(0)
 
     await page.get_by_test_id("login-button").click()
     await page.fill('input[name="name"]', "Ada Lovelace")
@@ -103,6 +107,11 @@ async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, pe
     assert session["expires"] > __import__("time").time() + 7 * 24 * 3600
     conversation_id = await ask(page, "hello after login")
     assert "User messages so far: 1." in await last_answer(replica, conversation_id)
+    assert await page.title() == "Hello after login"
+
+    await page.get_by_test_id("accounts-profile-button").click()
+    await page.get_by_role("menuitem", name="Log out").click()
+    await expect(page.get_by_test_id("login-button")).to_be_visible()
 
 
 async def test_a_chat_streams_moves_to_its_url_and_answers_follow_ups(replica, person_page):

@@ -60,7 +60,8 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                 flag, type=int, choices=[401, 403, 429, 500], help=field.description
             )
         else:
-            parser.add_argument(flag, type=int, metavar="N", help=field.description)
+            helptext = f"{field.description} (default {field.default})"
+            parser.add_argument(flag, type=int, metavar="N", help=helptext)
 
 
 def options_from_arguments(args: argparse.Namespace) -> ReplicaOptions:

@@ -167,6 +167,12 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         )
         return response
 
+    @app.post("/api/auth/signout")
+    async def sign_out() -> Response:
+        response = JSONResponse({"url": "/"})
+        response.delete_cookie(auth.SESSION_COOKIE, path="/")
+        return response
+
     @app.get("/api/auth/session")
     async def session(request: Request) -> dict[str, Any]:
         user = replica.visitor(request)

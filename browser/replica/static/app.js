@@ -757,6 +757,7 @@
         state.stream.conversationId = id;
       },
       onTitle: (id, title) => {
+        document.title = title;
         if (!state.temporary) upsertHistory(id, title);
       },
       onThoughts: (text) => {
@@ -1009,6 +1010,27 @@
       el("p", { text: "Log in to get answers based on saved chats, plus create images and upload files." }),
     );
     $("#history").hidden = true;
+    stayLoggedOutDialog();
+  }
+
+  function stayLoggedOutDialog() {
+    // chatgpt.com greets logged-out visitors with this modal over the page.
+    const close = () => overlay.remove();
+    const dialog = el(
+      "div",
+      { role: "dialog", "aria-modal": "true", "aria-labelledby": "welcome-title", class: "dialog" },
+      el("h2", { id: "welcome-title", text: "Thanks for trying ChatGPT" }),
+      el("p", { text: "Log in or sign up to get smarter responses, upload files and images, and more." }),
+      el(
+        "div",
+        { class: "dialog-buttons" },
+        el("button", { class: "primary", onclick: () => (location.href = "/log-in") }, "Log in"),
+        el("button", { class: "secondary", onclick: () => (location.href = "/log-in") }, "Sign up for free"),
+      ),
+      el("a", { href: "#", class: "stay-logged-out", onclick: (event) => (event.preventDefault(), close()) }, "Stay logged out"),
+    );
+    const overlay = el("div", { class: "overlay" }, dialog);
+    $("#portal").append(overlay);
   }
 
   function renderComposer() {
@@ -1022,14 +1044,30 @@
   }
 
   function renderProfile(user) {
-    $("#profile-area").replaceChildren(
-      el(
-        "button",
-        { type: "button", class: "profile", "data-testid": "accounts-profile-button", "aria-label": "Open profile menu" },
-        el("span", { class: "avatar", text: (user.name || "U").slice(0, 1).toUpperCase() }),
-        el("span", { class: "profile-name", text: user.name || user.email }),
-      ),
+    const button = el(
+      "button",
+      { type: "button", class: "profile", "data-testid": "accounts-profile-button", "aria-label": "Open profile menu", "aria-haspopup": "menu" },
+      el("span", { class: "avatar", text: (user.name || "U").slice(0, 1).toUpperCase() }),
+      el("span", { class: "profile-name", text: user.name || user.email }),
     );
+    button.addEventListener("click", () => {
+      const open = $("#profile-menu");
+      if (open) return open.remove();
+      $("#profile-area").prepend(
+        el(
+          "div",
+          { id: "profile-menu", role: "menu", class: "menu profile-menu" },
+          el("div", { class: "menu-description", text: user.email || "" }),
+          el("div", { role: "menuitem", class: "menu-item", "data-testid": "log-out-menu-item", onclick: logOut }, "Log out"),
+        ),
+      );
+    });
+    $("#profile-area").replaceChildren(button);
+  }
+
+  async function logOut() {
+    await fetch("/api/auth/signout", { method: "POST", credentials: "include" });
+    location.href = "/";
   }
 
   async function hydrate(id) {
@@ -1044,6 +1082,7 @@
       if (data.mapping[node].message) chain.unshift(data.mapping[node].message);
     }
     state.conversationId = data.conversation_id || id;
+    document.title = data.title || "ChatGPT";
     state.currentNode = data.current_node;
     state.temporary = state.temporary || Boolean(data.is_temporary);
     if (!params.get("model") && data.default_model_slug) state.model = data.default_model_slug;
