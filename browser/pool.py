@@ -69,7 +69,17 @@ class Tab:
 
 
 class Pool:
-    def __init__(self, session: Session, max_tabs: int, max_queue: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        max_tabs: int,
+        max_queue: int,
+        *,
+        idle_ttl: float = IDLE_TAB_TTL,
+        turns_per_tab: int = TURNS_PER_TAB,
+    ) -> None:
+        self.idle_ttl = idle_ttl
+        self.turns_per_tab = turns_per_tab
         self._session = session
         self._max_tabs = max_tabs
         self._max_queue = max_queue
@@ -219,7 +229,7 @@ class Pool:
         tab.busy = False
         tab.turns += 1
         tab.last_used = time.monotonic()
-        if tab.dead or tab.turns >= TURNS_PER_TAB:
+        if tab.dead or tab.turns >= self.turns_per_tab:
             await self._discard(tab)
             self._wake(None)  # room for a new tab: the first waiter opens it
             return
@@ -258,9 +268,14 @@ class Pool:
 
     async def _reap(self) -> None:
         while True:
-            await asyncio.sleep(30)
-            now = time.monotonic()
-            idle = [t for t in self._tabs[1:] if not t.busy and now - t.last_used > IDLE_TAB_TTL]
-            for tab in idle:
-                logger.debug("closing a tab idle for %.0f s", now - tab.last_used)
-                await self._discard(tab)
+            await asyncio.sleep(min(30.0, self.idle_ttl))
+            await self.close_idle()
+
+    async def close_idle(self) -> int:
+        """Close tabs unused for `idle_ttl` seconds, keeping one; returns how many closed."""
+        now = time.monotonic()
+        idle = [t for t in self._tabs[1:] if not t.busy and now - t.last_used > self.idle_ttl]
+        for tab in idle:
+            logger.debug("closing a tab idle for %.0f s", now - tab.last_used)
+            await self._discard(tab)
+        return len(idle)

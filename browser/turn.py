@@ -649,8 +649,9 @@ class Turn:
         self.finish_reason = "cancelled" if self._cancelled and reason != "stop" else reason
 
     def _gone(self, kind: str) -> BridgeError:
-        where = "tab crashed" if kind == TAB_CRASHED else "browser closed"
-        return self._down_error(f"The {where}")
+        if kind == TAB_CRASHED:
+            return self._down_error("The tab crashed", "A new tab is opened for the next request.")
+        return self._down_error("The browser closed")
 
     def _down(self, error: PlaywrightError) -> BridgeError:
         if self._page.is_closed() or self._tab.dead or "closed" in str(error).lower():
@@ -660,23 +661,23 @@ class Turn:
             delivered=self.delivered,
         )
 
-    def _down_error(self, what: str) -> BridgeError:
+    def _down_error(
+        self, what: str, after: str = "The browser is relaunched on the next request."
+    ) -> BridgeError:
         if self.delivered is None:
             return SendUncertainError(
                 f"{what} right after the prompt was sent: it may have reached ChatGPT. It was "
-                "not sent again; check chatgpt.com. The browser is relaunched on the next "
-                "request."
+                f"not sent again; check chatgpt.com. {after}"
             )
         if self.delivered:
             where = f" (conversation {self.conversation_id})" if self.conversation_id else ""
             return BrowserDownError(
                 f"{what} while ChatGPT was answering. The question was delivered{where}; its "
-                "answer is on chatgpt.com. The browser is relaunched on the next request.",
+                f"answer is on chatgpt.com. {after}",
                 delivered=True,
             )
         return BrowserDownError(
-            f"{what} before the prompt was sent. Nothing was delivered; try again (the "
-            "browser is relaunched on the next request).",
+            f"{what} before the prompt was sent. Nothing was delivered; try again. {after}",
             delivered=False,
         )
 
