@@ -218,11 +218,12 @@ async def test_shift_enter_is_a_newline_and_the_fallback_textarea_is_inert(repli
     await fallback.evaluate("e => { e.value = 'ignored'; e.dispatchEvent(new Event('input')); }")
     await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
 
-    conversation_id = await ask(page, "alpha\n\n  beta  \ngamma")
+    prompt = "alpha\n\n  beta \t tab  \ngamma 👋🏽 日本語 <b>&amp;</b>\n"
+    conversation_id = await ask(page, prompt)
     stored = await replica.conversation(conversation_id)
-    assert stored["messages"][0]["text"] == "alpha\n\n  beta  \ngamma"
+    assert stored["messages"][0]["text"] == prompt
     user_text = page.locator('[data-message-author-role="user"] .whitespace-pre-wrap')
-    assert await user_text.text_content() == "alpha\n\n  beta  \ngamma"
+    assert await user_text.text_content() == prompt
 
 
 async def test_stop_keeps_the_partial_answer(replica, person_page):

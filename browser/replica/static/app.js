@@ -862,13 +862,15 @@
   function settleTurn(reader, assistant, userView, retry) {
     finishTurn();
     const answer = reader.answer;
+    const partial = answer && assistant && assistant.message;
     if (reader.error) {
+      if (partial) renderAnswer(assistant, (answer.content.parts || [""]).join(""), true);
       threadError(assistant || userView, reader.error, retry);
     } else if (answer && answer.status && answer.status.startsWith("finished")) {
       renderAnswer(assistant, (answer.content.parts || [""]).join(""), true);
       addActions(assistant);
     } else {
-      if (assistant && assistant.message && answer) renderAnswer(assistant, (answer.content.parts || [""]).join(""), true);
+      if (partial) renderAnswer(assistant, (answer.content.parts || [""]).join(""), true);
       threadError(assistant || userView, "Network connection lost. Please check your connection and retry.", retry);
     }
     if (!state.temporary) loadHistory();
