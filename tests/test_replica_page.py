@@ -128,6 +128,7 @@ async def test_a_chat_streams_moves_to_its_url_and_answers_follow_ups(replica, p
     )
     await expect(page.locator(ACTIONS)).to_have_count(1)
     conversation_id = page.url.rsplit("/", 1)[1]
+    assert (await replica.sends())[-1]["model"] == "gpt-5"
     expected = model.answer("first question words:40", "gpt-5", 1)
     assert await last_answer(replica, conversation_id) == expected
 
@@ -148,6 +149,7 @@ async def test_a_chat_streams_moves_to_its_url_and_answers_follow_ups(replica, p
     assert await ask(page, "second question") == conversation_id
     await expect(page.locator(ANSWER).last).to_contain_text("User messages so far: 2.")
     stored = await replica.conversation(conversation_id)
+    assert stored["user_messages"] == 2
     assert [m["role"] for m in stored["messages"]] == ["user", "assistant"] * 2
     assert stored["messages"][2]["text"] == "second question"
     await expect(page.locator(f'#history a[href="/c/{conversation_id}"]')).to_have_text(
@@ -270,29 +272,30 @@ async def test_rate_limit_shows_the_dialog_and_gives_the_prompt_back(replica, pe
     await expect(page.locator(ACTIONS)).to_have_count(1)
 
 
-@pytest.mark.parametrize(
-    ("knobs", "text"),
-    [
-        ({"fail_next_status": 403}, "Unusual activity has been detected from your device"),
-        ({"fail_next_status": 401}, "Your authentication token has expired"),
-        ({"fail_next_status": 500}, "Internal server error"),
-        ({"sse_error_next": 1}, "Something went wrong while generating the response"),
-        ({"cut_stream_next": 1}, "Network connection lost"),
-    ],
-)
-async def test_in_thread_errors_offer_retry(replica, person_page, knobs, text):
+IN_THREAD_ERRORS = [
+    ({"fail_next_status": 403}, "Unusual activity has been detected from your device"),
+    ({"fail_next_status": 401}, "Your authentication token has expired"),
+    ({"fail_next_status": 500}, "Internal server error"),
+    ({"sse_error_next": 1}, "Something went wrong while generating the response"),
+    ({"cut_stream_next": 1}, "Network connection lost"),
+]
+
+
+async def test_in_thread_errors_offer_retry(replica, person_page):
+    """One chat meets each failure in turn; Retry answers every time."""
     page = person_page
-    await replica.configure(**knobs)
     await open_chat(page, replica.url)
-    await send_only(page, "unlucky prompt")
     error = page.locator(".text-token-text-error")
-    await expect(error).to_contain_text(text)
-    await expect(page.locator(ACTIONS)).to_have_count(0)
-    await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
-    await page.get_by_test_id("regenerate-thread-error-button").click()
-    await expect(page.locator(ACTIONS)).to_have_count(1)
-    await expect(error).to_have_count(0)
-    await expect(page.locator(ANSWER)).to_contain_text('You said: "unlucky prompt"')
+    for answered, (knobs, text) in enumerate(IN_THREAD_ERRORS):
+        await replica.configure(**knobs)
+        await send_only(page, f"unlucky {answered}")
+        await expect(error).to_contain_text(text)
+        await expect(page.locator(ACTIONS)).to_have_count(answered)
+        await expect(page.get_by_test_id("composer-speech-button")).to_be_visible()
+        await page.get_by_test_id("regenerate-thread-error-button").click()
+        await expect(page.locator(ACTIONS)).to_have_count(answered + 1)
+        await expect(error).to_have_count(0)
+        await expect(page.locator(ANSWER).last).to_contain_text(f'You said: "unlucky {answered}"')
 
 
 async def test_toast_error_leaves_nothing_in_the_thread(replica, person_page):

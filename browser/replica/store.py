@@ -113,6 +113,7 @@ class Conversation:
             "model": self.model,
             "temporary": self.temporary,
             "title": self.title,
+            "user_messages": self.user_message_count(),
             "messages": [
                 {"id": m.id, "role": m.role, "text": m.text, "status": m.status}
                 for m in self.messages
