@@ -369,6 +369,11 @@ async def test_article_turns(replica, person_page):
     await expect(turns).to_have_count(2)
     assert await page.locator('section[data-testid^="conversation-turn-"]').count() == 0
     assert await turns.nth(0).get_attribute("data-turn") == "user"
+    await replica.configure(use_article=False)  # a tab that stays open follows the change
+    await ask(page, "sections again")
+    sections = page.locator('section[data-testid^="conversation-turn-"]')
+    await expect(sections).to_have_count(2)
+    await expect(sections.nth(0)).to_have_attribute("data-turn", "user")
 
 
 @pytest.mark.parametrize("knobs", [{"legacy_encoding": True}, {"thinking": True}])

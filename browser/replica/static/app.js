@@ -436,6 +436,16 @@
     return view;
   }
 
+  function retag(turn) {
+    const tag = PAGE.use_article ? "ARTICLE" : "SECTION";
+    if (turn.tagName === tag) return turn;
+    const replacement = document.createElement(tag);
+    for (const attribute of turn.attributes) replacement.setAttribute(attribute.name, attribute.value);
+    replacement.append(...turn.childNodes);
+    turn.replaceWith(replacement);
+    return replacement;
+  }
+
   function attachMessage(view, messageId, model) {
     const message = el("div", {
       class: view.role === "user" ? "user-message" : "assistant-message",
@@ -732,8 +742,8 @@
     const node = $('[data-message-author-role="user"]', userTurn);
     const userView = { turn: userTurn, content: $(".turn-content", userTurn), body: $(".whitespace-pre-wrap", node), role: "user" };
     const again = () => {
-      removeTurnsAfter(userTurn);
-      userTurn.querySelectorAll(".thread-error").forEach((box) => box.remove());
+      removeTurnsAfter(userView.turn);
+      userView.turn.querySelectorAll(".thread-error").forEach((box) => box.remove());
       const body = buildBody(node.dataset.messageId, userView.body.textContent, node.dataset.messageId);
       body.action = "variant";
       converse(body, userView, again);
@@ -800,7 +810,11 @@
       return;
     }
     const pageKnobs = response.headers.get("x-replica-page");
-    if (pageKnobs) Object.assign(PAGE, JSON.parse(pageKnobs));
+    if (pageKnobs) {
+      // Knobs changed since the page loaded apply from this send on, to the whole turn.
+      Object.assign(PAGE, JSON.parse(pageKnobs));
+      userView.turn = retag(userView.turn);
+    }
     if (!response.ok) {
       const payload = await response.json().catch(() => ({}));
       finishTurn();
