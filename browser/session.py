@@ -170,16 +170,25 @@ class Session:
         """A tab (the launch's first blank tab when unused), focus-emulated."""
         context = await self.ensure()
         try:
-            page, self._spare = self._spare, None
-            if page is None or page.is_closed():
-                page = await context.new_page()
-            # Background tabs are throttled otherwise; every tab streams as if in front.
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
+            return await self._open_tab(context)
         except PlaywrightError as error:
-            raise BrowserDownError(
-                f"The browser could not open a tab: {first_line(error)}"
-            ) from None
+            if "closed" not in str(error):
+                raise _tab_failure(error) from None
+        # The browser died and its close event is still on the way: relaunch right now.
+        self._closed(context)
+        context = await self.ensure()
+        try:
+            return await self._open_tab(context)
+        except PlaywrightError as error:
+            raise _tab_failure(error) from None
+
+    async def _open_tab(self, context: BrowserContext) -> Page:
+        page, self._spare = self._spare, None
+        if page is None or page.is_closed():
+            page = await context.new_page()
+        # Background tabs are throttled otherwise; every tab streams as if in front.
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
         return page
 
     async def stop(self) -> None:
@@ -257,6 +266,10 @@ def first_line(error: BaseException) -> str:
     """The first line of a Playwright error (the rest is a call log, noise for a person)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _tab_failure(error: PlaywrightError) -> BrowserDownError:
+    return BrowserDownError(f"The browser could not open a tab: {first_line(error)}")
 
 
 def _launch_failure(error: PlaywrightError, choice: BrowserChoice, profile: Path) -> str:

@@ -100,7 +100,7 @@ class Turn:
         self.sent_at: float | None = None
         """`time.time()` when Send was pressed (for the benchmark)."""
         self.page_timings: dict[str, float] = {}
-        """The page's own clock (ms): request start, first chunk, end (for the benchmark)."""
+        """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self._fetch_ids: set[str] = set()
         self._inbox: deque[dict[str, Any]] = deque()
         self._ready: deque[dict[str, Any]] = deque()
@@ -443,8 +443,11 @@ class Turn:
             for message in self._ordered():
                 kind = message.get("kind")
                 if kind == "chunk":
-                    self.page_timings.setdefault("first_chunk", message.get("t", 0))
-                    self._emit(self._decoder.feed(message.get("text", "")))
+                    delta = self._decoder.feed(message.get("text", ""))
+                    if delta:
+                        self.page_timings.setdefault("first_text", message.get("t", 0))
+                        self.page_timings["last_text"] = message.get("t", 0)
+                    self._emit(delta)
                     last_progress = time.monotonic()
                 elif kind in ("end", "abort", "fetch_error"):
                     self.page_timings["end"] = message.get("t", 0)
