@@ -55,6 +55,7 @@ class Tab:
     busy: bool = False
     dead: bool = False
     turns: int = 0
+    """Prompts sent from this tab (health checks do not count)."""
     last_used: float = field(default_factory=time.monotonic)
 
     def drain(self) -> None:
@@ -227,7 +228,6 @@ class Pool:
 
     async def _release(self, tab: Tab) -> None:
         tab.busy = False
-        tab.turns += 1
         tab.last_used = time.monotonic()
         if tab.dead or tab.turns >= self.turns_per_tab:
             await self._discard(tab)

@@ -182,6 +182,7 @@ class Turn:
             before = await probe(self._page)
             self.delivered = None
             self.sent_at = time.time()
+            self._tab.turns += 1
             await self._press_send()
             await self._confirm(before)
         self._reader = asyncio.create_task(self._read(), name="turn-reader")
@@ -241,7 +242,9 @@ class Turn:
             raise LoginRequiredError()
         if state.rate_limit:
             await self._dismiss_dialogs()
-            raise RateLimitedError(state.rate_limit, retry_after=_retry_after(state.rate_limit))
+            raise RateLimitedError(
+                state.rate_limit, retry_after=retry_after_from_text(state.rate_limit)
+            )
 
     async def _dismiss_dialogs(self) -> None:
         """Press "Got it" (or the like) on any open dialog, so the tab is usable again."""
@@ -531,6 +534,9 @@ class Turn:
             state = await probe(self._page)
             self.conversation_id = state.conversation_id or self.conversation_id
             answer = _answer_after(state, self.user_message_id)
+            if state.stop:
+                # `.markdown` may stay empty until the end: a generating page is progress.
+                last_progress = time.monotonic()
             if answer is not None:
                 self.delivered = True  # ChatGPT is answering it
                 self.model = answer.slug or self.model
@@ -777,7 +783,7 @@ def _number(value: Any) -> float | None:
 _DURATION = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr)s?\b", re.IGNORECASE)
 
 
-def _retry_after(text: str) -> float | None:
+def retry_after_from_text(text: str) -> float | None:
     """Seconds from a page's "try again in 20 minutes" (None when it does not say)."""
     match = _DURATION.search(text)
     if not match:
