@@ -218,8 +218,11 @@ class JobRunner:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         saved = conversation_id
         delivered = False
+        # A follow-up continues with the conversation's own model, as chatgpt.com does;
+        # only an explicit `model:` line switches it.
+        ask_model = job.model or (None if conversation_id else model)
         async with self._bridge.ask(
-            job.prompt, conversation_id=conversation_id, model=model
+            job.prompt, conversation_id=conversation_id, model=ask_model
         ) as turn:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:
@@ -255,7 +258,7 @@ class JobRunner:
 
     def _footer(self, job: Job, turn: Any, model: str) -> str:
         items = []
-        if turn.finish_reason == "cancelled":
+        if turn.finish_reason == "cancelled" or job.id in self._stop_requested:
             items.append(":black_square_for_stop: Stopped")
         elif turn.finish_reason == "length":
             items.append("Cut short by ChatGPT's length limit")
