@@ -16,18 +16,22 @@ from typing import Any
 
 import pytest
 
-from app.config import Settings
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.slack_api import (
     BOT_ID,
-    BOT_TOKEN,
     BOT_USER_ID,
-    SIGNING_SECRET,
+    HEADER,
     FakeSlack,
     Message,
     SlackEvents,
+    answer,
+    conversation_of,
+    follow_up,
+    footer_of,
     message_event,
     new_ts,
+    slack_settings,
+    text_of,
     wait_for,
 )
 
@@ -36,7 +40,6 @@ pytestmark = pytest.mark.browser
 PERSONAL = "CPERSONAL1"
 OTHER = "COTHER0001"
 MODELS = "CMODELS001"
-HEADER = re.compile(r"Model: (\S+)\. User messages so far: (\d+)\.")
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +49,11 @@ def server(
     slack_api_server: FakeSlack,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AppServer]:
-    settings = Settings(
-        _env_file=None,
-        chatgpt_url=replica.url,
-        browser_executable=browser_executable,
-        browser_headless=True,
-        data_dir=tmp_path_factory.mktemp("slack-http") / "data",
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack_api_server.url,
+    settings = slack_settings(
+        replica.url,
+        browser_executable,
+        tmp_path_factory.mktemp("slack-http") / "data",
+        slack_api_server.url,
         slack_channels=[PERSONAL],
         slack_channel_models={MODELS: "gpt-4o"},
     )
@@ -80,23 +79,6 @@ def events(server: AppServer) -> SlackEvents:
 
 def _token() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def _finished(slack: FakeSlack, channel: str, ts: str) -> list[Message]:
-    """The answer messages once the answer is complete (footer or warning, no Stop left)."""
-    messages = slack.thread(channel, ts)
-    if any(message.has_button() for message in messages):
-        return []
-    done = any(m.footer() or m.text.startswith(":warning:") for m in messages)
-    return messages if done else []
-
-
-async def _answer(slack: FakeSlack, channel: str, ts: str, timeout: float = 90) -> list[Message]:
-    return await wait_for(lambda: _finished(slack, channel, ts), timeout=timeout)
-
-
-def _text(messages: list[Message]) -> str:
-    return "\n".join(message.text for message in messages)
 
 
 def _words(text: str) -> list[str]:
@@ -126,32 +108,21 @@ async def test_two_threads_two_conversations_and_follow_ups_keep_context(
     second = message_event(f"second {token}", channel=PERSONAL)
     for event in (first, second):
         assert (await events.event(event)).status_code == 200
-    answers = [await _answer(slack, PERSONAL, e["ts"]) for e in (first, second)]
+    answers = [await answer(slack, PERSONAL, e["ts"]) for e in (first, second)]
     for event, messages in zip((first, second), answers, strict=True):
-        assert HEADER.search(_text(messages)).group(2) == "1"
-        assert event["text"] in _text(messages)
-    links = [re.search(r"/c/([\w-]+)\|", _finished_footer(m)).group(1) for m in answers]
+        assert HEADER.search(text_of(messages)).group(2) == "1"
+        assert event["text"] in text_of(messages)
+    links = [conversation_of(messages) for messages in answers]
     assert links[0] != links[1]
 
     follow = message_event(f"and more {token}", channel=PERSONAL, thread_ts=first["ts"])
     await events.event(follow)
-    messages = await wait_for(lambda: _follow_up(slack, PERSONAL, first["ts"]), timeout=90)
-    assert HEADER.search(_text(messages)).group(2) == "2"
-    assert f"/c/{links[0]}|" in _finished_footer(messages)
+    messages = await wait_for(lambda: follow_up(slack, PERSONAL, first["ts"]), timeout=90)
+    assert HEADER.search(text_of(messages)).group(2) == "2"
+    assert f"/c/{links[0]}|" in footer_of(messages)
     conversation = await replica.conversation(links[0])
     prompts = [m["text"] for m in conversation["messages"] if m["role"] == "user"]
     assert prompts == [first["text"], follow["text"]]
-
-
-def _finished_footer(messages: list[Message]) -> str:
-    return " ".join(message.footer() for message in messages)
-
-
-def _follow_up(slack: FakeSlack, channel: str, thread_ts: str) -> list[Message]:
-    """The second answer of a thread (messages after the first footer), once finished."""
-    messages = _finished(slack, channel, thread_ts)
-    footers = [i for i, message in enumerate(messages) if message.footer()]
-    return messages[footers[0] + 1 :] if len(footers) >= 2 else []
 
 
 async def test_retries_and_double_delivery_give_one_answer(
@@ -163,16 +134,16 @@ async def test_retries_and_double_delivery_give_one_answer(
     as_mention = {**as_message, "type": "app_mention"}
     for event, retry in ((as_mention, None), (as_message, None), (as_mention, 1), (as_message, 2)):
         assert (await events.event(event, retry_num=retry)).status_code == 200
-    messages = await _answer(slack, OTHER, as_message["ts"])
+    messages = await answer(slack, OTHER, as_message["ts"])
     assert len([m for m in messages if m.footer()]) == 1
     assert len(await _sent(replica, token)) == 1
-    assert HEADER.search(_text(messages)).group(2) == "1"
+    assert HEADER.search(text_of(messages)).group(2) == "1"
     # The mention is not part of the question.
     assert (await _sent(replica, token))[0]["prompt"] == f"once only {token}"
 
     reply = message_event(f"no mention needed {token}", channel=OTHER, thread_ts=as_message["ts"])
     await events.event(reply)
-    await wait_for(lambda: _follow_up(slack, OTHER, as_message["ts"]), timeout=90)
+    await wait_for(lambda: follow_up(slack, OTHER, as_message["ts"]), timeout=90)
     assert len(await _sent(replica, token)) == 2
 
 
@@ -195,9 +166,9 @@ async def test_ignored_messages_are_not_asked(
     direct = message_event(f"direct {token}", channel="DDIRECT01", channel_type="im")
     for event in (shared, direct):
         await events.event(event)
-    shared_answer = await _answer(slack, PERSONAL, shared["ts"])
-    assert "not supported yet" in _finished_footer(shared_answer)
-    await _answer(slack, "DDIRECT01", direct["ts"])
+    shared_answer = await answer(slack, PERSONAL, shared["ts"])
+    assert "not supported yet" in footer_of(shared_answer)
+    await answer(slack, "DDIRECT01", direct["ts"])
     prompts = sorted(send["prompt"] for send in await _sent(replica, token))
     assert prompts == sorted([f"with a file {token}", f"direct {token}"])
     for event in ignored:
@@ -212,16 +183,16 @@ async def test_model_per_channel_and_per_thread(
     by_line = message_event(f"model: gpt-4o-mini\nline model {token}", channel=PERSONAL)
     for event in (by_channel, by_line):
         await events.event(event)
-    channel_answer = await _answer(slack, MODELS, by_channel["ts"])
-    line_answer = await _answer(slack, PERSONAL, by_line["ts"])
-    assert HEADER.search(_text(channel_answer)).group(1) == "gpt-4o"
-    assert HEADER.search(_text(line_answer)).group(1) == "gpt-4o-mini"
+    channel_answer = await answer(slack, MODELS, by_channel["ts"])
+    line_answer = await answer(slack, PERSONAL, by_line["ts"])
+    assert HEADER.search(text_of(channel_answer)).group(1) == "gpt-4o"
+    assert HEADER.search(text_of(line_answer)).group(1) == "gpt-4o-mini"
     sends = {send["prompt"]: send["model"] for send in await _sent(replica, token)}
     assert sends[f"line model {token}"] == "gpt-4o-mini"
     # A follow-up keeps the thread's model.
     await events.event(message_event(f"again {token}", channel=PERSONAL, thread_ts=by_line["ts"]))
-    follow = await wait_for(lambda: _follow_up(slack, PERSONAL, by_line["ts"]), timeout=90)
-    assert HEADER.search(_text(follow)).groups() == ("gpt-4o-mini", "2")
+    follow = await wait_for(lambda: follow_up(slack, PERSONAL, by_line["ts"]), timeout=90)
+    assert HEADER.search(text_of(follow)).groups() == ("gpt-4o-mini", "2")
     sends = {send["prompt"]: send["model"] for send in await _sent(replica, token)}
     assert sends[f"again {token}"] == "gpt-4o-mini"
 
@@ -232,14 +203,14 @@ async def test_long_answer_arrives_complete_in_several_messages(
     await replica.configure(chunk_chars=160)
     event = message_event(f"words:1600 {_token()}", channel=PERSONAL)
     await events.event(event)
-    messages = await _answer(slack, PERSONAL, event["ts"], timeout=150)
+    messages = await answer(slack, PERSONAL, event["ts"], timeout=150)
     assert len(messages) >= 3
     assert [len(message.text) for message in messages if len(message.text) > 3500] == []
     assert messages[0].method == "chat.startStream"
-    conversation_id = re.search(r"/c/([\w-]+)\|", _finished_footer(messages)).group(1)
+    conversation_id = conversation_of(messages)
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
     assert len(stored) > 9000
-    assert _words(_text(messages)) == _words(stored)
+    assert _words(text_of(messages)) == _words(stored)
 
 
 async def test_without_native_streaming_edits_split_on_msg_too_long(
@@ -250,15 +221,15 @@ async def test_without_native_streaming_edits_split_on_msg_too_long(
     slack.max_text = 1200
     event = message_event(f"words:400 {_token()}", channel=PERSONAL)
     await events.event(event)
-    messages = await _answer(slack, PERSONAL, event["ts"], timeout=120)
+    messages = await answer(slack, PERSONAL, event["ts"], timeout=120)
     assert not server.app.state.slack.streaming.enabled
     assert {message.method for message in messages} <= {"chat.postMessage", "chat.update"}
     assert len(messages) >= 3
     assert all(len(message.text) <= 1200 for message in messages)
     assert any(call.error == "msg_too_long" for call in slack.calls)
-    conversation_id = re.search(r"/c/([\w-]+)\|", _finished_footer(messages)).group(1)
+    conversation_id = conversation_of(messages)
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
-    assert _words(_text(messages)) == _words(stored)
+    assert _words(text_of(messages)) == _words(stored)
 
 
 async def test_slack_rate_limits_are_waited_out(slack: FakeSlack, events: SlackEvents) -> None:
@@ -266,8 +237,8 @@ async def test_slack_rate_limits_are_waited_out(slack: FakeSlack, events: SlackE
     slack.rate_limit("chat.startStream", count=1, retry_after=1)
     event = message_event(f"patience {_token()}", channel=PERSONAL)
     await events.event(event)
-    messages = await _answer(slack, PERSONAL, event["ts"])
-    assert "patience" in _text(messages)
+    messages = await answer(slack, PERSONAL, event["ts"])
+    assert "patience" in text_of(messages)
     for method in ("chat.postMessage", "chat.startStream"):
         statuses = [call.status for call in slack.calls_to(method)]
         assert statuses[:2] == [429, 200]
@@ -295,13 +266,13 @@ async def test_stop_button_stops_the_generation(
     )
     response = await events.press_stop(job, channel=PERSONAL, message_ts=control.ts)
     assert response.status_code == 200
-    messages = await _answer(slack, PERSONAL, event["ts"], timeout=90)
-    footer = _finished_footer(messages)
+    messages = await answer(slack, PERSONAL, event["ts"], timeout=90)
+    footer = footer_of(messages)
     assert "Stopped" in footer
-    conversation_id = re.search(r"/c/([\w-]+)\|", footer).group(1)
+    conversation_id = conversation_of(messages)
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
     assert len(_words(stored)) < 600
-    assert _words(_text(messages))[:20] == _words(stored)[:20]
+    assert _words(text_of(messages))[:20] == _words(stored)[:20]
 
 
 async def test_chatgpt_failures_are_explained_in_the_thread(
@@ -310,7 +281,7 @@ async def test_chatgpt_failures_are_explained_in_the_thread(
     await replica.configure(rate_limit_next=1)
     limited = message_event(f"rate me {_token()}", channel=PERSONAL)
     await events.event(limited)
-    messages = await _answer(slack, PERSONAL, limited["ts"])
+    messages = await answer(slack, PERSONAL, limited["ts"])
     warning = next(m.text for m in messages if m.text.startswith(":warning:"))
     assert "limit" in warning
     assert "(until <!date^" in warning
@@ -318,6 +289,6 @@ async def test_chatgpt_failures_are_explained_in_the_thread(
     await replica.configure(logged_out=True)
     logged_out = message_event(f"anyone there {_token()}", channel=PERSONAL)
     await events.event(logged_out)
-    messages = await _answer(slack, PERSONAL, logged_out["ts"])
+    messages = await answer(slack, PERSONAL, logged_out["ts"])
     warning = next(m.text for m in messages if m.text.startswith(":warning:"))
     assert "chatgpt-bridge login" in warning

@@ -1,0 +1,82 @@
+"""Slack in Socket Mode: the app opens the fake's websocket and answers what arrives there."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.main import create_app
+from tests.fixtures.slack_api import (
+    APP_TOKEN,
+    HEADER,
+    FakeSlack,
+    SlackEvents,
+    answer,
+    block_actions_payload,
+    event_body,
+    message_event,
+    slack_settings,
+    text_of,
+    wait_for,
+)
+
+
+@pytest.mark.browser
+async def test_socket_mode_receives_acks_and_answers(
+    replica: Any,
+    browser_executable: str,
+    slack_api: FakeSlack,
+    tmp_path: Path,
+    start_app: Callable[..., Any],
+) -> None:
+    settings = slack_settings(
+        replica.url,
+        browser_executable,
+        tmp_path / "data",
+        slack_api.url,
+        slack_app_token=APP_TOKEN,
+        slack_signing_secret=None,
+    )
+    async with start_app(settings) as server:
+        await wait_for(lambda: slack_api.socket_connected, timeout=30)
+        assert slack_api.calls_to("apps.connections.open")
+        async with httpx.AsyncClient(timeout=30) as client:
+            health = (await client.get(f"{server.url}/health")).json()["slack"]
+        assert (health["mode"], health["connected"]) == ("socket", True)
+
+        token = uuid.uuid4().hex[:8]
+        event = message_event(f"over the socket {token}", channel="DSOCKET01", channel_type="im")
+        envelope = slack_api.send_envelope("events_api", event_body(event))
+        await wait_for(lambda: slack_api.acked(envelope), timeout=30)
+        # Slack's redelivery of the same event over the socket is acknowledged, not answered.
+        retry = slack_api.send_envelope("events_api", event_body(event), retry=1)
+        await wait_for(lambda: slack_api.acked(retry), timeout=30)
+        messages = await answer(slack_api, "DSOCKET01", event["ts"])
+        assert HEADER.search(text_of(messages)).group(2) == "1"
+        sends = [send for send in await replica.sends() if token in send["prompt"]]
+        assert len(sends) == 1
+
+        # A button click for a job that is over is acknowledged and changes nothing.
+        payload = block_actions_payload("999999", channel="DSOCKET01", message_ts=event["ts"])
+        click = slack_api.send_envelope("interactive", payload)
+        await wait_for(lambda: slack_api.acked(click), timeout=30)
+
+        # Without a signing secret, nothing could authenticate HTTP events: they are refused.
+        refused = await SlackEvents(server.url).event(event)
+        assert refused.status_code == 404
+        assert "Socket Mode" in refused.json()["error"]
+
+
+async def test_events_route_explains_when_slack_is_not_configured(tmp_path: Path) -> None:
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path, slack_bot_token=None))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
+        response = await client.post("/slack/events", content=b"{}")
+    assert response.status_code == 404
+    assert "SLACK_BOT_TOKEN" in response.json()["error"]
