@@ -1,0 +1,120 @@
+"""Benchmark how fast Slack events are acknowledged when many arrive at once.
+
+Slack retries an event not acknowledged within 3 seconds and disables the subscription of
+an app that is too often late, so the ack must stay fast while answers are being written.
+The bridge stores each question in SQLite before acknowledging it (so no question is lost),
+which is the cost this measures: `--events` signed events are POSTed at the same moment to
+the running app (real Chromium on the replica, the fake Slack Web API), each in its own new
+thread, and every HTTP response time is recorded. Then it waits until every thread has its
+answer, which shows the per-thread queues draining through the browser tabs.
+
+    .venv/bin/python -m bench.bench_slack_ack [--events 50] [--tabs 3] [--no-answers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from browser.replica import ReplicaOptions, ReplicaServer
+from tests.fixtures.app_server import AppServer
+from tests.fixtures.slack_api import (
+    FakeSlack,
+    SlackEvents,
+    event_body,
+    finished,
+    message_event,
+    slack_settings,
+)
+
+CHANNEL = "CBENCH0001"
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _post(client: httpx.AsyncClient, events: SlackEvents, body: str) -> float:
+    headers = events.headers(body, **{"Content-Type": "application/json"})
+    started = time.perf_counter()
+    response = await client.post(events.url, content=body, headers=headers)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> None:
+    replica = ReplicaServer(
+        ReplicaOptions(auto_login=True, ttft_ms=30, chunk_delay_ms=15, chunk_chars=40)
+    ).start()
+    slack = FakeSlack().start()
+    with tempfile.TemporaryDirectory(prefix="bench-slack-") as data_dir:
+        settings = slack_settings(
+            replica.url,
+            executable,
+            Path(data_dir),
+            slack.url,
+            slack_channels=[CHANNEL],
+            max_tabs=tabs,
+        )
+        server = AppServer(settings)
+        await asyncio.to_thread(server.start)
+        try:
+            events = SlackEvents(server.url)
+            limits = httpx.Limits(max_connections=count + 1)
+            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+                warm = message_event(f"warm-up {uuid.uuid4().hex[:6]}", channel=CHANNEL)
+                await _post(client, events, json.dumps(event_body(warm)))
+                batch = [
+                    message_event(f"bench {uuid.uuid4().hex[:6]} {i}", channel=CHANNEL)
+                    for i in range(count)
+                ]
+                bodies = [json.dumps(event_body(event)) for event in batch]
+                started = time.perf_counter()
+                acks = await asyncio.gather(*(_post(client, events, b) for b in bodies))
+                all_acked = time.perf_counter() - started
+            print(f"{count} Slack events POSTed at once ({tabs} browser tabs)")
+            print(f"  ack latency  p50 {_percentile(acks, 0.5) * 1000:7.1f} ms")
+            print(f"               p99 {_percentile(acks, 0.99) * 1000:7.1f} ms")
+            print(f"               max {max(acks) * 1000:7.1f} ms")
+            print(f"               mean {statistics.mean(acks) * 1000:6.1f} ms")
+            print(f"  all {count} acknowledged after {all_acked * 1000:.0f} ms")
+            late = sum(1 for ack in acks if ack > 3.0)
+            print(f"  later than Slack's 3 s limit: {late}")
+            if wait_answers:
+                deadline = time.monotonic() + 600
+                while time.monotonic() < deadline:
+                    done = sum(1 for e in batch if finished(slack, CHANNEL, e["ts"]))
+                    if done == count:
+                        break
+                    await asyncio.sleep(0.5)
+                total = time.perf_counter() - started
+                print(f"  answered: {done}/{count} threads in {total:.1f} s")
+        finally:
+            await asyncio.to_thread(server.stop)
+            slack.stop()
+            replica.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=50)
+    parser.add_argument("--tabs", type=int, default=3)
+    parser.add_argument("--no-answers", action="store_true", help="do not wait for answers")
+    parser.add_argument("--browser", default="/usr/bin/chromium", help="browser executable")
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.tabs, not args.no_answers, args.browser))
+
+
+if __name__ == "__main__":
+    main()
