@@ -55,9 +55,9 @@ async def one(bridge: Bridge, n: int) -> dict[str, float]:
     }
 
 
-def chromium_rss_mb(profile: Path) -> float:
-    """Resident memory of the profile's browser process and all its children."""
-    total = 0
+def chromium_memory_mb(profile: Path) -> tuple[float, float]:
+    """RSS and PSS (shared pages split among sharers) of the profile's browser processes."""
+    rss = pss = 0
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
         if f"--user-data-dir={profile}" in cmdline and not any(
@@ -65,8 +65,10 @@ def chromium_rss_mb(profile: Path) -> float:
         ):
             for member in [process, *process.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    total += member.memory_info().rss
-    return total / 2**20
+                    info = member.memory_full_info()
+                    rss += info.rss
+                    pss += getattr(info, "pss", info.rss)
+    return rss / 2**20, pss / 2**20
 
 
 def row(parallel: int, samples: list[dict[str, float]]) -> str:
@@ -116,14 +118,17 @@ async def main(executable: str, rounds: int, conversations: int) -> None:
             for _ in range(rounds):
                 samples += await asyncio.gather(*(one(bridge, i) for i in range(parallel)))
             print(row(parallel, samples), flush=True)
+        before = chromium_memory_mb(settings.profile_dir)
         started = time.monotonic()
         for start in range(0, conversations, 3):
             await asyncio.gather(*(one(bridge, start + i) for i in range(3)))
         elapsed = time.monotonic() - started
+        after = chromium_memory_mb(settings.profile_dir)
         print(
-            f"\nChromium memory after {conversations} more conversations "
-            f"({elapsed:.0f} s, 3 at a time): {chromium_rss_mb(settings.profile_dir):.0f} MB "
-            f"RSS in all browser processes; tabs open: {bridge.stats()['tabs_total']}"
+            f"\nChromium memory (all browser processes, MB): {before[1]:.0f} PSS / "
+            f"{before[0]:.0f} RSS before, {after[1]:.0f} PSS / {after[0]:.0f} RSS after "
+            f"{conversations} more conversations ({elapsed:.0f} s, 3 at a time); "
+            f"tabs open: {bridge.stats()['tabs_total']}"
         )
     finally:
         await bridge.stop()

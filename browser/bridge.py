@@ -49,7 +49,7 @@ class Bridge:
 
     def __init__(self, settings: BridgeSettings, *, headless: bool | None = None) -> None:
         self._settings = settings
-        self._session = Session(settings, self._on_tap, headless=headless)
+        self._session = Session(settings, headless=headless)
         self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
         self._rate_limited_until = 0.0
         self._last_state = BridgeState.DOWN
@@ -215,6 +215,3 @@ class Bridge:
     def _note_rate_limit(self, error: RateLimitedError) -> None:
         if error.retry_after:
             self._rate_limited_until = time.monotonic() + error.retry_after
-
-    def _on_tap(self, page: Page, message: dict[str, object]) -> None:
-        self._pool.deliver(page, message)

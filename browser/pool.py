@@ -85,7 +85,6 @@ class Pool:
         self._max_tabs = max_tabs
         self._max_queue = max_queue
         self._tabs: list[Tab] = []
-        self._by_page: dict[Page, Tab] = {}
         self._opening = 0
         self._waiting = 0
         self._waiters: deque[asyncio.Future[Tab | None]] = deque()
@@ -116,12 +115,6 @@ class Pool:
             self._reaper = None
         for tab in list(self._tabs):
             await self._discard(tab)
-
-    def deliver(self, page: Page, message: dict[str, Any]) -> None:
-        """Route a tap message to the tab of `page` (called by the session's binding)."""
-        tab = self._by_page.get(page)
-        if tab is not None:
-            tab.events.put_nowait(message)
 
     @contextlib.asynccontextmanager
     async def lease(
@@ -214,15 +207,15 @@ class Pool:
 
     async def _open(self) -> Tab:
         self._opening += 1
+        events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         try:
-            page = await self._session.new_page()
+            page = await self._session.new_page(events.put_nowait)
         finally:
             self._opening -= 1
-        tab = Tab(page=page, busy=True)
+        tab = Tab(page=page, events=events, busy=True)
         page.on("close", lambda _: tab.kill(TAB_CLOSED))
         page.on("crash", lambda _: tab.kill(TAB_CRASHED))
         self._tabs.append(tab)
-        self._by_page[page] = tab
         logger.debug("opened tab %d of %d", len(self._tabs), self._max_tabs)
         return tab
 
@@ -249,7 +242,6 @@ class Pool:
     async def _discard(self, tab: Tab) -> None:
         if tab in self._tabs:
             self._tabs.remove(tab)
-        self._by_page.pop(tab.page, None)
         tab.dead = True
         if not tab.page.is_closed():
             with contextlib.suppress(PlaywrightError):
@@ -259,7 +251,6 @@ class Pool:
         """Every tab died with the browser: fail their turns, let waiters open new tabs."""
         for tab in self._tabs:
             tab.kill(BROWSER_CLOSED)
-            self._by_page.pop(tab.page, None)
         self._tabs = [tab for tab in self._tabs if tab.busy]
         for waiter in list(self._waiters):
             if not waiter.done():

@@ -1,15 +1,19 @@
 """The browser itself: a persistent Chrome profile, found, launched and relaunched.
 
 The profile directory holds the person's ChatGPT session cookies, so it is created private
-(0700) and never logged. The stream tap (`tap.js`) and its binding are installed on the
-context once per launch, so every tab and every navigation is tapped before the web app's
-own code runs. When the browser dies (crash, killed, window closed) the session notices, tells
-its listeners (the pool fails the turns in flight), and the next `ensure()` launches it again.
+(0700) and never logged. The stream tap (`tap.js`) is an init script of the context, so
+every navigation is tapped before the web app's own code runs; each tab gets a CDP binding
+(`Runtime.addBinding`, which survives navigations) that carries the tap's messages to Python
+as one-way events: a Playwright `expose_binding` costs a round trip per call, which falls
+behind when several answers stream at once. When the browser dies (crash, killed, window
+closed) the session notices, tells its listeners (the pool fails the turns in flight),
+and the next `ensure()` launches it again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -48,7 +52,7 @@ COMMON_ARGS = (
     "--disable-blink-features=AutomationControlled",
 )
 
-TapCallback = Callable[[Page, dict[str, Any]], None]
+TapCallback = Callable[[dict[str, Any]], None]
 
 
 class SessionSettings(Protocol):
@@ -128,11 +132,8 @@ def prepare_profile(settings: SessionSettings) -> Path:
 class Session:
     """One persistent browser context on the profile; relaunched on demand after it dies."""
 
-    def __init__(
-        self, settings: SessionSettings, on_tap: TapCallback, *, headless: bool | None = None
-    ) -> None:
+    def __init__(self, settings: SessionSettings, *, headless: bool | None = None) -> None:
         self._settings = settings
-        self._on_tap = on_tap
         self.headless = resolve_headless(
             settings.browser_headless if headless is None else headless
         )
@@ -166,11 +167,14 @@ class Session:
                 self._context = await self._launch()
             return self._context
 
-    async def new_page(self) -> Page:
-        """A tab (the launch's first blank tab when unused), focus-emulated."""
+    async def new_page(self, on_tap: TapCallback) -> Page:
+        """A tab (the launch's first blank tab when unused), focus-emulated, tapped.
+
+        `on_tap(message)` receives every message of the tab's stream tap, in page order.
+        """
         context = await self.ensure()
         try:
-            return await self._open_tab(context)
+            return await self._open_tab(context, on_tap)
         except PlaywrightError as error:
             if "closed" not in str(error):
                 raise _tab_failure(error) from None
@@ -178,16 +182,30 @@ class Session:
         self._closed(context)
         context = await self.ensure()
         try:
-            return await self._open_tab(context)
+            return await self._open_tab(context, on_tap)
         except PlaywrightError as error:
             raise _tab_failure(error) from None
 
-    async def _open_tab(self, context: BrowserContext) -> Page:
+    async def _open_tab(self, context: BrowserContext, on_tap: TapCallback) -> Page:
         page, self._spare = self._spare, None
         if page is None or page.is_closed():
             page = await context.new_page()
-        # Background tabs are throttled otherwise; every tab streams as if in front.
         cdp = await context.new_cdp_session(page)
+
+        def binding_called(event: dict[str, Any]) -> None:
+            if event.get("name") != TAP_BINDING:
+                return
+            try:
+                message = json.loads(event.get("payload") or "")
+            except ValueError:
+                return
+            if isinstance(message, dict):
+                on_tap(message)
+
+        cdp.on("Runtime.bindingCalled", binding_called)
+        await cdp.send("Runtime.enable")
+        await cdp.send("Runtime.addBinding", {"name": TAP_BINDING})
+        # Background tabs are throttled otherwise; every tab streams as if in front.
         await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
         return page
 
@@ -226,7 +244,6 @@ class Session:
         except PlaywrightError as error:
             raise BrowserDownError(_launch_failure(error, choice, profile)) from None
         try:
-            await context.expose_binding(TAP_BINDING, self._binding)
             await context.add_init_script(path=TAP_SCRIPT)
         except PlaywrightError as error:
             await context.close()
@@ -238,12 +255,6 @@ class Session:
         context.on("close", lambda _: self._closed(context))
         self.launches += 1
         return context
-
-    def _binding(self, source: dict[str, Any], message: Any) -> None:
-        page, frame = source.get("page"), source.get("frame")
-        if page is None or frame is not page.main_frame or not isinstance(message, dict):
-            return
-        self._on_tap(page, message)
 
     def _closed(self, context: BrowserContext) -> None:
         if self._context is not context:

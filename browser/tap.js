@@ -3,7 +3,7 @@
 // It wraps window.fetch. For the conversation endpoints (POST .../conversation, the /f/
 // variant, the anonymous variant and .../conversation/resume) it reports the request body
 // and then reads a clone() of the response, pushing every chunk of text to Python through
-// the exposed binding. The page's own response object is returned untouched, so the web
+// the tab's CDP binding (one-way, a JSON string per message). The page's own response object is returned untouched, so the web
 // app behaves exactly as without the tap. It also reports what the page copies to the
 // clipboard (the "Copy" action of a finished turn), the DOM fallback's source of Markdown.
 //
@@ -23,10 +23,7 @@
   const emit = (message) => {
     try {
       const send = window[BINDING];
-      if (typeof send === "function") {
-        const pending = send(message);
-        if (pending && typeof pending.catch === "function") pending.catch(() => {});
-      }
+      if (typeof send === "function") send(JSON.stringify(message));
     } catch (error) {
       // The tap must never break the page.
     }
