@@ -167,8 +167,8 @@ class Session:
                 self._context = await self._launch()
             return self._context
 
-    async def new_page(self, on_tap: TapCallback) -> Page:
-        """A tab (the launch's first blank tab when unused), focus-emulated, tapped.
+    async def new_page(self, on_tap: TapCallback | None = None) -> Page:
+        """A tab (the launch's first blank tab when unused), focus-emulated.
 
         `on_tap(message)` receives every message of the tab's stream tap, in page order.
         """
@@ -186,25 +186,15 @@ class Session:
         except PlaywrightError as error:
             raise _tab_failure(error) from None
 
-    async def _open_tab(self, context: BrowserContext, on_tap: TapCallback) -> Page:
+    async def _open_tab(self, context: BrowserContext, on_tap: TapCallback | None) -> Page:
         page, self._spare = self._spare, None
         if page is None or page.is_closed():
             page = await context.new_page()
         cdp = await context.new_cdp_session(page)
-
-        def binding_called(event: dict[str, Any]) -> None:
-            if event.get("name") != TAP_BINDING:
-                return
-            try:
-                message = json.loads(event.get("payload") or "")
-            except ValueError:
-                return
-            if isinstance(message, dict):
-                on_tap(message)
-
-        cdp.on("Runtime.bindingCalled", binding_called)
-        await cdp.send("Runtime.enable")
-        await cdp.send("Runtime.addBinding", {"name": TAP_BINDING})
+        if on_tap is not None:
+            cdp.on("Runtime.bindingCalled", lambda event: _deliver(event, on_tap))
+            await cdp.send("Runtime.enable")
+            await cdp.send("Runtime.addBinding", {"name": TAP_BINDING})
         # Background tabs are throttled otherwise; every tab streams as if in front.
         await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
         return page
@@ -264,6 +254,18 @@ class Session:
             logger.warning("the browser closed; it is relaunched on the next request")
         for listener in self._close_listeners:
             listener()
+
+
+def _deliver(event: dict[str, Any], on_tap: TapCallback) -> None:
+    """One `Runtime.bindingCalled` event of the tap: a JSON message for `on_tap`."""
+    if event.get("name") != TAP_BINDING:
+        return
+    try:
+        message = json.loads(event.get("payload") or "")
+    except ValueError:
+        return
+    if isinstance(message, dict):
+        on_tap(message)
 
 
 def _bundled_chromium(chromium: Any) -> str | None:

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -30,12 +28,11 @@ from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
 
-from browser import selectors
+from browser import faults, selectors
 from browser.decoder import StreamDecoder
 from browser.errors import (
     AnswerTimeoutError,
     BridgeError,
-    BrowserDownError,
     ChallengeError,
     LoginRequiredError,
     RateLimitedError,
@@ -243,7 +240,7 @@ class Turn:
         if state.rate_limit:
             await self._dismiss_dialogs()
             raise RateLimitedError(
-                state.rate_limit, retry_after=retry_after_from_text(state.rate_limit)
+                state.rate_limit, retry_after=faults.retry_after_from_text(state.rate_limit)
             )
 
     async def _dismiss_dialogs(self) -> None:
@@ -346,7 +343,7 @@ class Turn:
             self._inbox.append(message)
             if message.get("kind") != "request" or self._fetch_ids:
                 continue
-            body = _json(message.get("body"))
+            body = faults.json_object(message.get("body"))
             prompt, message_id = _user_message(body)
             if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
                 logger.warning(
@@ -385,28 +382,9 @@ class Turn:
 
     async def _http_error(self, status: int, retry_after: str | None) -> BridgeError:
         body = await self._error_body()
-        detail = _detail(body)
         self.delivered = False
         await self._dismiss_dialogs()
-        if status == 401:
-            return LoginRequiredError(
-                f"ChatGPT says the login expired ({detail or 'HTTP 401'}). Run "
-                "`chatgpt-bridge login`, log in in the window that opens, then try again."
-            )
-        if status == 403:
-            return ChallengeError(
-                f"ChatGPT refused the message ({detail or 'HTTP 403'}). Open the bridge's "
-                "browser window (`chatgpt-bridge login`), check the account and complete any "
-                "verification, then try again."
-            )
-        if status == 429:
-            seconds = _clears_in(body) or _number(retry_after)
-            return RateLimitedError(detail or None, retry_after=seconds)
-        return WebAppError(
-            f"ChatGPT failed to take the message (HTTP {status}: {detail or 'no detail'}). "
-            "Nothing was delivered; it is safe to try again.",
-            delivered=False,
-        )
+        return faults.http_error(status, body, retry_after)
 
     async def _error_body(self) -> str:
         """The (small) body of an error response, as far as it arrives within 5 s."""
@@ -619,7 +597,9 @@ class Turn:
         """A resume request of our conversation, after the stream handed off."""
         if not self._decoder.state.handoff or "/resume" not in str(message.get("url")):
             return False
-        return _json(message.get("body")).get("conversation_id") == self.conversation_id
+        return (
+            faults.json_object(message.get("body")).get("conversation_id") == self.conversation_id
+        )
 
     async def _wait_event(self, timeout: float) -> None:
         """Sleep until the tab has a new message (or `timeout`)."""
@@ -659,7 +639,7 @@ class Turn:
 
     def _gone(self, kind: str) -> BridgeError:
         if kind == TAB_CRASHED:
-            return self._down_error("The tab crashed", "A new tab is opened for the next request.")
+            return self._down_error("The tab crashed", faults.NEW_TAB)
         return self._down_error("The browser closed")
 
     def _down(self, error: PlaywrightError) -> BridgeError:
@@ -670,25 +650,8 @@ class Turn:
             delivered=self.delivered,
         )
 
-    def _down_error(
-        self, what: str, after: str = "The browser is relaunched on the next request."
-    ) -> BridgeError:
-        if self.delivered is None:
-            return SendUncertainError(
-                f"{what} right after the prompt was sent: it may have reached ChatGPT. It was "
-                f"not sent again; check chatgpt.com. {after}"
-            )
-        if self.delivered:
-            where = f" (conversation {self.conversation_id})" if self.conversation_id else ""
-            return BrowserDownError(
-                f"{what} while ChatGPT was answering. The question was delivered{where}; its "
-                f"answer is on chatgpt.com. {after}",
-                delivered=True,
-            )
-        return BrowserDownError(
-            f"{what} before the prompt was sent. Nothing was delivered; try again. {after}",
-            delivered=False,
-        )
+    def _down_error(self, what: str, after: str = faults.RELAUNCH) -> BridgeError:
+        return faults.browser_gone(what, self.delivered, self.conversation_id, after)
 
     @contextlib.contextmanager
     def _page_errors(self) -> Iterator[None]:
@@ -741,16 +704,6 @@ _CLICK_COPY_JS = """
 """
 
 
-def _json(text: Any) -> dict[str, Any]:
-    if not isinstance(text, str):
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _user_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
     messages = body.get("messages") or []
     if not messages or not isinstance(messages[-1], dict):
@@ -758,36 +711,3 @@ def _user_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
     message = messages[-1]
     parts = (message.get("content") or {}).get("parts") or []
     return "".join(p for p in parts if isinstance(p, str)), message.get("id")
-
-
-def _detail(body: str) -> str:
-    data = _json(body)
-    detail = data.get("detail", data.get("error", data))
-    if isinstance(detail, dict):
-        detail = detail.get("message") or detail.get("code") or ""
-    return str(detail or "").strip()[:300]
-
-
-def _clears_in(body: str) -> float | None:
-    detail = _json(body).get("detail")
-    return _number(detail.get("clears_in")) if isinstance(detail, dict) else None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-_DURATION = re.compile(r"(\d+)\s*(second|sec|minute|min|hour|hr)s?\b", re.IGNORECASE)
-
-
-def retry_after_from_text(text: str) -> float | None:
-    """Seconds from a page's "try again in 20 minutes" (None when it does not say)."""
-    match = _DURATION.search(text)
-    if not match:
-        return None
-    unit = match.group(2).lower()
-    scale = 3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1
-    return int(match.group(1)) * scale

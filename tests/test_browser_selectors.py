@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from browser import selectors
-from browser.turn import retry_after_from_text
+from browser.faults import retry_after_from_text
 
 
 def test_conversation_id_from_url() -> None:
