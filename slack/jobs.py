@@ -166,9 +166,10 @@ class JobRunner:
         try:
             async with self._tabs:
                 await self._ask(job, writer, thread.conversation_id if thread else None, model)
-        except asyncio.CancelledError:
-            # Shutting down: the job keeps its state; the next start answers it (queued) or
-            # says it was interrupted (sending/delivered).
+        except BaseException:
+            # Shutting down (the job keeps its state: the next start answers it if queued or
+            # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
+            # button must not stay behind.
             with suppress(Exception):
                 await asyncio.wait_for(writer.close(), 5)
             raise

@@ -22,6 +22,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -189,10 +190,11 @@ class AnswerWriter:
                 return
             try:
                 await self._progress(self._latest)
-            except SlackApiError as error:
+            except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as error:
                 # The final write retries everything; a failed intermediate edit only costs
                 # freshness.
-                logger.warning("cannot update the answer in Slack: %s", slack_error(error))
+                detail = slack_error(error) if isinstance(error, SlackApiError) else error
+                logger.warning("cannot update the answer in Slack: %s", detail)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self._interval)
 
