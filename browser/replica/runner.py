@@ -20,8 +20,7 @@ class ReplicaServer:
     """`start()` serves the replica on 127.0.0.1 (port 0 picks a free one); `url` is its base."""
 
     def __init__(self, options: ReplicaOptions | None = None, *, port: int = 0) -> None:
-        self.options = options or ReplicaOptions()
-        self.app = create_replica_app(self.options)
+        self.app = create_replica_app(options)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",

@@ -661,7 +661,6 @@
     typed(frame) {
       if (frame.conversation_id) this.ctx.onConversationId(frame.conversation_id);
       if (frame.type === "title_generation") this.ctx.onTitle(frame.conversation_id, frame.title);
-      if (frame.type === "message_stream_complete") this.streamComplete = true;
     }
 
     rootChanged(root) {
