@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import openai
+import pytest
 
 from app.config import Settings
 from tests.fixtures.app_server import AppServer
@@ -32,24 +33,21 @@ class Api:
         return {"Authorization": f"Bearer {self.key}"} if self.key else {}
 
     def client(self, **options: Any) -> openai.OpenAI:
-        options.setdefault("max_retries", 0)
-        return openai.OpenAI(
-            base_url=f"{self.url}/v1",
-            api_key=self.key or "not-needed",
-            timeout=120,
-            _strict_response_validation=True,
-            **options,
-        )
+        return openai.OpenAI(**self._client_options(options))
 
     def async_client(self, **options: Any) -> openai.AsyncOpenAI:
-        options.setdefault("max_retries", 0)
-        return openai.AsyncOpenAI(
-            base_url=f"{self.url}/v1",
-            api_key=self.key or "not-needed",
-            timeout=120,
-            _strict_response_validation=True,
+        return openai.AsyncOpenAI(**self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Strict validation; no retries unless a test asks, so they cannot hide behaviour."""
+        return {
+            "base_url": f"{self.url}/v1",
+            "api_key": self.key or "not-needed",
+            "timeout": 120,
+            "max_retries": 0,
+            "_strict_response_validation": True,
             **options,
-        )
+        }
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=120)
@@ -75,6 +73,20 @@ def running_api(replica: Any, executable: str, data_dir: Path, **settings: Any) 
         yield Api(server, key)
     finally:
         server.stop()
+
+
+def module_api(name: str, **settings: Any) -> Any:
+    """A module-scoped `api` fixture: one app (one Chromium) for all tests of a module."""
+
+    @pytest.fixture(scope="module")
+    def api(
+        replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Api]:
+        data_dir = tmp_path_factory.mktemp(name) / "data"
+        with running_api(replica, browser_executable, data_dir, **settings) as running:
+            yield running
+
+    return api
 
 
 def unique(text: str = "") -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -19,19 +18,13 @@ from pydantic import BaseModel
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
 from browser.replica.model import answer
-from tests.api_support import Api, running_api, settled_chat, unique, user
+from tests.api_support import Api, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def api(
-    replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Api]:
-    data_dir = tmp_path_factory.mktemp("api-chat") / "data"
-    with running_api(replica, browser_executable, data_dir) as running:
-        yield running
+api = module_api("api-chat")
 
 
 async def _raw_stream(api: Api, payload: dict[str, Any]) -> tuple[dict[str, str], EventStream]:

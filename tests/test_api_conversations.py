@@ -8,26 +8,19 @@ that does not continue an exchange exactly must open a new chat.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
 from browser.replica.model import answer
-from tests.api_support import Api, assistant, running_api, unique, user
+from tests.api_support import Api, assistant, module_api, unique, user
 from tests.schemas import validate
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def api(
-    replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Api]:
-    data_dir = tmp_path_factory.mktemp("api-conversations") / "data"
-    with running_api(replica, browser_executable, data_dir, max_prompt_chars=2000) as running:
-        yield running
+api = module_api("api-conversations", max_prompt_chars=2000)
 
 
 class Recorder:

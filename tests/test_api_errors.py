@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.api_support import Api, running_api, unique, user
+from tests.api_support import Api, module_api, unique, user
 from tests.schemas import validate
 
 pytestmark = pytest.mark.browser
@@ -21,15 +20,7 @@ KEY = "test-key-0123456789"
 USER = [user("hello json")]
 
 
-@pytest.fixture(scope="module")
-def api(
-    replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Api]:
-    data_dir = tmp_path_factory.mktemp("api-errors") / "data"
-    with running_api(
-        replica, browser_executable, data_dir, api_key=KEY, max_tabs=1, max_queue=1
-    ) as running:
-        yield running
+api = module_api("api-errors", api_key=KEY, max_tabs=1, max_queue=1)
 
 
 def _chat(**fields: Any) -> dict[str, Any]:

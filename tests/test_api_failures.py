@@ -4,26 +4,19 @@ rate-limiting, failing mid-answer. The app here has the default three tabs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
 from browser.replica.model import answer
-from tests.api_support import Api, running_api, settled_chat, unique, user
+from tests.api_support import Api, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def api(
-    replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Api]:
-    data_dir = tmp_path_factory.mktemp("api-failures") / "data"
-    with running_api(replica, browser_executable, data_dir, max_tabs=3) as running:
-        yield running
+api = module_api("api-failures", max_tabs=3)
 
 
 async def test_ten_concurrent_clients_on_three_tabs(api: Api, replica: Any) -> None:
