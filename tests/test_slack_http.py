@@ -234,12 +234,12 @@ async def test_without_native_streaming_edits_split_on_msg_too_long(
 
 async def test_slack_rate_limits_are_waited_out(slack: FakeSlack, events: SlackEvents) -> None:
     slack.rate_limit("chat.postMessage", count=1, retry_after=1)
-    slack.rate_limit("chat.startStream", count=1, retry_after=1)
+    slack.rate_limit("assistant.threads.setStatus", count=1, retry_after=1)
     event = message_event(f"patience {_token()}", channel=PERSONAL)
     await events.event(event)
     messages = await answer(slack, PERSONAL, event["ts"])
     assert "patience" in text_of(messages)
-    for method in ("chat.postMessage", "chat.startStream"):
+    for method in ("chat.postMessage", "assistant.threads.setStatus"):
         statuses = [call.status for call in slack.calls_to(method)]
         assert statuses[:2] == [429, 200]
 
