@@ -94,8 +94,6 @@ class Turn:
         self.finish_reason: str | None = None
         self.user_message_id: str | None = None
         self.delivered: bool | None = False
-        self.sent_at: float | None = None
-        """`time.time()` when Send was pressed (for the benchmark)."""
         self.page_timings: dict[str, float] = {}
         """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self._fetch_ids: set[str] = set()
@@ -178,7 +176,6 @@ class Turn:
             await self._type()
             before = await probe(self._page)
             self.delivered = None
-            self.sent_at = time.time()
             self._tab.turns += 1
             await self._press_send()
             await self._confirm(before)
@@ -322,7 +319,9 @@ class Turn:
                         delivered=False,
                     )
                 raise SendUncertainError()
-            await asyncio.sleep(POLL / 2)
+            await self._wait_event(POLL / 2)  # wakes as soon as the tap reports
+            if self._fetch_ids:
+                break
             state = await probe(self._page)
             self._collect()
             if self._fetch_ids:
@@ -337,25 +336,28 @@ class Turn:
         await self._accepted()
 
     def _collect(self) -> None:
-        """Move tap messages into the inbox; adopt the request that carries our prompt."""
+        """Take every message the tab has received so far."""
         while not self._tab.events.empty():
-            message = self._tab.events.get_nowait()
-            self._inbox.append(message)
-            if message.get("kind") != "request" or self._fetch_ids:
-                continue
-            body = faults.json_object(message.get("body"))
-            prompt, message_id = _user_message(body)
-            if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
-                logger.warning(
-                    "the page sent a different text than typed (%d vs %d chars)",
-                    len(prompt),
-                    len(self._expected),
-                )
-            self._fetch_ids.add(message["id"])
-            self.user_message_id = message_id or self.user_message_id
-            self.model = body.get("model") or self.model
-            self.conversation_id = body.get("conversation_id") or self.conversation_id
-            self.page_timings["request"] = message.get("t", 0)
+            self._take(self._tab.events.get_nowait())
+
+    def _take(self, message: dict[str, Any]) -> None:
+        """Queue a tap message; the first request after Send is ours: adopt it."""
+        self._inbox.append(message)
+        if message.get("kind") != "request" or self._fetch_ids:
+            return
+        body = faults.json_object(message.get("body"))
+        prompt, message_id = _user_message(body)
+        if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
+            logger.warning(
+                "the page sent a different text than typed (%d vs %d chars)",
+                len(prompt),
+                len(self._expected),
+            )
+        self._fetch_ids.add(message["id"])
+        self.user_message_id = message_id or self.user_message_id
+        self.model = body.get("model") or self.model
+        self.conversation_id = body.get("conversation_id") or self.conversation_id
+        self.page_timings["request"] = message.get("t", 0)
 
     async def _accepted(self) -> None:
         """Wait for the response's status: an HTTP error means nothing was delivered."""
@@ -609,7 +611,7 @@ class Turn:
             message = await asyncio.wait_for(self._tab.events.get(), timeout)
         except asyncio.TimeoutError:
             return
-        self._inbox.append(message)
+        self._take(message)
 
     def _emit(self, delta: str) -> None:
         self._note_stream()
