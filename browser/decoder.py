@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -103,13 +103,10 @@ class StreamState:
     """The rest of the stream moved elsewhere (`stream_handoff`)."""
     rewritten: bool = False
     """Already-emitted text was changed by the stream (truncate/replace): deltas diverge."""
-    events: list[str] = field(default_factory=list)
 
     @property
     def answer_finished(self) -> bool:
-        if self.status not in FINISHED_STATUSES:
-            return False
-        return bool(self.end_turn) or self.status == "finished_partial_completion"
+        return finished(self.status, self.end_turn)
 
     @property
     def done(self) -> bool:
@@ -161,7 +158,6 @@ class StreamDecoder:
         state = self.state
         if data.strip() == "[DONE]":
             state.stream_complete = True
-            state.events.append("[DONE]")
             return
         try:
             payload = json.loads(data)
@@ -190,7 +186,6 @@ class StreamDecoder:
 
     def _typed(self, kind: str, frame: dict[str, Any]) -> None:
         state = self.state
-        state.events.append(kind)
         _note_conversation(state, frame.get("conversation_id"))
         if kind == "title_generation" and isinstance(frame.get("title"), str):
             state.title = frame["title"]
@@ -284,7 +279,7 @@ class StreamDecoder:
         state = self.state
         if role == "user" and isinstance(message.get("id"), str):
             state.user_message_id = message["id"]
-        if not _is_answer(message):
+        if not is_answer(message):
             return
         state.answer_message_id = message.get("id")
         metadata = message.get("metadata") or {}
@@ -299,7 +294,7 @@ class StreamDecoder:
     def _refresh(self, before: str) -> str:
         """Recompute the answer text; return what was appended since `before`."""
         text = "\n\n".join(
-            filter(None, (message_text(m) for m in self._messages.values() if _is_answer(m)))
+            filter(None, (message_text(m) for m in self._messages.values() if is_answer(m)))
         )
         self.state.text = text
         if text.startswith(before):
@@ -310,6 +305,13 @@ class StreamDecoder:
         return ""
 
 
+def finished(status: str | None, end_turn: bool | None) -> bool:
+    """An answer message is over: it ended the turn, or was stopped part-way."""
+    if status not in FINISHED_STATUSES:
+        return False
+    return bool(end_turn) or status == "finished_partial_completion"
+
+
 def message_text(message: dict[str, Any]) -> str:
     """The text of a message's `parts` (non-text parts, e.g. images, are skipped)."""
     content = message.get("content") or {}
@@ -317,7 +319,7 @@ def message_text(message: dict[str, Any]) -> str:
     return "".join(part for part in parts if isinstance(part, str))
 
 
-def _is_answer(message: dict[str, Any]) -> bool:
+def is_answer(message: dict[str, Any]) -> bool:
     """An assistant `text` message for everyone: what the person reads as the answer."""
     if (message.get("author") or {}).get("role") != "assistant":
         return False

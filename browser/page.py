@@ -76,18 +76,14 @@ _PROBE_JS = """
   });
   return {
     url: location.href,
-    title,
     challenge,
     logged_out: login,
     rate_limit: rateLimit,
-    dialogs,
     toast,
     thread_error: threadErrors.length ? threadErrors[threadErrors.length - 1] : null,
     composer: !!composer && visible(composer),
     composer_text: composer ? blocks(composer) : null,
-    send: qa(S.send).some((b) => visible(b) && !b.disabled),
     stop: qa(S.stop).some(visible),
-    network_lost: !!document.body && document.body.textContent.includes(S.networkLost),
     messages,
   };
 }
@@ -120,19 +116,15 @@ class PageState:
     """One snapshot of what a ChatGPT page shows."""
 
     url: str = ""
-    title: str = ""
     challenge: str | None = None
     """"strong" (a human must act), "weak" (only the challenge script: usually harmless)."""
     logged_out: bool = False
     rate_limit: str | None = None
-    dialogs: list[str] = field(default_factory=list)
     toast: str | None = None
     thread_error: str | None = None
     composer: bool = False
     composer_text: str | None = None
-    send: bool = False
     stop: bool = False
-    network_lost: bool = False
     messages: list[DomMessage] = field(default_factory=list)
 
     @property

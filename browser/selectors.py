@@ -144,7 +144,6 @@ def conversation_id_from_url(url: str) -> str | None:
 
 PAGE_SELECTORS: dict[str, object] = {
     "composer": any_of(COMPOSER),
-    "send": any_of(SEND_BUTTON),
     "stop": any_of(STOP_BUTTON),
     "turn": any_of(TURN),
     "message": any_of(MESSAGE),
@@ -164,6 +163,5 @@ PAGE_SELECTORS: dict[str, object] = {
     "dismissTexts": list(DISMISS_BUTTON_TEXTS),
     "threadError": any_of(THREAD_ERROR),
     "toast": any_of(TOAST_ERROR),
-    "networkLost": NETWORK_LOST_TEXT,
 }
 """What the in-page probe (`browser/page.py`) receives: the selectors above, joined."""
