@@ -7,6 +7,7 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -108,6 +109,14 @@ async def converse(client: httpx.AsyncClient, body: dict) -> list[tuple[str | No
 
 def conversation_id_of(found: list[tuple[str | None, Any]]) -> str:
     return next(d["conversation_id"] for _, d in found if isinstance(d, dict) and "type" in d)
+
+
+@asynccontextmanager
+async def streaming(client: httpx.AsyncClient, body: dict) -> AsyncIterator[AsyncIterator[str]]:
+    """An open answer stream, as text chunks; closing the block is the client going away."""
+    async with client.stream("POST", "/backend-api/f/conversation", json=body) as response:
+        assert response.status_code == 200
+        yield response.aiter_text()
 
 
 async def read_until(chunks: AsyncIterator[str], *needles: str, count: int = 1) -> str:
@@ -260,10 +269,7 @@ async def test_rate_limit_and_failures_count_down_per_send(client, replica):
 
 async def test_stop_conversation_ends_with_a_partial_completion(client, replica):
     await replica.configure(chunk_delay_ms=50)
-    async with client.stream(
-        "POST", "/backend-api/f/conversation", json=request_body("long words:400")
-    ) as response:
-        chunks = response.aiter_text()
+    async with streaming(client, request_body("long words:400")) as chunks:
         seen = await read_until(chunks, "event: delta", count=6)
         conversation_id = conversation_id_in(seen)
         stopped = await client.post(
@@ -282,9 +288,7 @@ async def test_one_message_at_a_time_per_conversation(client, replica):
     first = await converse(client, request_body("a"))
     conversation_id = conversation_id_of(first)
     await replica.configure(chunk_delay_ms=200)
-    async with client.stream(
-        "POST", "/backend-api/f/conversation", json=request_body("b", conversation_id)
-    ):
+    async with streaming(client, request_body("b", conversation_id)):
         busy = await client.post(
             "/backend-api/f/conversation", json=request_body("c", conversation_id)
         )
@@ -314,10 +318,7 @@ async def test_sse_error_event_carries_the_error(client, replica):
 
 async def test_stall_sends_one_chunk_then_waits_for_the_client(client, replica):
     await replica.configure(stall_next=1)
-    async with client.stream(
-        "POST", "/backend-api/f/conversation", json=request_body("stall")
-    ) as response:
-        chunks = response.aiter_text()
+    async with streaming(client, request_body("stall")) as chunks:
         seen = await read_until(chunks, '"o": "append"', "title_generation")
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(anext(chunks), 0.5)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from browser.replica import model
 from browser.replica.options import ReplicaOptions
@@ -48,30 +48,24 @@ def split(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
+@dataclass(eq=False)
 class Generation:
-    """Produces one assistant answer; `frames()` streams it to one HTTP response."""
+    """Produces one assistant answer; `frames()` streams it to one HTTP response.
 
-    def __init__(
-        self,
-        conversation: Conversation,
-        user: Message,
-        encoder: Encoder,
-        timing: Timing,
-        faults: Faults,
-        *,
-        thinking: bool,
-        announce_title: bool,
-    ) -> None:
-        self.conversation = conversation
-        self.user = user
-        self.encoder = encoder
-        self.timing = timing
-        self.faults = faults
-        self.thinking = thinking
-        self.announce_title = announce_title
-        self._parent = user.id  # a regenerated answer hangs off the same user message
-        self.stop = asyncio.Event()
-        self.detached = asyncio.Event()
+    Creating it starts the answer at once on the running loop (`task`)."""
+
+    conversation: Conversation
+    user: Message
+    encoder: Encoder
+    timing: Timing
+    faults: Faults
+    thinking: bool
+    announce_title: bool
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    detached: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._parent = self.user.id  # a regenerated answer hangs off the same user message
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._run())
 
