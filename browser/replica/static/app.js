@@ -1129,9 +1129,11 @@
     if (models.ok) state.models = (await models.json()).models;
     renderModelSwitcher();
     $("#temporary-banner").hidden = !state.temporary;
+    // The route names the chat at once: a send before the thread has loaded still goes there.
+    if (routeMatch) state.conversationId = decodeURIComponent(routeMatch[1]);
     renderComposer();
     const pending = [loadHistory()];
-    if (routeMatch) pending.push(hydrate(decodeURIComponent(routeMatch[1])));
+    if (routeMatch) pending.push(hydrate(state.conversationId));
     await Promise.all(pending);
     $("#temporary-banner").hidden = !state.temporary;
     renderModelSwitcher();
