@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -383,3 +385,30 @@ async def test_reset_restores_knobs_and_forgets_conversations(make_replica):
     assert len(await replica.sends()) == 1
     await replica.reset()
     assert await replica.sends() == []
+
+
+async def test_replica_command_serves_until_ctrl_c():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "replica",
+        "--auto-login",
+        "--ttft-ms",
+        "7",
+        "--flicker-stop",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        url = line.split("serving at ", 1)[1].split()[0]
+        async with httpx.AsyncClient(base_url=url) as http:
+            options = (await http.get("/_replica/options")).json()
+            assert options["ttft_ms"] == 7 and options["flicker_stop"] is True
+            assert (await http.get("/api/auth/session")).json()["accessToken"]
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 30) == 130
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
