@@ -95,16 +95,12 @@ class Bridge:
             assert tab is not None
             turn = Turn(tab, self._settings, prompt, conversation_id, model, temporary)
             try:
-                await turn.send()
-            except RateLimitedError as error:
-                self._note_rate_limit(error)
-                await turn.close()
-                raise
-            except BaseException:
-                await turn.close()
-                raise
-            self._rate_limited_until = 0.0  # ChatGPT took a message: the limit has cleared
-            try:
+                try:
+                    await turn.send()
+                except RateLimitedError as error:
+                    self._note_rate_limit(error)
+                    raise
+                self._rate_limited_until = 0.0  # ChatGPT took a message: the limit cleared
                 yield turn
             finally:
                 await turn.close()

@@ -671,6 +671,13 @@ class Turn:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        if self._error is not None and self.delivered and not self._page.is_closed():
+            # A stalled or failed answer may still be generating: stop it, so the
+            # conversation accepts its next message.
+            stop = self._page.locator(selectors.any_of(selectors.STOP_BUTTON)).first
+            with contextlib.suppress(PlaywrightError):
+                if await stop.is_visible():
+                    await stop.click(timeout=2_000)
         tab = self._tab
         tab.conversation_id = self.conversation_id
         tab.clean = (

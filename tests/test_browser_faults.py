@@ -126,6 +126,9 @@ async def test_stall_hits_the_idle_timeout(impatient_bridge: Bridge, replica: An
     error = await fails(impatient_bridge, "Stall please words:30")
     assert isinstance(error, AnswerTimeoutError) and error.delivered is True
     assert "BRIDGE_IDLE_TIMEOUT" in str(error)
+    # The stuck answer was stopped in the page, not left generating.
+    conversation = await replica.conversation((await replica.sends())[-1]["conversation_id"])
+    assert conversation["messages"][-1]["status"] == "finished_partial_completion"
     await still_works(impatient_bridge)
 
 
