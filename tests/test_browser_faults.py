@@ -139,6 +139,8 @@ async def test_logged_out(bridge: Bridge, replica: Any) -> None:
     assert isinstance(error, LoginRequiredError) and error.delivered is False
     assert "chatgpt-bridge login" in str(error)
     assert await bridge.whoami() is None
+    with pytest.raises(LoginRequiredError):
+        await bridge.models()
     await replica.configure(logged_out=False)
     assert await bridge.state() is BridgeState.READY
     await still_works(bridge)

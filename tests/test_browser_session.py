@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from app.config import Settings
-from browser import BridgeState
+from browser import Bridge, BridgeState
 from browser.errors import BrowserDownError, LoginRequiredError, SendUncertainError
 from browser.session import (
     DEBIAN_CHROMIUM,
@@ -172,3 +172,24 @@ async def test_login_persists_across_processes(
     code, out, err = await run_cli("ask", "And again", "--conversation", conversation_id, env=env)
     assert code == 0, err
     assert out.startswith("Model: auto. User messages so far: 2.")
+
+
+@pytest.mark.browser
+async def test_profile_in_use_and_missing_browser(
+    make_bridge: Any, browser_settings: Any, replica: Any, tmp_path: Path
+) -> None:
+    await make_bridge(replica.url)
+    second = Bridge(browser_settings(replica.url))
+    with pytest.raises(BrowserDownError, match="in use by another browser"):
+        await second.start()
+    await second.stop()
+
+    missing = Bridge(browser_settings(replica.url, browser_executable=tmp_path / "no-chrome"))
+    with pytest.raises(BrowserDownError, match="BROWSER_EXECUTABLE"):
+        await missing.start()
+    assert await missing.state() is BridgeState.DOWN
+    with pytest.raises(BrowserDownError) as caught:
+        async with missing.ask("Hello?"):
+            pass
+    assert caught.value.delivered is False
+    await missing.stop()
