@@ -143,14 +143,12 @@ class Turn:
         self._cancelled = True
         deadline = time.monotonic() + 5.0
         with contextlib.suppress(PlaywrightError):
-            stop = self._page.locator(selectors.any_of(selectors.STOP_BUTTON)).first
+            # The stop button flickers off between batches, and actionability checks time
+            # out on a loaded machine: click it in the page whenever it is there.
             while self.running and time.monotonic() < deadline:
-                # The stop button flickers off between batches: retry until a click lands.
-                try:
-                    await stop.click(timeout=500)
+                if await self._page.evaluate(_CLICK_JS, selectors.any_of(selectors.STOP_BUTTON)):
                     break
-                except PlaywrightError:
-                    await asyncio.sleep(POLL)
+                await asyncio.sleep(POLL / 3)
         if self._reader is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._reader), STOP_WAIT)
@@ -674,10 +672,8 @@ class Turn:
         if self._error is not None and self.delivered and not self._page.is_closed():
             # A stalled or failed answer may still be generating: stop it, so the
             # conversation accepts its next message.
-            stop = self._page.locator(selectors.any_of(selectors.STOP_BUTTON)).first
             with contextlib.suppress(PlaywrightError):
-                if await stop.is_visible():
-                    await stop.click(timeout=2_000)
+                await self._page.evaluate(_CLICK_JS, selectors.any_of(selectors.STOP_BUTTON))
         tab = self._tab
         tab.conversation_id = self.conversation_id
         tab.clean = (
@@ -701,6 +697,15 @@ def _answer_after(state: PageState, user_message_id: str | None) -> DomMessage |
             answer = message
     return answer if found else None
 
+
+_CLICK_JS = """
+(selector) => {
+  const button = Array.from(document.querySelectorAll(selector))
+    .find((el) => el.getClientRects().length > 0 && !el.disabled);
+  if (button) button.click();
+  return !!button;
+}
+"""
 
 _CLICK_COPY_JS = """
 ([id, S]) => {
