@@ -193,3 +193,20 @@ async def test_profile_in_use_and_missing_browser(
             pass
     assert caught.value.delivered is False
     await missing.stop()
+
+
+async def test_login_without_a_display_explains_what_to_do(tmp_path: Path) -> None:
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER_HEADLESS")
+    environment = {k: v for k, v in os.environ.items() if k not in hidden}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "login",
+        env={**environment, "BRIDGE_DATA_DIR": str(tmp_path / "data")},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2, err.decode()
+    assert "needs a visible browser window" in err.decode()
