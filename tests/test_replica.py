@@ -109,6 +109,24 @@ async def converse(client: httpx.AsyncClient, body: dict) -> list[tuple[str | No
         return await events(response)
 
 
+def answer_text(deltas: list[dict[str, Any]]) -> str:
+    """A reference decode of the answer's appends, with `p`/`o` carried over."""
+    text, carried = "", {}
+    for data in deltas:
+        batch = isinstance(data["v"], list) and "o" not in data
+        if not batch:
+            carried.update({k: data[k] for k in ("p", "o") if k in data})
+        ops = data["v"] if batch or data.get("o") == "patch" else [{**carried, "v": data["v"]}]
+        for op in ops:
+            if op.get("o") == "append" and op["p"] == "/message/content/parts/0":
+                text += op["v"]
+    return text
+
+
+def deltas_of(found: list[tuple[str | None, Any]]) -> list[dict[str, Any]]:
+    return [data for name, data in found if name == "delta"]
+
+
 def conversation_id_of(found: list[tuple[str | None, Any]]) -> str:
     return next(d["conversation_id"] for _, d in found if isinstance(d, dict) and "type" in d)
 
@@ -162,6 +180,7 @@ async def test_delta_v1_stream_uses_every_frame_shape(client, replica):
 
     stored = await replica.conversation(conversation_id_of(found))
     assert stored["messages"][1]["text"] == model.answer("shapes words:60", "gpt-5", 1)
+    assert answer_text(deltas) == stored["messages"][1]["text"]
 
 
 def test_v1_frames_decode_to_the_answer_with_carry_over():
@@ -175,19 +194,8 @@ def test_v1_frames_decode_to_the_answer_with_carry_over():
     for chunk in chunks:
         answer.text += chunk
         frames += encoder.append(conversation, answer, chunk)
-    text, carried = "", {}
-    for frame in frames:
-        data = json.loads(frame.split("data: ", 1)[1])
-        if "type" in data:
-            continue
-        batch = isinstance(data["v"], list) and "o" not in data
-        if not batch:
-            carried.update({k: data[k] for k in ("p", "o") if k in data})
-        ops = data["v"] if batch or data.get("o") == "patch" else [{**carried, "v": data["v"]}]
-        for op in ops:
-            if op.get("o") == "append" and op["p"] == "/message/content/parts/0":
-                text += op["v"]
-    assert text == "".join(chunks)
+    decoded = [json.loads(frame.split("data: ", 1)[1]) for frame in frames]
+    assert answer_text([data for data in decoded if "type" not in data]) == "".join(chunks)
 
 
 async def test_follow_up_counts_messages_and_conversation_endpoint(client, replica):
@@ -412,3 +420,32 @@ async def test_replica_command_serves_until_ctrl_c():
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_dropped_stream_still_finishes_the_answer_in_the_store(client, replica):
+    await replica.configure(drop_stream_next=1)
+    found = await converse(client, request_body("dropped words:20"))
+    types = [d.get("type") for _, d in found if isinstance(d, dict)]
+    assert "message_stream_complete" not in types and (None, "[DONE]") not in found
+    stored = await replica.settled(conversation_id_of(found))
+    assert stored["messages"][-1]["status"] == "finished_successfully"
+    assert stored["messages"][-1]["text"] == model.answer("dropped words:20", "gpt-5", 1)
+
+
+async def test_handoff_moves_the_rest_to_the_resume_endpoint(client, replica):
+    await replica.configure(handoff_next=1)
+    first = await converse(client, request_body("handed off words:20"))
+    assert first[-1][1]["type"] == "stream_handoff"
+    conversation_id = conversation_id_of(first)
+    resume = {"conversation_id": conversation_id, "offset": len(first)}
+    async with client.stream("POST", "/backend-api/f/conversation/resume", json=resume) as r:
+        assert r.status_code == 200
+        rest = await events(r)
+    assert rest[0] == ("delta_encoding", "v1")
+    assert "c" in rest[1][1] and "p" in rest[1][1], "a resumed stream restates p/o/c"
+    assert rest[-1] == (None, "[DONE]")
+    again = await client.post("/backend-api/f/conversation/resume", json=resume)
+    assert again.status_code == 404
+    stored = await replica.conversation(conversation_id)
+    assert stored["messages"][-1]["text"] == model.answer("handed off words:20", "gpt-5", 1)
+    assert answer_text(deltas_of(first) + deltas_of(rest)) == stored["messages"][-1]["text"]

@@ -452,3 +452,27 @@ async def test_try_again_regenerates_the_same_user_message(replica, person_page)
     await page.reload()
     await expect(page.locator(ANSWER)).to_have_count(1)
     await expect(page.locator(ANSWER)).to_contain_text("User messages so far: 1.")
+
+
+async def test_handed_off_stream_is_resumed_by_the_page(replica, person_page):
+    page = person_page
+    await replica.configure(handoff_next=1)
+    await open_chat(page, replica.url)
+    resumed = []
+    page.on("request", lambda r: resumed.append(r.url) if r.url.endswith("/resume") else None)
+    prompt = "hand me off words:30"
+    conversation_id = await ask(page, prompt)
+    assert len(resumed) == 1
+    await assert_exact_answer(page, replica, conversation_id, model.answer(prompt, "auto", 1))
+
+
+async def test_dropped_stream_shows_an_error_but_the_answer_completes(replica, person_page):
+    page = person_page
+    await replica.configure(drop_stream_next=1)
+    await open_chat(page, replica.url)
+    await send_only(page, "dropped words:20")
+    await expect(page.locator(".text-token-text-error")).to_contain_text("Network connection lost")
+    await replica.settled(page.url.rsplit("/", 1)[1])
+    await page.reload()
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    await expect(page.locator(ANSWER)).to_contain_text("lorem ipsum")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from browser.replica import model
 from browser.replica.options import ReplicaOptions
 from browser.replica.store import Conversation, Message
-from browser.replica.stream import ERROR_TEXT, Encoder
+from browser.replica.stream import ERROR_TEXT, Encoder, handoff_event
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class Faults:
     sse_error: bool = False
     cut: bool = False
     stall: bool = False
+    drop: bool = False
+    handoff: bool = False
 
 
 def split(text: str, size: int) -> list[str]:
@@ -67,6 +69,9 @@ class Generation:
     def __post_init__(self) -> None:
         self._parent = self.user.id  # a regenerated answer hangs off the same user message
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._resumed: asyncio.Queue[str | None] = asyncio.Queue()
+        self._outlet: asyncio.Queue[str | None] | None = self._queue
+        self.handed_off = False
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def frames(self) -> AsyncIterator[str]:
@@ -76,9 +81,22 @@ class Generation:
         finally:
             self.detached.set()
 
+    async def resumed_frames(self) -> AsyncIterator[str]:
+        """The rest of a handed-off stream, for `/backend-api/f/conversation/resume`."""
+        while (frame := await self._resumed.get()) is not None:
+            yield frame
+
     def _emit(self, frames: list[str]) -> None:
+        if self._outlet is None:
+            return  # the stream was dropped: the answer goes on in the store only
         for frame in frames:
-            self._queue.put_nowait(frame)
+            self._outlet.put_nowait(frame)
+
+    def _end_stream(self, then: asyncio.Queue[str | None] | None) -> None:
+        """End the current HTTP stream here; later frames go to `then` (None: nowhere)."""
+        if self._outlet is not None:
+            self._outlet.put_nowait(None)
+        self._outlet = then
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep, waking early when stopped; True means the answer must stop now."""
@@ -96,7 +114,8 @@ class Generation:
         except Exception:
             logger.exception("replica generation failed")
         finally:
-            self._queue.put_nowait(None)
+            if self._outlet is not None:
+                self._outlet.put_nowait(None)
 
     def _new_message(self, content_type: str, text: str = "") -> Message:
         message = Message(
@@ -181,6 +200,13 @@ class Generation:
             return True
         if self.faults.cut:
             return True
+        if self.faults.drop:
+            self._end_stream(None)
+        elif self.faults.handoff:
+            self._emit([handoff_event(self.conversation)])
+            self.handed_off = True
+            self._end_stream(self._resumed)
+            self._emit(self.encoder.resumed())
         if self.faults.stall:
             stop = asyncio.ensure_future(self.stop.wait())
             gone = asyncio.ensure_future(self.detached.wait())

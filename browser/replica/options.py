@@ -35,6 +35,12 @@ class ReplicaOptions(BaseModel):
     sse_error_next: int = Field(0, ge=0, description="end the next N streams with an error")
     cut_stream_next: int = Field(0, ge=0, description="cut the next N streams before [DONE]")
     stall_next: int = Field(0, ge=0, description="stall the next N streams after one chunk")
+    drop_stream_next: int = Field(
+        0, ge=0, description="drop the next N streams after 2 chunks; answers finish in the store"
+    )
+    handoff_next: int = Field(
+        0, ge=0, description="hand the next N streams off to the resume endpoint after 2 chunks"
+    )
     toast_error_next: int = Field(0, ge=0, description="show an error toast on the next N sends")
 
     flicker_stop: bool = Field(False, description="stop button turns to send between chunks")

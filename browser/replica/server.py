@@ -92,6 +92,8 @@ class Replica:
         self.options = options.model_copy()
         self.store = Store()
         self.running: dict[str, Generation] = {}
+        self.resumable: dict[str, Generation] = {}
+        """Handed-off answers whose rest has not been fetched from the resume endpoint yet."""
 
     def visitor(self, request: Request) -> auth.User | None:
         if self.options.logged_out:
@@ -250,6 +252,20 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         record["status"] = response.status_code
         return response
 
+    @app.post("/backend-api/f/conversation/resume")
+    async def resume(request: Request) -> Response:
+        if not replica.bearer(request):
+            return _error(401, FAILURES[401])
+        body = await request.json()
+        generation = replica.resumable.get(body.get("conversation_id") or "")
+        if generation is None or not generation.handed_off:
+            return _error(404, {"message": "Nothing to resume", "code": "no_resumable_stream"})
+        del replica.resumable[generation.conversation.id]
+        headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+        return StreamingResponse(
+            generation.resumed_frames(), media_type="text/event-stream", headers=headers
+        )
+
     @app.post("/backend-api/stop_conversation")
     async def stop_conversation(request: Request) -> Response:
         if not replica.bearer(request):
@@ -281,6 +297,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         replica.options = replica.initial.model_copy()
         if request.query_params.get("conversations", "true") != "false":
             replica.store.reset()
+            replica.resumable.clear()
         return replica.options.model_dump()
 
     @app.get("/_replica/conversations/{conversation_id}")
@@ -358,6 +375,8 @@ def _start_answer(
         sse_error=replica.take("sse_error_next"),
         cut=replica.take("cut_stream_next"),
         stall=replica.take("stall_next"),
+        drop=replica.take("drop_stream_next"),
+        handoff=replica.take("handoff_next"),
     )
     generation = Generation(
         conversation,
@@ -369,6 +388,8 @@ def _start_answer(
         announce_title=is_new,
     )
     replica.running[conversation.id] = generation
+    if faults.handoff:
+        replica.resumable[conversation.id] = generation
     generation.task.add_done_callback(lambda _: replica.running.pop(conversation.id, None))
     headers = {
         "cache-control": "no-cache",

@@ -44,6 +44,18 @@ class Encoder(Protocol):
     def finish(self, conversation: Conversation, message: Message, chunk: str) -> list[str]: ...
     def error(self, conversation: Conversation, text: str) -> list[str]: ...
     def closing(self, conversation: Conversation) -> list[str]: ...
+    def resumed(self) -> list[str]: ...
+
+
+def handoff_event(conversation: Conversation) -> str:
+    """The rest of this answer continues on `/backend-api/f/conversation/resume`."""
+    return sse(
+        {
+            "type": "stream_handoff",
+            "conversation_id": conversation.id,
+            "options": [{"type": "resume", "url": "/backend-api/f/conversation/resume"}],
+        }
+    )
 
 
 def _title_event(conversation: Conversation) -> str:
@@ -175,6 +187,11 @@ class V1Encoder:
     def error(self, conversation: Conversation, text: str) -> list[str]:
         return [self._root(conversation, None, text), DONE]
 
+    def resumed(self) -> list[str]:
+        """A resumed stream announces its encoding again and relies on no carry-over."""
+        self._p = self._o = self._c = None
+        return [sse("v1", event="delta_encoding")]
+
     def closing(self, conversation: Conversation) -> list[str]:
         return _closing_events(conversation)
 
@@ -209,6 +226,9 @@ class LegacyEncoder:
 
     def error(self, conversation: Conversation, text: str) -> list[str]:
         return [self._full(conversation, None, text), DONE]
+
+    def resumed(self) -> list[str]:
+        return []  # every legacy event is whole already
 
     def closing(self, conversation: Conversation) -> list[str]:
         return _closing_events(conversation)

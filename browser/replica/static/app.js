@@ -618,9 +618,12 @@
       this.done = false;
       this.error = null;
       this.answer = null; // latest root of the final text message
+      this.handoff = false;
+      this.events = 0;
     }
 
     handle(event) {
+      this.events += 1;
       if (event.data === "[DONE]") {
         this.done = true;
         return;
@@ -661,6 +664,7 @@
     typed(frame) {
       if (frame.conversation_id) this.ctx.onConversationId(frame.conversation_id);
       if (frame.type === "title_generation") this.ctx.onTitle(frame.conversation_id, frame.title);
+      if (frame.type === "stream_handoff") this.handoff = true;
     }
 
     rootChanged(root) {
@@ -821,6 +825,27 @@
       return;
     }
     state.currentNode = body.messages[0].id;
+    await readStream(response, reader);
+    while (reader.handoff && !reader.done && state.stream) {
+      // The rest of the answer moved: fetch it from the resume endpoint.
+      reader.handoff = false;
+      try {
+        const resumed = await api("/backend-api/f/conversation/resume", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          body: JSON.stringify({ conversation_id: state.stream.conversationId, offset: reader.events }),
+          signal: controller.signal,
+        });
+        if (resumed.ok) await readStream(resumed, reader);
+      } catch (error) {
+        break; // judged below like any broken stream
+      }
+    }
+    if (reader.done) controller.abort(); // like the real page, drop the fetch once done
+    settleTurn(reader, assistant, userView, retry);
+  }
+
+  async function readStream(response, reader) {
     const decoder = new TextDecoder();
     const stream = response.body.getReader();
     let buffer = "";
@@ -833,10 +858,8 @@
         for (const event of events) reader.handle(event);
       }
     } catch (error) {
-      // aborted by the page itself or the connection dropped: judged below
+      // aborted by the page itself or the connection dropped: the caller judges
     }
-    if (reader.done) controller.abort(); // like the real page, drop the fetch once done
-    settleTurn(reader, assistant, userView, retry);
   }
 
   async function postJson(path, payload) {
