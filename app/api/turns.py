@@ -43,6 +43,7 @@ class TurnRunner:
         self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._items: asyncio.Queue[object] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._on_done: Callable[[], None] | None = None
 
     @property
     def conversation_id(self) -> str | None:
@@ -59,12 +60,14 @@ class TurnRunner:
     async def start(self, on_done: Callable[[], None]) -> None:
         """Start the turn; return once `ask()` was entered, or raise its error as it is.
 
-        `on_done` runs when the turn is over, however it ended (the tab is free again).
+        `on_done` runs once when the turn is over: its answer complete, or the turn failed
+        or was stopped.
         """
+        self._on_done = on_done
         self._task = asyncio.create_task(self._run(), name="api-turn")
         _tasks.add(self._task)
         self._task.add_done_callback(_tasks.discard)
-        self._task.add_done_callback(lambda _task: on_done())
+        self._task.add_done_callback(lambda _task: self._over())
         try:
             await asyncio.shield(self._entered)
         except asyncio.CancelledError:
@@ -93,7 +96,14 @@ class TurnRunner:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
+    def _over(self) -> None:
+        """Report the turn over exactly once: at the end of its answer or of its task."""
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done()
+
     async def _run(self) -> None:
+        answered = False
         try:
             async with self._ask() as turn:
                 self._turn = turn
@@ -106,13 +116,18 @@ class TurnRunner:
                     with contextlib.suppress(BridgeError):
                         await turn.cancel()
                     raise
-            self._items.put_nowait(_END)
+                # The answer is complete: the client need not wait for the tab's release.
+                self._items.put_nowait(_END)
+                answered = True
+                self._over()
         except asyncio.CancelledError:
             if not self._entered.done():
                 self._entered.cancel()
             logger.debug("turn stopped before its end")
         except Exception as error:
-            if self._entered.done():
+            if answered:
+                logger.warning("releasing the tab after an answer failed: %s", error)
+            elif self._entered.done():
                 self._items.put_nowait(error)
             else:
                 self._entered.set_exception(error)
