@@ -10,6 +10,7 @@ import asyncio
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -476,3 +477,24 @@ async def test_dropped_stream_shows_an_error_but_the_answer_completes(replica, p
     await page.reload()
     await expect(page.locator(ACTIONS)).to_have_count(1)
     await expect(page.locator(ANSWER)).to_contain_text("lorem ipsum")
+
+
+async def test_anonymous_chat_has_a_composer_and_login_buttons(make_replica, person_page):
+    replica = make_replica(anonymous_chat=True, ttft_ms=10, chunk_delay_ms=5)
+    page = person_page
+    await page.goto(replica.url)
+    await page.get_by_role("dialog").get_by_text("Stay logged out").click()
+    await expect(page.get_by_test_id("login-button")).to_be_visible()
+    await expect(page.locator("#prompt-textarea")).to_be_visible()
+    posted = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    await type_prompt(page, "anonymous question")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(ACTIONS)).to_have_count(1)
+    assert [url.removeprefix(replica.url) for url in posted] == ["/backend-anon/f/conversation"]
+    assert page.url == replica.url + "/"
+    send = (await replica.sends())[-1]
+    stored = await replica.conversation(send["conversation_id"])
+    assert stored["messages"][-1]["text"] == model.answer("anonymous question", "auto", 1)
+    async with httpx.AsyncClient(base_url=replica.url) as http:
+        assert (await http.post("/backend-api/f/conversation", json={})).status_code == 401

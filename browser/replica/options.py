@@ -22,6 +22,9 @@ class ReplicaOptions(BaseModel):
     auto_login: bool = Field(False, description="treat every visitor as logged in")
     logged_out: bool = Field(False, description="treat every visitor as logged out")
     challenge: bool = Field(False, description="serve a Cloudflare-like page for page GETs")
+    anonymous_chat: bool = Field(
+        False, description="logged-out visitors get a composer and chat via /backend-anon/"
+    )
 
     ttft_ms: int = Field(400, ge=0, description="delay before the first answer text")
     chunk_delay_ms: int = Field(40, ge=0, description="delay between answer chunks")

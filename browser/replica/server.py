@@ -81,6 +81,7 @@ def page_knobs(options: ReplicaOptions) -> dict[str, bool]:
         "flicker_stop": options.flicker_stop,
         "markdown_empty_until_settled": options.markdown_empty_until_settled,
         "use_article": options.use_article,
+        "anonymous_chat": options.anonymous_chat,
     }
 
 
@@ -106,6 +107,13 @@ class Replica:
         if self.options.logged_out:
             return None
         return auth.user_from_authorization(request.headers.get("authorization"))
+
+    def allowed(self, request: Request) -> bool:
+        """May this request use the conversation endpoints? `/backend-anon/` needs no token
+        but only exists for logged-out visitors when anonymous chat is on."""
+        if request.url.path.startswith("/backend-anon/"):
+            return self.options.anonymous_chat and self.visitor(request) is None
+        return self.bearer(request) is not None
 
     def take(self, name: str) -> bool:
         """Consume one unit of a `*_next` counter knob; True when this send is hit."""
@@ -234,6 +242,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
 
     @app.post("/backend-api/f/conversation")
     @app.post("/backend-api/conversation")
+    @app.post("/backend-anon/f/conversation")
     async def post_conversation(request: Request) -> Response:
         body = await request.json()
         prompt, message_id = _user_prompt(body)
@@ -267,8 +276,9 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         )
 
     @app.post("/backend-api/stop_conversation")
+    @app.post("/backend-anon/stop_conversation")
     async def stop_conversation(request: Request) -> Response:
-        if not replica.bearer(request):
+        if not replica.allowed(request):
             return _error(401, FAILURES[401])
         body = await request.json()
         generation = replica.running.get(body.get("conversation_id") or "")
@@ -331,7 +341,7 @@ def _start_answer(
     message_id: str,
     record: dict[str, Any],
 ) -> Response:
-    if not replica.bearer(request):
+    if not replica.allowed(request):
         return _error(401, FAILURES[401])
     conversation_id = body.get("conversation_id")
     if conversation_id and conversation_id in replica.running:
@@ -352,6 +362,7 @@ def _start_answer(
         temporary = bool(body.get("history_and_training_disabled"))
         conversation = store.create(slug, temporary)
         conversation.title = model.title(prompt)
+        conversation.anonymous = request.url.path.startswith("/backend-anon/")
         is_new = True
     record["conversation_id"] = conversation.id
     if body.get("action") == "variant":

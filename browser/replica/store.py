@@ -70,6 +70,7 @@ class Conversation:
     model: str
     temporary: bool
     title: str = "New chat"
+    anonymous: bool = False  # started by a logged-out visitor: nobody's history lists it
     messages: list[Message] = field(default_factory=list)
     create_time: float = field(default_factory=time.time)
 
@@ -139,6 +140,6 @@ class Store:
         return conversation
 
     def listed(self) -> list[Conversation]:
-        """History entries, newest first; temporary chats are never listed."""
-        items = [c for c in self.conversations.values() if not c.temporary]
+        """History entries, newest first; temporary and anonymous chats are never listed."""
+        items = [c for c in self.conversations.values() if not c.temporary and not c.anonymous]
         return sorted(items, key=lambda c: c.create_time, reverse=True)

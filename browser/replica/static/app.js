@@ -6,7 +6,7 @@
 
 (() => {
   const PAGE = Object.assign(
-    { flicker_stop: false, markdown_empty_until_settled: false, use_article: false },
+    { flicker_stop: false, markdown_empty_until_settled: false, use_article: false, anonymous_chat: false },
     window.__REPLICA_PAGE__ || {},
   );
   const $ = (selector, root = document) => root.querySelector(selector);
@@ -365,12 +365,15 @@
     conversationId: null,
     currentNode: null,
     generating: false,
+    anonymous: false, // logged out, chatting through /backend-anon/
     stream: null, // {controller, turn, conversationId}
     composer: null,
     turnCount: 0,
     markdown: new Map(), // message id -> exact Markdown, what the copy button copies
   };
   const routeMatch = /^\/c\/([^/?#]+)/.exec(location.pathname);
+
+  const backend = () => (state.anonymous ? "/backend-anon" : "/backend-api");
 
   async function api(path, options = {}) {
     const headers = Object.assign({}, options.headers || {});
@@ -723,6 +726,7 @@
   function setConversation(id) {
     if (state.conversationId === id) return;
     state.conversationId = id;
+    if (state.anonymous) return; // anonymous chats get no URL of their own
     if (location.pathname !== `/c/${id}`) history.pushState({}, "", `/c/${id}`);
   }
 
@@ -797,8 +801,8 @@
     const reader = new StreamReader(ctx);
     let response;
     try {
-      const tokens = await prepareSend(body);
-      response = await api("/backend-api/f/conversation", {
+      const tokens = state.anonymous ? {} : await prepareSend(body);
+      response = await api(`${backend()}/f/conversation`, {
         method: "POST",
         headers: Object.assign(
           { "Content-Type": "application/json", Accept: "text/event-stream" },
@@ -909,7 +913,7 @@
       if (partial) renderAnswer(assistant, (answer.content.parts || [""]).join(""), true);
       threadError(assistant || userView, "Network connection lost. Please check your connection and retry.", retry);
     }
-    if (!state.temporary) loadHistory();
+    if (!state.temporary && !state.anonymous) loadHistory();
   }
 
   const TOAST_STATUSES = new Set([502, 503, 504]);
@@ -949,7 +953,7 @@
     const stream = state.stream;
     if (!stream) return;
     if (stream.conversationId) {
-      await api("/backend-api/stop_conversation", {
+      await api(`${backend()}/stop_conversation`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ conversation_id: stream.conversationId }),
@@ -1144,6 +1148,12 @@
     const session = response.ok ? await response.json() : {};
     if (!session || !session.accessToken) {
       renderLoggedOut();
+      if (PAGE.anonymous_chat) {
+        // Logged-out visitors may chat too (on /backend-anon/), like on chatgpt.com.
+        state.anonymous = true;
+        renderComposer();
+        document.body.dataset.ready = "true";
+      }
       return;
     }
     state.session = session;
