@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -270,10 +271,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         if generation is None or not generation.handed_off:
             return _error(404, {"message": "Nothing to resume", "code": "no_resumable_stream"})
         del replica.resumable[generation.conversation.id]
-        headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-        return StreamingResponse(
-            generation.resumed_frames(), media_type="text/event-stream", headers=headers
-        )
+        return _event_stream(generation.resumed_frames())
 
     @app.post("/backend-api/stop_conversation")
     @app.post("/backend-anon/stop_conversation")
@@ -322,6 +320,14 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         return replica.store.sends
 
     return app
+
+
+def _event_stream(frames: AsyncIterator[str], headers: dict[str, str] | None = None) -> Response:
+    """A flushed SSE response: nothing on the way may buffer it."""
+    no_buffering = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+    return StreamingResponse(
+        frames, media_type="text/event-stream", headers={**no_buffering, **(headers or {})}
+    )
 
 
 def _user_prompt(body: dict[str, Any]) -> tuple[str, str]:
@@ -402,12 +408,7 @@ def _start_answer(
     if faults.handoff:
         replica.resumable[conversation.id] = generation
     generation.task.add_done_callback(lambda _: replica.running.pop(conversation.id, None))
-    headers = {
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-        "x-replica-page": json.dumps(page_knobs(options)),
-    }
-    return StreamingResponse(generation.frames(), media_type="text/event-stream", headers=headers)
+    return _event_stream(generation.frames(), {"x-replica-page": json.dumps(page_knobs(options))})
 
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "ROOT_ID", "create_replica_app"]
