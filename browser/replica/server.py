@@ -266,8 +266,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
     async def resume(request: Request) -> Response:
         if not replica.bearer(request):
             return _error(401, FAILURES[401])
-        body = await request.json()
-        generation = replica.resumable.get(body.get("conversation_id") or "")
+        generation = await _named_in_body(request, replica.resumable)
         if generation is None or not generation.handed_off:
             return _error(404, {"message": "Nothing to resume", "code": "no_resumable_stream"})
         del replica.resumable[generation.conversation.id]
@@ -278,8 +277,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
     async def stop_conversation(request: Request) -> Response:
         if not replica.allowed(request):
             return _error(401, FAILURES[401])
-        body = await request.json()
-        generation = replica.running.get(body.get("conversation_id") or "")
+        generation = await _named_in_body(request, replica.running)
         if generation is not None:
             generation.stop.set()
         return JSONResponse({"success": generation is not None})
@@ -320,6 +318,12 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
         return replica.store.sends
 
     return app
+
+
+async def _named_in_body(request: Request, table: dict[str, Generation]) -> Generation | None:
+    """The answer of the conversation the JSON body names (`conversation_id`), if any."""
+    body = await request.json()
+    return table.get(body.get("conversation_id") or "")
 
 
 def _event_stream(frames: AsyncIterator[str], headers: dict[str, str] | None = None) -> Response:
