@@ -54,7 +54,12 @@ async def test_follow_ups_type_only_the_new_message_into_the_same_chat(
 ) -> None:
     recorder = await Recorder.of(replica)
     first, second, third = unique("first"), unique("second"), unique("third")
-    answer1, chat = await _ask(api, [user(first)])
+    stream = await api.async_client().chat.completions.with_raw_response.create(
+        model="auto", messages=[user(first)], stream=True
+    )
+    chat = stream.headers["x-conversation-id"]
+    chunks = stream.parse()
+    answer1 = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
     answer2, chat2 = await _ask(api, [user(first), assistant(answer1), user(second)])
     answer3, chat3 = await _ask(
         api,
@@ -71,18 +76,6 @@ async def test_follow_ups_type_only_the_new_message_into_the_same_chat(
     stored = await replica.conversation(chat)
     texts = [message["text"] for message in stored["messages"]]
     assert texts == [first, answer1, second, answer2, third, answer3]
-
-
-async def test_streamed_answers_are_continued_too(api: Api, replica: Any) -> None:
-    recorder = await Recorder.of(replica)
-    first, second = unique("streamed first"), unique("streamed second")
-    stream = await api.async_client().chat.completions.create(
-        model="auto", messages=[user(first)], stream=True
-    )
-    answer1 = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-    answer2, _ = await _ask(api, [user(first), assistant(answer1), user(second)])
-    assert answer2 == answer(second, "auto", 2)
-    assert [send["prompt"] for send in await recorder.sends()] == [first, second]
 
 
 async def test_a_new_conversation_is_one_flattened_prompt(api: Api, replica: Any) -> None:
@@ -142,9 +135,6 @@ async def test_resending_the_same_request_never_stacks_answers(api: Api, replica
     sends = await recorder.sends()
     assert sorted(send["conversation_id"] for send in sends) == chats
     assert len((await replica.conversation(chat))["messages"]) == 4
-
-    _, third_chat = await _ask(api, follow_up)  # a later "regenerate" too
-    assert third_chat not in chats
 
 
 async def test_cut_answers_are_not_continued(api: Api, replica: Any) -> None:
