@@ -1,6 +1,6 @@
 """The bridge's one SQLite file: opened here, its tables owned by the layers that use them.
 
-Each layer creates its own tables on the connection it is handed (`slack/store.py`,
+Each layer creates its own tables on the connection it is handed (`slackbot/store.py`,
 `app/conversations.py`), so this module only knows how to open the file safely: private
 permissions (it maps Slack threads to ChatGPT conversations), WAL so readers never block the
 writer, and a busy timeout so a second process waits instead of failing at once.

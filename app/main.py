@@ -24,7 +24,7 @@ from app.health import router as health_router
 from app.security import is_loopback, resolve_api_key
 from app.tunnel import TunnelError, open_tunnel
 from browser import Bridge
-from slack import SlackService
+from slackbot import SlackService
 
 logger = logging.getLogger(__name__)
 

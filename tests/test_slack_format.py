@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slack.mrkdwn import escape, markdown_to_mrkdwn
-from slack.split import Splitter, split_text
+from slackbot.mrkdwn import escape, markdown_to_mrkdwn
+from slackbot.split import Splitter, split_text
 
 
 def test_inline_formatting() -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from slack.routing import BotIdentity, question
-from slack.store import JobState, SlackStore
+from slackbot.routing import BotIdentity, question
+from slackbot.store import JobState, SlackStore
 from tests.fixtures.slack_api import (
     BOT_ID,
     BOT_USER_ID,

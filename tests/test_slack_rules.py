@@ -8,8 +8,8 @@ import aiosqlite
 import pytest
 import yaml
 
-from slack.routing import BotIdentity, Route, question, route
-from slack.store import JobState, SlackStore
+from slackbot.routing import BotIdentity, Route, question, route
+from slackbot.store import JobState, SlackStore
 from tests.fixtures.slack_api import BOT_ID, BOT_USER_ID, message_event
 
 BOT = BotIdentity(BOT_USER_ID, BOT_ID)

@@ -22,11 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from slack.jobs import JobRunner
-from slack.listeners import Listeners
-from slack.settings import SlackSettings
-from slack.store import SlackStore
-from slack.writer import Streaming, slack_error
+from slackbot.jobs import JobRunner
+from slackbot.listeners import Listeners
+from slackbot.settings import SlackSettings
+from slackbot.store import SlackStore
+from slackbot.writer import Streaming, slack_error
 
 if TYPE_CHECKING:
     from browser import Bridge

@@ -18,7 +18,7 @@ from enum import Enum
 
 import aiosqlite
 
-from slack.routing import Question
+from slackbot.routing import Question
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS slack_threads (

@@ -1,5 +1,5 @@
 """Slack: every thread is its own ChatGPT conversation, and the answer streams into it."""
 
-from slack.service import SlackService, SlackSetupError, slack_mode
+from slackbot.service import SlackService, SlackSetupError, slack_mode
 
 __all__ = ["SlackService", "SlackSetupError", "slack_mode"]

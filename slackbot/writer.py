@@ -26,8 +26,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack.mrkdwn import escape, markdown_to_mrkdwn
-from slack.split import SLACK_TEXT_LIMIT, Splitter, split_text
+from slackbot.mrkdwn import escape, markdown_to_mrkdwn
+from slackbot.split import SLACK_TEXT_LIMIT, Splitter, split_text
 
 logger = logging.getLogger(__name__)
 

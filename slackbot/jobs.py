@@ -21,10 +21,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.errors import BridgeError, BusyError, RateLimitedError
-from slack.mrkdwn import escape
-from slack.settings import SlackSettings
-from slack.store import Job, JobState, SlackStore
-from slack.writer import AnswerWriter, Recipient, Streaming, slack_error
+from slackbot.mrkdwn import escape
+from slackbot.settings import SlackSettings
+from slackbot.store import Job, JobState, SlackStore
+from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
 
 if TYPE_CHECKING:
     from browser import Bridge

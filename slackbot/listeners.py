@@ -14,11 +14,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from slack.jobs import JobRunner
-from slack.routing import BotIdentity, Route, question, route
-from slack.settings import SlackSettings
-from slack.store import SlackStore
-from slack.writer import STOP_ACTION
+from slackbot.jobs import JobRunner
+from slackbot.routing import BotIdentity, Route, question, route
+from slackbot.settings import SlackSettings
+from slackbot.store import SlackStore
+from slackbot.writer import STOP_ACTION
 
 logger = logging.getLogger(__name__)
 
