@@ -255,11 +255,16 @@ async def send_only(page: Page, text: str) -> None:
     await page.keyboard.press("Enter")
 
 
+async def send_with(page: Page, replica: Any, text: str, **knobs: Any) -> None:
+    """Set `knobs`, open a new chat and send `text`, without waiting for the answer."""
+    await replica.configure(**knobs)
+    await open_chat(page, replica.url)
+    await send_only(page, text)
+
+
 async def test_rate_limit_shows_the_dialog_and_gives_the_prompt_back(replica, person_page):
     page = person_page
-    await replica.configure(rate_limit_next=1)
-    await open_chat(page, replica.url)
-    await send_only(page, "limited prompt")
+    await send_with(page, replica, "limited prompt", rate_limit_next=1)
     dialog = page.get_by_role("dialog")
     await expect(dialog).to_contain_text("Too many requests")
     await expect(dialog).to_contain_text("You've reached our limit of messages per hour")
@@ -301,9 +306,7 @@ async def test_in_thread_errors_offer_retry(replica, person_page):
 
 async def test_toast_error_leaves_nothing_in_the_thread(replica, person_page):
     page = person_page
-    await replica.configure(toast_error_next=1)
-    await open_chat(page, replica.url)
-    await send_only(page, "toasted")
+    await send_with(page, replica, "toasted", toast_error_next=1)
     await expect(page.get_by_test_id("toast-error")).to_contain_text("Something went wrong")
     await expect(page.locator("[data-message-author-role]")).to_have_count(0)
     assert await page.locator("#prompt-textarea").inner_text() == "toasted"
@@ -311,9 +314,7 @@ async def test_toast_error_leaves_nothing_in_the_thread(replica, person_page):
 
 async def test_a_stall_shows_one_chunk_until_stopped(replica, person_page):
     page = person_page
-    await replica.configure(stall_next=1)
-    await open_chat(page, replica.url)
-    await send_only(page, "stall here")
+    await send_with(page, replica, "stall here", stall_next=1)
     await expect(page.locator(ANSWER)).to_have_text(re.compile(r"^Model: auto"))
     await page.wait_for_timeout(300)
     text = await page.locator(ANSWER).text_content()
@@ -343,9 +344,7 @@ async def test_flickering_stop_button_turns_back_while_streaming(replica, person
 
 async def test_markdown_stays_empty_until_the_turn_settles(replica, person_page):
     page = person_page
-    await replica.configure(markdown_empty_until_settled=True, stall_next=1)
-    await open_chat(page, replica.url)
-    await send_only(page, "settle")
+    await send_with(page, replica, "settle", markdown_empty_until_settled=True, stall_next=1)
     await expect(page.locator(ANSWER)).to_have_count(1)
     await expect(page.get_by_test_id("stop-button")).to_be_visible()
     await page.wait_for_url(re.compile(r"/c/"))
@@ -469,9 +468,7 @@ async def test_handed_off_stream_is_resumed_by_the_page(replica, person_page):
 
 async def test_dropped_stream_shows_an_error_but_the_answer_completes(replica, person_page):
     page = person_page
-    await replica.configure(drop_stream_next=1)
-    await open_chat(page, replica.url)
-    await send_only(page, "dropped words:20")
+    await send_with(page, replica, "dropped words:20", drop_stream_next=1)
     await expect(page.locator(".text-token-text-error")).to_contain_text("Network connection lost")
     await replica.settled(page.url.rsplit("/", 1)[1])
     await page.reload()
