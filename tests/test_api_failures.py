@@ -91,34 +91,35 @@ async def test_an_error_after_the_stream_started_is_an_sse_error_event(
             pass
 
 
-async def test_a_failure_after_delivery_is_not_retried(api: Api, replica: Any) -> None:
-    await replica.configure(sse_error_next=3)
-    before = len(await replica.sends())
+async def _failing_with_retries(api: Api, prompt: str) -> openai.APIStatusError:
+    """The error of a request made by an SDK that would retry twice if allowed to."""
     with pytest.raises(openai.APIStatusError) as failure:
         await asyncio.to_thread(
             api.client(max_retries=2).chat.completions.create,
             model="auto",
-            messages=[user(unique("words:50"))],
+            messages=[user(unique(prompt))],
         )
-    assert failure.value.status_code >= 500
-    assert failure.value.response.headers["x-should-retry"] == "false"
-    validate(failure.value.response.json(), "ErrorResponse")
+    return failure.value
+
+
+async def test_a_failure_after_delivery_is_not_retried(api: Api, replica: Any) -> None:
+    await replica.configure(sse_error_next=3)
+    before = len(await replica.sends())
+    failure = await _failing_with_retries(api, "words:50")
+    assert failure.status_code >= 500
+    assert failure.response.headers["x-should-retry"] == "false"
+    validate(failure.response.json(), "ErrorResponse")
     assert len(await replica.sends()) == before + 1
 
 
 async def test_logged_out_is_503_saying_what_to_do(api: Api, replica: Any) -> None:
     await replica.configure(logged_out=True, auto_login=False)
     before = len(await replica.sends())
-    with pytest.raises(openai.InternalServerError) as failure:
-        await asyncio.to_thread(
-            api.client(max_retries=2).chat.completions.create,
-            model="auto",
-            messages=[user(unique("anyone there?"))],
-        )
-    assert failure.value.status_code == 503
-    assert failure.value.code == "login_required"
-    assert "chatgpt-bridge login" in failure.value.message
-    assert failure.value.response.headers["x-should-retry"] == "false"
+    failure = await _failing_with_retries(api, "anyone there?")
+    assert isinstance(failure, openai.InternalServerError) and failure.status_code == 503
+    assert failure.code == "login_required"
+    assert "chatgpt-bridge login" in failure.message
+    assert failure.response.headers["x-should-retry"] == "false"
     assert len(await replica.sends()) == before
 
 
