@@ -12,9 +12,11 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from app.api.errors import APIError
+from app.config import Settings
+from browser import Bridge
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -23,15 +25,6 @@ MODELS_TTL = 300.0
 """Seconds a model list read from the web app stays fresh."""
 FALLBACK_TTL = 30.0
 """Seconds before asking the web app again after it could not tell (logged out, starting)."""
-
-
-class ModelSource(Protocol):
-    async def models(self) -> list[str]: ...
-
-
-class ModelSettings(Protocol):
-    default_model: str
-    model_aliases: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class ModelEntry:
 
 
 class ModelCatalog:
-    def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
+    def __init__(self, source: Bridge, settings: Settings) -> None:
         self._source = source
         self._settings = settings
         self._created = int(time.time())
