@@ -9,10 +9,13 @@ finally the browser, so the Chrome profile is closed cleanly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -25,6 +28,27 @@ from app.status import local_base_url
 logger = logging.getLogger(__name__)
 
 Announce = Callable[[str], None]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising the stop signal after a graceful shutdown.
+
+    uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the process would die of the
+    signal (exit -15) even though it stopped cleanly; a service manager should see exit 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _print_to_stderr(text: str) -> None:
@@ -42,7 +66,7 @@ async def serve(settings: Settings, *, announce: Announce = _print_to_stderr) ->
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace) or None,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
