@@ -7,13 +7,18 @@ private: no account name, no bot id.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.security import request_is_authorized
+from browser.errors import BridgeError
 
+logger = logging.getLogger(__name__)
+WHOAMI_TIMEOUT = 3.0  # seconds; a tab may free up, but /health must stay quick
 router = APIRouter()
 
 
@@ -32,8 +37,17 @@ async def collect_health(state: Any, *, detailed: bool) -> dict[str, Any]:
         "api": {"key_required": state.api_key is not None},
     }
     if detailed and browser_state == "ready":
-        report["browser"]["user"] = await bridge.whoami()
+        report["browser"]["user"] = await _whoami(bridge)
     return report
+
+
+async def _whoami(bridge: Any) -> str | None:
+    # Reading the account needs a free tab; a busy bridge is healthy, just not chatty.
+    try:
+        return await asyncio.wait_for(bridge.whoami(), WHOAMI_TIMEOUT)
+    except (BridgeError, asyncio.TimeoutError) as error:
+        logger.debug("no account name for the health report: %s", error)
+        return None
 
 
 def _slack_health(state: Any, *, detailed: bool) -> dict[str, Any]:
