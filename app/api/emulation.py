@@ -9,15 +9,15 @@ page), and for JSON formats asks for JSON in the prompt and checks what came bac
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.api.usage import TokenBudget
+from jsonschema import validators
+from jsonschema.exceptions import SchemaError
 
-logger = logging.getLogger(__name__)
+from app.api.usage import TokenBudget
 
 _FENCED_BLOCK = re.compile(r"```[ \t]*(?:json)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
@@ -73,20 +73,14 @@ class JsonFormat:
 
 def schema_problem(schema: dict[str, Any]) -> str | None:
     """Why `schema` is not a usable JSON Schema, or None."""
-    validators = _jsonschema()
-    if validators is None:
-        return None
     try:
         validators.validator_for(schema).check_schema(schema)
-    except Exception as error:  # jsonschema.SchemaError; the module is imported lazily
-        return str(getattr(error, "message", error))
+    except SchemaError as error:
+        return str(error.message)
     return None
 
 
 def schema_violation(value: object, schema: dict[str, Any]) -> str | None:
-    validators = _jsonschema()
-    if validators is None:
-        return None
     validator = validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(value), key=lambda error: list(error.absolute_path))
     if not errors:
@@ -96,19 +90,6 @@ def schema_violation(value: object, schema: dict[str, Any]) -> str | None:
         f"[{part}]" if isinstance(part, int) else f".{part}" for part in first.absolute_path
     )
     return f"at ${where}: {first.message}"
-
-
-def _jsonschema() -> Any:
-    """The `jsonschema.validators` module, or None if the package is not installed."""
-    try:
-        from jsonschema import validators
-    except ImportError:
-        logger.warning(
-            "the jsonschema package is not installed: response_format json_schema answers "
-            "are parsed but not validated against their schema"
-        )
-        return None
-    return validators
 
 
 class OutputShaper:
