@@ -48,12 +48,13 @@ async def still_works(bridge: Bridge) -> None:
 async def impatient_bridge(
     replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Bridge]:
-    """A bridge that gives up after 3 s without progress (stall and cut tests)."""
+    """A bridge that gives up after 3 s without progress, or 6 s in all."""
     settings = bridge_settings(
         replica.url,
         Path(tmp_path_factory.mktemp("impatient")) / "data",
         browser_executable,
         idle_timeout=3.0,
+        answer_timeout=6.0,
         max_tabs=1,
     )
     started = Bridge(settings)
@@ -129,6 +130,18 @@ async def test_stall_hits_the_idle_timeout(impatient_bridge: Bridge, replica: An
     # The stuck answer was stopped in the page, not left generating.
     conversation = await replica.conversation((await replica.sends())[-1]["conversation_id"])
     assert conversation["messages"][-1]["status"] == "finished_partial_completion"
+    await still_works(impatient_bridge)
+
+
+async def test_answer_over_the_overall_cap(impatient_bridge: Bridge, replica: Any) -> None:
+    await replica.configure(chunk_delay_ms=100, chunk_chars=8)  # steady, but ~25 s long
+    async with impatient_bridge.ask("Endless words:300") as turn:
+        with pytest.raises(AnswerTimeoutError) as caught:
+            await turn.read()
+    assert caught.value.delivered is True
+    assert "BRIDGE_ANSWER_TIMEOUT" in str(caught.value)
+    assert turn.text, "what streamed before the cap is kept"
+    await replica.configure(chunk_delay_ms=15, chunk_chars=12)
     await still_works(impatient_bridge)
 
 
