@@ -102,7 +102,7 @@ async def test_store_dedupes_and_keeps_threads(tmp_path: Path) -> None:
         assert await store.unfinished_jobs() == []
 
 
-MANIFESTS = Path(__file__).resolve().parent.parent / "slack"
+MANIFESTS = Path(__file__).resolve().parent.parent / "slackbot"
 
 
 @pytest.mark.parametrize("name", ["manifest.yaml", "manifest-socket.yaml"])
