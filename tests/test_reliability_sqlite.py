@@ -61,7 +61,7 @@ async def test_serve_on_a_locked_database_says_which_file_and_exits(
     env = cli_env(locked.parent, browser_executable, CHATGPT_URL=replica.url)
     port = str(free_port())
     async with run_cli(["serve", "--port", port], env, tmp_path / "serve.log") as cli:
-        returncode = await cli.wait(timeout=90)
+        returncode = await cli.wait(timeout=45)  # the database waits 10 s for a lock
         output = cli.output()
     assert returncode != 0
     assert str(locked) in output and ADVICE in output
