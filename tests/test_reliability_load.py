@@ -132,6 +132,8 @@ async def test_api_and_slack_under_load_lose_nothing(
     by_prompt = {s["prompt"]: s["conversation_id"] for s in sends}
     for chain, chat in zip(chains, chats, strict=True):
         assert [by_prompt[p] for p in chain] == [chat] * len(chain)
+    for prompts, chat in zip(slack.threads.values(), threads, strict=True):
+        assert [by_prompt[p] for p in prompts] == [chat] * len(prompts)
 
     assert server.app.state.bridge.stats()["tabs_busy"] == 0
     assert server.app.state.slack.runner.pending == 0
