@@ -24,9 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
 from app.api.schemas import ChatMessage
+from app.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def continuation(messages: Sequence[Message], instruction: str | None = None) ->
 class ConversationMap:
     """History hashes -> ChatGPT chats, in the bridge's SQLite database."""
 
-    def __init__(self, db: aiosqlite.Connection, max_prompt_chars: int) -> None:
+    def __init__(self, db: Database, max_prompt_chars: int) -> None:
         self._db = db
         self._max_prompt_chars = max_prompt_chars
         self._busy: Counter[str] = Counter()
@@ -178,7 +177,9 @@ class ConversationMap:
                 continuation(dialogue.trailing or dialogue.turns[-1:], instruction)
             )
             # The pinned chat grows by this turn: every stored history of it is stale now.
-            await self._execute("DELETE FROM api_conversations WHERE conversation_id = ?", pinned)
+            await self._db.write(
+                "DELETE FROM api_conversations WHERE conversation_id = ?", (pinned,)
+            )
             plan = ChatPlan(prompt, pinned, temporary=False, how="pinned")
         else:
             plan = await self._continue(dialogue, model, instruction) or ChatPlan(
@@ -221,22 +222,23 @@ class ConversationMap:
             return None
         prompt = self._checked(continuation(dialogue.trailing, instruction))
         key = dialogue.key(model, dialogue.history)
-        async with self._db.execute(
+        found = await self._db.fetch_one(
             "SELECT conversation_id FROM api_conversations WHERE key = ?", (key,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] in self._busy:
+        )
+        if found is None or found[0] in self._busy:
             return None
         # Claiming deletes the key: of two identical requests only one continues the chat.
-        async with self._db.execute(
-            "DELETE FROM api_conversations WHERE key = ? RETURNING conversation_id, temporary",
-            (key,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        await self._db.commit()
-        if row is None:
+        async with self._db.transaction() as connection:
+            claimed = await connection.execute_fetchall(
+                "DELETE FROM api_conversations WHERE key = ? RETURNING conversation_id, temporary",
+                (key,),
+            )
+        if not claimed:
             return None
-        return ChatPlan(prompt, row[0], temporary=bool(row[1]), how="continued", claimed_key=key)
+        (conversation_id, temporary), *_ = claimed
+        return ChatPlan(
+            prompt, conversation_id, temporary=bool(temporary), how="continued", claimed_key=key
+        )
 
     def _checked(self, prompt: str) -> str:
         if not prompt.strip():
@@ -253,31 +255,27 @@ class ConversationMap:
 
     async def _store(self, key: str, conversation_id: str, temporary: bool) -> None:
         now = time.time()
-        await self._db.execute(
-            "INSERT OR REPLACE INTO api_conversations (key, conversation_id, temporary, created)"
-            " VALUES (?, ?, ?, ?)",
-            (key, conversation_id, int(temporary), now),
-        )
-        await self._db.execute(
-            "DELETE FROM api_conversations WHERE created < ?", (now - KEY_LIFETIME,)
-        )
-        await self._db.commit()
-
-    async def _execute(self, sql: str, *parameters: object) -> None:
-        await self._db.execute(sql, parameters)
-        await self._db.commit()
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "INSERT OR REPLACE INTO api_conversations"
+                " (key, conversation_id, temporary, created) VALUES (?, ?, ?, ?)",
+                (key, conversation_id, int(temporary), now),
+            )
+            await connection.execute(
+                "DELETE FROM api_conversations WHERE created < ?", (now - KEY_LIFETIME,)
+            )
 
     async def _ensure_table(self) -> None:
         if self._ready:
             return
-        await self._db.execute(
-            "CREATE TABLE IF NOT EXISTS api_conversations ("
-            " key TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,"
-            " temporary INTEGER NOT NULL, created REAL NOT NULL)"
-        )
-        await self._db.execute(
-            "CREATE INDEX IF NOT EXISTS api_conversations_chat"
-            " ON api_conversations (conversation_id)"
-        )
-        await self._db.commit()
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS api_conversations ("
+                " key TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,"
+                " temporary INTEGER NOT NULL, created REAL NOT NULL)"
+            )
+            await connection.execute(
+                "CREATE INDEX IF NOT EXISTS api_conversations_chat"
+                " ON api_conversations (conversation_id)"
+            )
         self._ready = True

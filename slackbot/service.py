@@ -8,16 +8,17 @@ bridge opens a websocket to Slack, so no public URL is needed. Both feed the sam
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
-import aiosqlite
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +30,7 @@ from slackbot.store import SlackStore
 from slackbot.writer import Streaming, slack_error
 
 if TYPE_CHECKING:
+    from app.db import Database
     from browser import Bridge
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ class SlackService:
         self,
         settings: SlackSettings,
         bridge: Bridge,
-        db: aiosqlite.Connection,
+        db: Database,
         *,
         update_interval: float = 1.0,
     ) -> None:
@@ -102,6 +104,7 @@ class SlackService:
         )
         Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
+        self._verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
         self._socket: AsyncSocketModeHandler | None = None
         self.bot_user_id: str | None = None
         self.connected = False
@@ -134,7 +137,23 @@ class SlackService:
                 },
                 status_code=404,
             )
-        return await self._http.handle(request)
+        if not self._is_signed(await request.body(), request.headers):
+            # Checked before bolt parses anything: bolt reads the body first and a stranger's
+            # garbage would otherwise surface as a 500 from deep inside it.
+            return JSONResponse({"error": "invalid Slack signature"}, status_code=401)
+        try:
+            return await self._http.handle(request)
+        except Exception as error:  # signed, yet bolt could not make sense of it
+            logger.warning("malformed Slack request refused (%s)", type(error).__name__)
+            return JSONResponse({"error": "malformed Slack request"}, status_code=400)
+
+    def _is_signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        # The SDK's verifier raises on a timestamp that is not a number.
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return False
+        return self._verifier.is_valid(body, timestamp, signature)
 
     def health(self) -> dict[str, Any]:
         """For `/health` and the startup summary (the bot id is dropped for anonymous callers)."""

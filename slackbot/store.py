@@ -16,8 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from enum import Enum
 
-import aiosqlite
-
+from app.db import Database
 from slackbot.routing import Question
 
 _SCHEMA = """
@@ -120,26 +119,23 @@ class SlackStore:
     typed into ChatGPT.
     """
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def setup(self) -> None:
-        await self._db.executescript(_SCHEMA)
-        await self._db.execute(
-            "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
-        )
-        await self._db.commit()
+        async with self._db.transaction() as connection:
+            await connection.executescript(_SCHEMA)
+            await connection.execute(
+                "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
+            )
 
     async def accept(self, question: Question) -> Job | None:
-        """Record a new question; None when this (channel, ts) was accepted before."""
+        """Record a new question; None when this (channel, ts) was accepted before.
+
+        The "seen" mark and the job are one transaction: a crash between them must not leave a
+        message marked as handled with no job to answer it.
+        """
         now = time.time()
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO slack_seen (channel, ts, seen_at) VALUES (?, ?, ?)",
-            (question.channel, question.ts, now),
-        )
-        if cursor.rowcount == 0:
-            await self._db.commit()
-            return None
         job = Job(
             0,
             question.channel,
@@ -152,60 +148,62 @@ class SlackStore:
             question.has_files,
             JobState.QUEUED,
         )
-        cursor = await self._db.execute(
-            f"INSERT INTO slack_jobs ({_JOB_COLUMNS}, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_job_values(job), now, now),
-        )
-        await self._db.commit()
+        async with self._db.transaction() as connection:
+            seen = await connection.execute(
+                "INSERT OR IGNORE INTO slack_seen (channel, ts, seen_at) VALUES (?, ?, ?)",
+                (question.channel, question.ts, now),
+            )
+            if seen.rowcount == 0:
+                return None
+            cursor = await connection.execute(
+                f"INSERT INTO slack_jobs ({_JOB_COLUMNS}, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_job_values(job), now, now),
+            )
         assert cursor.lastrowid is not None
         return replace(job, id=cursor.lastrowid)
 
     async def mark_seen(self, channel: str, ts: str) -> bool:
         """Remember a message that needs no job (e.g. ignored); False if seen before."""
-        cursor = await self._db.execute(
+        cursor = await self._db.write(
             "INSERT OR IGNORE INTO slack_seen (channel, ts, seen_at) VALUES (?, ?, ?)",
             (channel, ts, time.time()),
         )
-        await self._db.commit()
         return cursor.rowcount == 1
 
     async def set_state(self, job_id: int, state: JobState) -> None:
-        await self._db.execute(
+        await self._db.write(
             "UPDATE slack_jobs SET state = ?, updated_at = ? WHERE id = ?",
             (state.value, time.time(), job_id),
         )
-        await self._db.commit()
 
     async def unfinished_jobs(self) -> list[Job]:
         """Jobs a previous run accepted and did not finish, oldest first."""
         placeholders = ", ".join("?" for _ in UNFINISHED)
-        cursor = await self._db.execute(
+        rows = await self._db.fetch_all(
             f"SELECT id, {_JOB_COLUMNS} FROM slack_jobs WHERE state IN ({placeholders})"
             " ORDER BY id",
             tuple(state.value for state in UNFINISHED),
         )
-        rows = await cursor.fetchall()
         return [
             Job(*tuple(row[:8]), attachments=bool(row[8]), state=JobState(row[9])) for row in rows
         ]
 
     async def thread(self, channel: str, thread_ts: str) -> ThreadInfo | None:
-        cursor = await self._db.execute(
+        row = await self._db.fetch_one(
             "SELECT conversation_id, model FROM slack_threads WHERE channel = ? AND thread_ts = ?",
             (channel, thread_ts),
         )
-        row = await cursor.fetchone()
         return ThreadInfo(row[0], row[1]) if row else None
 
     async def is_known_thread(self, channel: str, thread_ts: str) -> bool:
         """A thread the bot answers in: it has a mapping or a question was accepted in it."""
-        cursor = await self._db.execute(
+        row = await self._db.fetch_one(
             "SELECT 1 FROM slack_threads WHERE channel = ? AND thread_ts = ?"
             " UNION ALL SELECT 1 FROM slack_jobs WHERE channel = ? AND thread_ts = ? LIMIT 1",
             (channel, thread_ts, channel, thread_ts),
         )
-        return await cursor.fetchone() is not None
+        return row is not None
 
     async def save_thread(
         self,
@@ -216,11 +214,10 @@ class SlackStore:
         model: str | None = None,
     ) -> None:
         """Insert or update a thread; None values leave the stored value as it is."""
-        await self._db.execute(
+        await self._db.write(
             "INSERT INTO slack_threads (channel, thread_ts, conversation_id, model, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, thread_ts) DO UPDATE SET"
             " conversation_id = COALESCE(excluded.conversation_id, conversation_id),"
             " model = COALESCE(excluded.model, model), updated_at = excluded.updated_at",
             (channel, thread_ts, conversation_id, model, time.time()),
         )
-        await self._db.commit()

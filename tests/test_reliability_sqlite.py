@@ -7,6 +7,7 @@ one connection the API and Slack layers share must survive both writing at once.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
@@ -15,15 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 import app.api  # noqa: F401  (app.conversations is imported through the API package)
-from app.conversations import ConversationMap, Dialogue, Message
+from app.conversations import ChatPlan, ConversationMap, Dialogue, Message
 from app.db import DatabaseError, open_database
+from slackbot.routing import BotIdentity, question
+from slackbot.store import SlackStore
+from tests.fixtures.slack_api import BOT_ID, BOT_USER_ID, message_event
 from tests.test_serve import cli_env, free_port, run_cli
 
 ADVICE = "no other program holds it locked"
+BOT = BotIdentity(BOT_USER_ID, BOT_ID)
 
 
 def _create(path: Path) -> None:
@@ -94,73 +98,54 @@ async def test_a_read_only_database_is_a_clear_error(read_only: Path) -> None:
     assert str(read_only) in message and "writable" in message
 
 
-class OtherLayerCommits:
-    """The shared connection, but another layer commits as soon as a statement has started.
-
-    That is what the event loop may do at any `await`: under load a Slack event is stored
-    (INSERT + COMMIT) between the API's `execute()` and its `fetchone()`.
-    """
-
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-        self.commits = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._db, name)
-
-    async def _commit_elsewhere(self) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO bridge_meta (k, v) VALUES ('other-layer', ?)", (self.commits,)
-        )
-        await self._db.commit()
-        self.commits += 1
-
-    def execute(self, sql: str, parameters: Any = ()) -> _Statement:
-        return _Statement(self, sql, parameters)
-
-    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> Any:
-        rows = await self._db.execute_fetchall(sql, parameters)
-        await self._commit_elsewhere()
-        return rows
+class Rollback(Exception):
+    """Raised inside a transaction to abandon it."""
 
 
-class _Statement:
-    """`await db.execute(...)` and `async with db.execute(...)`, with the interleaved commit."""
-
-    def __init__(self, connection: OtherLayerCommits, sql: str, parameters: Any) -> None:
-        self._connection = connection
-        self._sql = sql
-        self._parameters = parameters
-        self._cursor: aiosqlite.Cursor | None = None
-
-    async def _run(self) -> aiosqlite.Cursor:
-        cursor = await self._connection._db.execute(self._sql, self._parameters)
-        await self._connection._commit_elsewhere()
-        return cursor
-
-    def __await__(self) -> Any:
-        return self._run().__await__()
-
-    async def __aenter__(self) -> aiosqlite.Cursor:
-        self._cursor = await self._run()
-        return self._cursor
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._cursor is not None
-        await self._cursor.close()
+async def test_one_layer_never_commits_the_other_layers_half_done_work(tmp_path: Path) -> None:
+    """Both layers share one connection: a Slack event must wait for the API's unit of work."""
+    async with open_database(tmp_path / "bridge.sqlite3") as db:
+        store = SlackStore(db)
+        await store.setup()
+        asked = question(message_event("hello", channel="CPERSONAL"), bot=BOT, team_id=None)
+        with pytest.raises(Rollback):
+            async with db.transaction() as connection:
+                await connection.execute("INSERT INTO bridge_meta (k, v) VALUES ('half-done', 1)")
+                accepting = asyncio.create_task(store.accept(asked))
+                await asyncio.sleep(0.2)
+                assert not accepting.done(), "the other layer's write did not wait"
+                raise Rollback
+        job = await accepting
+        assert job is not None
+        assert await db.fetch_one("SELECT v FROM bridge_meta WHERE k = 'half-done'") is None
+        assert [queued.id for queued in await store.unfinished_jobs()] == [job.id]
 
 
-async def test_a_follow_up_survives_commits_of_the_other_layer(tmp_path: Path) -> None:
+async def test_follow_ups_and_slack_events_at_once(tmp_path: Path) -> None:
     """Found by the load test: `cannot commit transaction - SQL statements in progress`."""
     async with open_database(tmp_path / "bridge.sqlite3") as db:
-        shared = OtherLayerCommits(db)
-        conversations = ConversationMap(shared, max_prompt_chars=1000)  # type: ignore[arg-type]
-        question, reply = Message("user", "Hello"), Message("assistant", "Hi!")
-        await conversations.plan(Dialogue.of([question]), "auto")
-        await conversations.remember(
-            Dialogue.of([question]), "auto", reply.text, "c1", temporary=True
+        store = SlackStore(db)
+        await store.setup()
+        conversations = ConversationMap(db, max_prompt_chars=1000)
+        reply = Message("assistant", "Hi!")
+        chats = [f"c{index}" for index in range(40)]
+        for chat in chats:
+            first = Dialogue.of([Message("user", f"Hello from {chat}")])
+            await conversations.plan(first, "auto")
+            await conversations.remember(first, "auto", reply.text, chat, temporary=True)
+
+        async def follow_up(chat: str) -> ChatPlan:
+            history = [Message("user", f"Hello from {chat}"), reply, Message("user", "And?")]
+            return await conversations.plan(Dialogue.of(history), "auto")
+
+        events = [message_event(f"Hello {index}", channel="C1") for index in range(40)]
+        results = await asyncio.gather(
+            *(follow_up(chat) for chat in chats),
+            *(store.accept(question(event, bot=BOT, team_id=None)) for event in events),
         )
-        follow_up = Dialogue.of([question, reply, Message("user", "And then?")])
-        plan = await conversations.plan(follow_up, "auto")
-        assert (plan.how, plan.conversation_id, plan.prompt) == ("continued", "c1", "And then?")
-        assert shared.commits > 0
+        plans, jobs = results[: len(chats)], results[len(chats) :]
+        assert [(plan.how, plan.conversation_id) for plan in plans] == [
+            ("continued", chat) for chat in chats
+        ]
+        assert all(job is not None for job in jobs)
+        assert len(await store.unfinished_jobs()) == len(events)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
+from app.db import open_database
 from slackbot.routing import BotIdentity, question
 from slackbot.store import JobState, SlackStore
 from tests.fixtures.slack_api import (
@@ -60,7 +60,7 @@ async def test_restart_keeps_threads_answers_queued_and_reports_interrupted(
     bot = BotIdentity(BOT_USER_ID, BOT_ID)
     queued_event = message_event(f"left in the queue {token}", channel=PERSONAL)
     sending_event = message_event(f"in flight {token}", channel=PERSONAL)
-    async with aiosqlite.connect(settings.database_path) as db:
+    async with open_database(settings.database_path) as db:
         store = SlackStore(db)
         queued = await store.accept(question(queued_event, bot=bot, team_id=None))
         sending = await store.accept(question(sending_event, bot=bot, team_id=None))
@@ -91,5 +91,5 @@ async def test_restart_keeps_threads_answers_queued_and_reports_interrupted(
     assert sorted(prompts) == sorted([first["text"], queued_event["text"], reply["text"]]), (
         "the in-flight question must never be sent twice"
     )
-    async with aiosqlite.connect(settings.database_path) as db:
+    async with open_database(settings.database_path) as db:
         assert await SlackStore(db).unfinished_jobs() == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiosqlite
 import pytest
 import yaml
 
+from app.db import open_database
 from slackbot.routing import BotIdentity, Route, question, route
 from slackbot.store import JobState, SlackStore
 from tests.fixtures.slack_api import BOT_ID, BOT_USER_ID, message_event
@@ -82,7 +82,7 @@ def test_model_line_only_counts_first() -> None:
 
 
 async def test_store_dedupes_and_keeps_threads(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "s.sqlite3") as db:
+    async with open_database(tmp_path / "s.sqlite3") as db:
         store = SlackStore(db)
         await store.setup()
         event = message_event("hi", channel="CPERSONAL")
