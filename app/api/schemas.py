@@ -170,8 +170,10 @@ class ChatCompletionRequest(_Model):
     top_p: Annotated[float | None, Field(ge=0, le=1)] = None
     presence_penalty: Penalty = None
     frequency_penalty: Penalty = None
+    # The length bounds sit on the list alone: an explicit `"stop": null` is valid.
     stop: Annotated[
-        list[str] | None, BeforeValidator(_stop_list), Field(min_length=1, max_length=4)
+        Annotated[list[str], Field(min_length=1, max_length=4)] | None,
+        BeforeValidator(_stop_list),
     ] = None
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     max_completion_tokens: Annotated[int | None, Field(ge=1)] = None
@@ -206,7 +208,7 @@ def parse_chat_request(body: bytes) -> ChatCompletionRequest:
     """The validated request, or an APIError (400) that names the offending parameter."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON; absurdly deep nesting
         raise invalid_request(
             "We could not parse the JSON body of your request. The API expects a JSON object "
             "(Content-Type: application/json) with at least 'model' and 'messages'."
