@@ -104,7 +104,7 @@ class SlackService:
         )
         Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
-        self._verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
         self.bot_user_id: str | None = None
         self.connected = False
@@ -127,8 +127,8 @@ class SlackService:
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:
-        """The FastAPI route's body: bolt verifies, acknowledges and dispatches."""
-        if self._settings.slack_signing_secret is None:
+        """The FastAPI route's body: the signature is checked, then bolt acks and dispatches."""
+        if self._verifier is None:
             # Socket Mode without a signing secret: nothing could authenticate an HTTP event.
             return JSONResponse(
                 {
@@ -137,7 +137,7 @@ class SlackService:
                 },
                 status_code=404,
             )
-        if not self._is_signed(await request.body(), request.headers):
+        if not _is_signed(self._verifier, await request.body(), request.headers):
             # Checked before bolt parses anything: bolt reads the body first and a stranger's
             # garbage would otherwise surface as a 500 from deep inside it.
             return JSONResponse({"error": "invalid Slack signature"}, status_code=401)
@@ -146,14 +146,6 @@ class SlackService:
         except Exception as error:  # signed, yet bolt could not make sense of it
             logger.warning("malformed Slack request refused (%s)", type(error).__name__)
             return JSONResponse({"error": "malformed Slack request"}, status_code=400)
-
-    def _is_signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        timestamp = headers.get("x-slack-request-timestamp", "")
-        signature = headers.get("x-slack-signature", "")
-        # The SDK's verifier raises on a timestamp that is not a number.
-        if not (timestamp.isascii() and timestamp.isdigit()):
-            return False
-        return self._verifier.is_valid(body, timestamp, signature)
 
     def health(self) -> dict[str, Any]:
         """For `/health` and the startup summary (the bot id is dropped for anonymous callers)."""
@@ -184,6 +176,15 @@ class SlackService:
         self.bot_user_id = response.get("user_id")
         self.connected = True
         logger.info("Slack bot %s connected (mode: %s)", self.bot_user_id, self.mode)
+
+
+def _is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    # The SDK's verifier raises on a timestamp that is not a number.
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    return verifier.is_valid(body, timestamp, signature)
 
 
 def _base_url(url: str | None) -> str:
