@@ -1,10 +1,12 @@
 """Load figures: N OpenAI requests and M Slack questions at once on one bridge, with memory.
 
-    .venv/bin/python -m bench.bench_load --api 200 --slack-threads 40 --per-thread 5
+    .venv/bin/python -m bench.bench_load --api 100 --slack-threads 20 --per-thread 5 --rounds 2
 
 Runs the same scenario as `tests/test_reliability_load.py` (the replica at fast timing,
 the fake Slack Web API, real Chromium) at any size, and prints what the test cannot assert
-on a shared CI machine: wall time, turns per second, 429s, memory before and after.
+on a shared CI machine: wall time, turns per second, 429s, and memory after the warm-up and
+after each round. The defaults make 200 API requests and 200 Slack questions in two rounds:
+memory that is flat ends the second round where the first one ended.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import argparse
 import asyncio
 import gc
 import json
+import sys
 import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from browser.replica import ReplicaOptions, ReplicaServer
 from tests.api_support import running_api
@@ -27,7 +31,38 @@ from tests.fixtures.slack_api import FakeSlack, SlackEvents
 CHANNEL = "CBENCH0001"
 
 
-async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) -> dict:
+async def one_round(
+    args: argparse.Namespace, api_url: str, slack: FakeSlack, run: str
+) -> dict[str, Any]:
+    """`--api` requests and `--slack-threads` x `--per-thread` Slack events, all at once."""
+    calls_before = len(slack.calls)
+    api_load, slack_load = await asyncio.gather(
+        run_api_load(api_url, run, requests=args.api, clients=args.clients),
+        run_slack_load(
+            SlackEvents(api_url),
+            slack,
+            CHANNEL,
+            run,
+            threads=args.slack_threads,
+            per_thread=args.per_thread,
+            timeout=3600,
+        ),
+    )
+    seconds = max(api_load.seconds, slack_load.seconds)
+    return {
+        "api_requests": api_load.requests,
+        "api_seconds": round(api_load.seconds, 1),
+        "api_statuses": dict(api_load.statuses),
+        "slack_events": slack_load.events,
+        "slack_seconds": round(slack_load.seconds, 1),
+        "slack_acks": dict(slack_load.accepted),
+        "slack_api_429s": Counter(call.status for call in slack.calls[calls_before:])[429],
+        "turns_per_second": round((api_load.requests + slack_load.events) / seconds, 2),
+    }
+
+
+async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) -> dict[str, Any]:
+    """Warm up, then `--rounds` rounds; memory after each shows whether it stays flat."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-load-") as data_dir,
         running_api(
@@ -39,48 +74,27 @@ async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) 
             **slack_settings(slack),
         ) as api,
     ):
-        run = uuid.uuid4().hex[:8]
         profile = api.server.settings.profile_dir
+        run = uuid.uuid4().hex[:8]
         await run_api_load(api.url, f"warmup-{run}", requests=3, clients=3)
         gc.collect()
-        before = memory(profile)
-        loads = await asyncio.gather(
-            run_api_load(api.url, run, requests=args.api, clients=args.clients),
-            run_slack_load(
-                SlackEvents(api.url),
-                slack,
-                CHANNEL,
-                run,
-                threads=args.slack_threads,
-                per_thread=args.per_thread,
-                timeout=3600,
-            ),
-        )
-        gc.collect()
-        after = memory(profile)
-    api_load, slack_load = loads
-    turns = api_load.requests + slack_load.events
-    seconds = max(api_load.seconds, slack_load.seconds)
-    return {
-        "api_requests": api_load.requests,
-        "api_seconds": round(api_load.seconds, 1),
-        "api_statuses": dict(api_load.statuses),
-        "slack_events": slack_load.events,
-        "slack_seconds": round(slack_load.seconds, 1),
-        "slack_acks": dict(slack_load.accepted),
-        "turns_per_second": round(turns / seconds, 2),
-        "memory_before": before.as_dict(),
-        "memory_after": after.as_dict(),
-        "slack_429s": Counter(call.status for call in slack.calls)[429],
-    }
+        report: dict[str, Any] = {"memory_after_warmup": memory(profile).as_dict(), "rounds": []}
+        for index in range(args.rounds):
+            result = await one_round(args, api.url, slack, f"{run}-{index}")
+            gc.collect()
+            result["memory_after"] = memory(profile).as_dict()
+            report["rounds"].append(result)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api", type=int, default=200, help="API requests")
+    parser.add_argument("--api", type=int, default=100, help="API requests per round")
     parser.add_argument("--clients", type=int, default=12, help="concurrent API clients")
-    parser.add_argument("--slack-threads", type=int, default=40)
+    parser.add_argument("--slack-threads", type=int, default=20)
     parser.add_argument("--per-thread", type=int, default=5, help="questions per thread")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of that load")
     parser.add_argument("--tabs", type=int, default=3, help="BRIDGE_MAX_TABS")
     parser.add_argument("--browser", default="/usr/bin/chromium")
     args = parser.parse_args()
