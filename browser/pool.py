@@ -172,8 +172,11 @@ class Pool:
                 self._locks[conversation_id] = (lock, users - 1)
 
     async def _take(self, conversation_id: str | None) -> Tab:
+        # A waiter woken with None was handed the room a discarded tab left: it opens the
+        # new tab itself even though others queue behind it, or nobody ever would.
+        handed_room = False
         while True:
-            if not self._waiters:
+            if handed_room or not self._waiters:
                 tab = self._pick(conversation_id)
                 if tab is not None:
                     tab.busy = True
@@ -185,14 +188,15 @@ class Pool:
             try:
                 handed = await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    await self._release(waiter.result())  # handed over as we were cancelled
+                if waiter.done() and not waiter.cancelled():
+                    await self._pass_on(waiter.result())  # handed over as we were cancelled
                 raise
             finally:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             if handed is not None:
                 return handed
+            handed_room = True
 
     def _pick(self, conversation_id: str | None) -> Tab | None:
         free = [tab for tab in self._tabs if not tab.busy and not tab.dead]
@@ -210,6 +214,9 @@ class Pool:
         events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         try:
             page = await self._session.new_page(events.put_nowait)
+        except BaseException:
+            self._wake(None)  # the room is still free: the next waiter tries
+            raise
         finally:
             self._opening -= 1
         tab = Tab(page=page, events=events, busy=True)
@@ -228,6 +235,13 @@ class Pool:
             return
         if tab in self._tabs:
             self._wake(tab)
+
+    async def _pass_on(self, handed: Tab | None) -> None:
+        """What a cancelled waiter was handed goes to the next one: a tab, or room for one."""
+        if handed is None:
+            self._wake(None)
+        else:
+            await self._release(handed)
 
     def _wake(self, tab: Tab | None) -> None:
         """Hand `tab` (busy from now on) to the first waiter, or None: "go open one"."""

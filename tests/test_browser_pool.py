@@ -148,6 +148,22 @@ async def test_tabs_are_reused_recycled_and_replaced(make_bridge: Any, replica: 
     assert len(pool.tabs) == 1
 
 
+async def test_queued_turns_go_on_when_every_tab_is_recycled(
+    make_bridge: Any, replica: Any
+) -> None:
+    """Found by the load benchmark: after 50 turns per tab the pool had no tab left and its
+    waiters re-queued behind each other forever instead of opening new ones."""
+    small = await make_bridge(replica.url, max_tabs=2)
+    small.pool.turns_per_tab = 1
+    prompts = [f"Recycled queue {i}" for i in range(6)]
+    results = await asyncio.wait_for(
+        asyncio.gather(*(timed_ask(small, prompt) for prompt in prompts)), timeout=120
+    )
+    for prompt, result in zip(prompts, results, strict=True):
+        assert f'You said: "{prompt}"' in result["turn"].text
+    assert small.stats() == {"tabs_total": 0, "tabs_busy": 0, "queue_length": 0}
+
+
 async def test_crashed_tab_is_replaced(make_bridge: Any, replica: Any) -> None:
     small = await make_bridge(replica.url, max_tabs=1)
     await replica.configure(chunk_delay_ms=60)
