@@ -83,15 +83,30 @@ class Bridge:
         conversation_id: str | None = None,
         model: str | None = None,
         temporary: bool = False,
+        *,
+        patient: bool = False,
     ) -> AbstractAsyncContextManager[Turn]:
-        """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas."""
-        return self._ask(prompt, conversation_id, model, temporary)
+        """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
+
+        A `patient` caller (one that stores its question, like a Slack job) waits in line
+        however long it is; others get `BusyError` when `max_queue` callers already wait.
+        """
+        return self._ask(prompt, conversation_id, model, temporary, patient)
+
+    def is_busy(self) -> bool:
+        """Every tab is answering or taken: a question asked now would wait in line."""
+        return self._pool.is_full()
 
     @asynccontextmanager
     async def _ask(
-        self, prompt: str, conversation_id: str | None, model: str | None, temporary: bool
+        self,
+        prompt: str,
+        conversation_id: str | None,
+        model: str | None,
+        temporary: bool,
+        patient: bool,
     ) -> AsyncIterator[Turn]:
-        async with self._pool.lease(conversation_id) as tab:
+        async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
             turn = Turn(tab, self._settings, prompt, conversation_id, model, temporary)
             try:
@@ -128,7 +143,8 @@ class Bridge:
 
     async def _check(self, tab: Tab) -> BridgeState:
         """Wait for the page to settle into a recognisable state, then name it."""
-        page = await self._home(tab)
+        # A page that showed a problem is loaded again: it may have gone away since.
+        page = await self._home(tab, fresh=self._last_state is not BridgeState.READY)
         deadline = time.monotonic() + STATE_SETTLE_TIMEOUT
         reloaded = False
         while True:
@@ -200,10 +216,10 @@ class Bridge:
                     return who
             await asyncio.sleep(poll)
 
-    async def _home(self, tab: Tab) -> Page:
-        """The tab's page, on ChatGPT (navigating only when it is elsewhere)."""
+    async def _home(self, tab: Tab, *, fresh: bool = False) -> Page:
+        """The tab's page, on ChatGPT (navigating only when it is elsewhere, or `fresh`)."""
         page = tab.page
-        if not same_origin(page.url, self._settings.chatgpt_url):
+        if fresh or not same_origin(page.url, self._settings.chatgpt_url):
             tab.clean = False
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page

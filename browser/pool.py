@@ -87,6 +87,7 @@ class Pool:
         self._tabs: list[Tab] = []
         self._opening = 0
         self._waiting = 0
+        self._impatient = 0  # the waiting callers that are not `patient`
         self._waiters: deque[asyncio.Future[Tab | None]] = deque()
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._reaper: asyncio.Task[None] | None = None
@@ -118,35 +119,47 @@ class Pool:
 
     @contextlib.asynccontextmanager
     async def lease(
-        self, conversation_id: str | None = None, *, wait: bool = True
+        self, conversation_id: str | None = None, *, wait: bool = True, patient: bool = False
     ) -> AsyncIterator[Tab | None]:
         """A tab for one turn of `conversation_id`, held under that conversation's lock.
 
-        With `wait=False` the lease yields None instead of waiting for a busy pool.
+        With `wait=False` the lease yields None instead of waiting for a busy pool. A
+        `patient` caller keeps its question itself (a stored Slack job): it waits in line
+        however long the line is and does not count toward `max_queue`, so callers that are
+        refused and retry later (HTTP clients) are not starved by ones that never leave.
         """
         if not self._has_room():
             if not wait:
                 yield None
                 return
-            if self._waiting >= self._max_queue:
+            if not patient and self._impatient >= self._max_queue:
                 raise BusyError(
                     f"All {self._max_tabs} browser tabs are answering and {self._waiting} "
                     "requests are already waiting. Try again in a few seconds."
                 )
-        self._waiting += 1
-        counted = True
+        self._join_line(patient, +1)
+        in_line = True
         try:
             async with self._conversation_lock(conversation_id):
                 tab = await self._take(conversation_id)
-                self._waiting -= 1
-                counted = False
+                self._join_line(patient, -1)
+                in_line = False
                 try:
                     yield tab
                 finally:
                     await self._release(tab)
         finally:
-            if counted:
-                self._waiting -= 1
+            if in_line:
+                self._join_line(patient, -1)
+
+    def _join_line(self, patient: bool, step: int) -> None:
+        self._waiting += step
+        if not patient:
+            self._impatient += step
+
+    def is_full(self) -> bool:
+        """No free tab and no room to open one: a new lease would wait."""
+        return not self._has_room()
 
     def _has_room(self) -> bool:
         if self._waiters:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.errors import BridgeError, BusyError, RateLimitedError
+from browser.errors import BridgeError, RateLimitedError
 from slackbot.mrkdwn import escape
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from browser import Bridge
 
 logger = logging.getLogger(__name__)
-
-BUSY_RETRIES = 20
-"""How many times a question waits out a full browser queue before giving up (~minutes)."""
 
 Thread = tuple[str, str]
 
@@ -181,35 +178,23 @@ class JobRunner:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
-        turn: Any = None
-        told_busy = False
-        for _attempt in range(BUSY_RETRIES):
-            await self._store.set_state(job.id, JobState.SENDING)
-            try:
-                turn = await self._stream(job, writer, conversation_id, model)
-                break
-            except BusyError as error:
-                await self._store.set_state(job.id, JobState.QUEUED)
-                if not told_busy:
-                    told_busy = True
-                    await self._post(
-                        job,
-                        ":hourglass: Every ChatGPT tab is busy; your question is queued and "
-                        "will be answered in turn.",
-                    )
-                await asyncio.sleep(error.retry_after)
-            except BridgeError as error:
-                await self._store.set_state(job.id, JobState.FAILED)
-                partial = self._turn_text(job.id)
-                link = self._link(self._turn_conversation(job.id) or conversation_id)
-                await writer.finish(partial, footer=link, warning=_failure_text(error))
-                return
-            finally:
-                self._turns.pop(job.id, None)
-        else:
+        if self._bridge.is_busy():
+            await self._post(
+                job,
+                ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
+                "answered in turn.",
+            )
+        await self._store.set_state(job.id, JobState.SENDING)
+        try:
+            turn = await self._stream(job, writer, conversation_id, model)
+        except BridgeError as error:
             await self._store.set_state(job.id, JobState.FAILED)
-            await writer.finish("", footer=None, warning=str(BusyError()))
+            partial = self._turn_text(job.id)
+            link = self._link(self._turn_conversation(job.id) or conversation_id)
+            await writer.finish(partial, footer=link, warning=_failure_text(error))
             return
+        finally:
+            self._turns.pop(job.id, None)
         await writer.finish(turn.text, footer=self._footer(job, turn, model))
         await self._store.set_state(job.id, JobState.ANSWERED)
 
@@ -222,8 +207,9 @@ class JobRunner:
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
+        # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
-            job.prompt, conversation_id=conversation_id, model=ask_model
+            job.prompt, conversation_id=conversation_id, model=ask_model, patient=True
         ) as turn:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:

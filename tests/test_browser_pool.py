@@ -109,8 +109,13 @@ async def test_busy_when_the_queue_is_full(make_bridge: Any, replica: Any) -> No
         async with small.ask("One too many"):
             pass
     assert caught.value.delivered is False and caught.value.retry_after > 0
-    _, second = await asyncio.gather(holder, waiter)
+    # A caller that stores its question (a Slack job) waits in line instead.
+    assert small.is_busy()
+    patient = asyncio.create_task(timed_ask(small, "Patient one", patient=True))
+    _, second, third = await asyncio.gather(holder, waiter, patient)
     assert 'You said: "Wait for it"' in second["turn"].text
+    assert 'You said: "Patient one"' in third["turn"].text
+    assert not small.is_busy()
     assert small.stats() == {"tabs_total": 1, "tabs_busy": 0, "queue_length": 0}
 
 
