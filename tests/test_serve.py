@@ -143,6 +143,8 @@ async def test_health_and_status_tell_what_is_wrong(
         assert code == 1
         assert f"browser  {state}" in describe_status(status_report)
         await replica.reset()
+        status, report = await health(server)  # the page is looked at again: all well now
+        assert status == 200 and report["browser"]["state"] == "ready"
         answer = await client.chat.completions.create(
             model="auto", messages=[{"role": "user", "content": "hello again"}]
         )
