@@ -29,6 +29,7 @@ from tests.fixtures.replica import FAST, Replica
 from tests.fixtures.slack_api import FakeSlack, SlackEvents
 
 CHANNEL = "CBENCH0001"
+SETTLE_SECONDS = 10.0
 
 
 async def one_round(
@@ -61,6 +62,13 @@ async def one_round(
     }
 
 
+async def settled_memory(profile: Path) -> dict[str, float]:
+    """Memory once recycled tabs' renderers have exited and Python has collected garbage."""
+    await asyncio.sleep(SETTLE_SECONDS)
+    gc.collect()
+    return memory(profile).as_dict()
+
+
 async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) -> dict[str, Any]:
     """Warm up, then `--rounds` rounds; memory after each shows whether it stays flat."""
     with (
@@ -77,12 +85,11 @@ async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) 
         profile = api.server.settings.profile_dir
         run = uuid.uuid4().hex[:8]
         await run_api_load(api.url, f"warmup-{run}", requests=3, clients=3)
-        gc.collect()
-        report: dict[str, Any] = {"memory_after_warmup": memory(profile).as_dict(), "rounds": []}
+        report: dict[str, Any] = {"memory_after_warmup": await settled_memory(profile)}
+        report["rounds"] = []
         for index in range(args.rounds):
             result = await one_round(args, api.url, slack, f"{run}-{index}")
-            gc.collect()
-            result["memory_after"] = memory(profile).as_dict()
+            result["memory_after"] = await settled_memory(profile)
             report["rounds"].append(result)
             print(json.dumps(result), file=sys.stderr, flush=True)
     return report
