@@ -49,7 +49,9 @@ class Listeners:
             decision = Route.ANSWER
         if decision is not Route.ANSWER:
             return
-        job = await self._store.accept(question(event, bot=bot, team_id=body.get("team_id")))
+        team_id = body.get("team_id")
+        asked = question(event, bot=bot, team_id=team_id if isinstance(team_id, str) else None)
+        job = await self._store.accept(asked)
         if job is None:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])
             return

@@ -16,6 +16,10 @@ from enum import Enum
 from typing import Any
 
 _ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
+_STRING_FIELDS = (
+    *("channel", "ts", "thread_ts", "text", "subtype", "channel_type"),
+    *("user", "bot_id", "team", "user_team"),
+)
 _MODEL_LINE = re.compile(r"\A[ \t]*model:[ \t]*([A-Za-z0-9._:/-]+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
@@ -54,7 +58,7 @@ def route(
     answer_bots: bool,
 ) -> Route:
     """Decide what to do with a `message` or `app_mention` event."""
-    if event.get("type") not in ("message", "app_mention"):
+    if event.get("type") not in ("message", "app_mention") or not _well_formed(event):
         return Route.IGNORE
     if event.get("subtype") not in _ANSWERED_SUBTYPES:
         return Route.IGNORE
@@ -74,6 +78,12 @@ def route(
     if thread_ts and thread_ts != event["ts"]:
         return Route.IF_KNOWN_THREAD
     return Route.ANSWER if event["channel"] in channels else Route.IGNORE
+
+
+def _well_formed(event: dict[str, Any]) -> bool:
+    """Slack sends these fields as strings; an event that does not is no question to answer
+    (and would otherwise fail deep in the routing with a 500 that Slack retries)."""
+    return all(isinstance(event.get(name), str | None) for name in _STRING_FIELDS)
 
 
 def _is_own(event: dict[str, Any], bot: BotIdentity) -> bool:

@@ -47,6 +47,16 @@ def test_edits_deletions_and_reply_notices_are_ignored(subtype: str) -> None:
     assert _route(message_event("x", channel="CPERSONAL", subtype=subtype)) is Route.IGNORE
 
 
+@pytest.mark.parametrize(
+    "malformed",
+    [{"ts": 1}, {"thread_ts": [None]}, {"text": {"a": 1}}, {"channel": ["C1"]}, {"team": []}],
+)
+def test_events_with_mistyped_fields_are_ignored(malformed: dict) -> None:
+    """Found by fuzzing: a signed event with a list for thread_ts was a 500 Slack retries."""
+    event = message_event("hi", channel="CPERSONAL") | malformed
+    assert _route(event) is Route.IGNORE
+
+
 def test_file_share_and_broadcast_are_answered() -> None:
     shared = message_event("look", channel="CPERSONAL", subtype="file_share", files=[{"id": "F1"}])
     assert _route(shared) is Route.ANSWER
