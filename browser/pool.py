@@ -35,6 +35,9 @@ IDLE_TAB_TTL = 300.0
 TURNS_PER_TAB = 50
 """A tab is replaced after this many turns: long-lived renderers only grow."""
 
+PAGE_CLOSE_TIMEOUT = 10.0
+"""Seconds to wait for a tab to close; a renderer stuck closing is left to the browser."""
+
 TAB_CLOSED = "tab_closed"
 TAB_CRASHED = "tab_crashed"
 BROWSER_CLOSED = "browser_closed"
@@ -243,8 +246,10 @@ class Pool:
         tab.busy = False
         tab.last_used = time.monotonic()
         if tab.dead or tab.turns >= self.turns_per_tab:
-            await self._discard(tab)
+            # Room first, closing second: a renderer slow to close must not hold up the line.
+            self._forget(tab)
             self._wake(None)  # room for a new tab: the first waiter opens it
+            await self._close_page(tab)
             return
         if tab in self._tabs:
             self._wake(tab)
@@ -267,12 +272,18 @@ class Pool:
                 return
 
     async def _discard(self, tab: Tab) -> None:
+        self._forget(tab)
+        await self._close_page(tab)
+
+    def _forget(self, tab: Tab) -> None:
         if tab in self._tabs:
             self._tabs.remove(tab)
         tab.dead = True
+
+    async def _close_page(self, tab: Tab) -> None:
         if not tab.page.is_closed():
-            with contextlib.suppress(PlaywrightError):
-                await tab.page.close()
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(tab.page.close(), PAGE_CLOSE_TIMEOUT)
 
     def _browser_closed(self) -> None:
         """Every tab died with the browser: fail their turns, let waiters open new tabs."""
