@@ -24,9 +24,9 @@ from typing import Any
 
 from browser.replica import ReplicaOptions, ReplicaServer
 from tests.api_support import running_api
-from tests.fixtures.reliability import memory, run_api_load, run_slack_load, slack_settings
+from tests.fixtures.reliability import memory, run_api_load, run_slack_load
 from tests.fixtures.replica import FAST, Replica
-from tests.fixtures.slack_api import FakeSlack, SlackEvents
+from tests.fixtures.slack_api import FakeSlack, SlackEvents, slack_values
 
 CHANNEL = "CBENCH0001"
 SETTLE_SECONDS = 10.0
@@ -79,7 +79,7 @@ async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) 
             Path(data_dir) / "data",
             slack_channels=[CHANNEL],
             max_tabs=args.tabs,
-            **slack_settings(slack),
+            **slack_values(slack.url),
         ) as api,
     ):
         profile = api.server.settings.profile_dir

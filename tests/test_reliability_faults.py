@@ -23,9 +23,9 @@ import pytest
 from browser.replica import ReplicaOptions, ReplicaServer
 from browser.replica.model import answer
 from tests.api_support import Api, running_api, unique, user
-from tests.fixtures.reliability import browser_process, chromium_processes, slack_settings
+from tests.fixtures.reliability import browser_process, chromium_processes
 from tests.fixtures.replica import FAST, Replica
-from tests.fixtures.slack_api import FakeSlack, SlackEvents, message_event, wait_for
+from tests.fixtures.slack_api import FakeSlack, SlackEvents, message_event, slack_values, wait_for
 from tests.test_serve import cli_env, free_port, run_cli, wait_until_healthy
 
 pytestmark = pytest.mark.browser
@@ -168,7 +168,7 @@ async def test_bridge_killed_with_slack_questions_queued(
         CHATGPT_URL=replica.url,
         BRIDGE_MAX_TABS="1",
         SLACK_CHANNELS=CHANNEL,
-        **{name.upper(): str(value) for name, value in slack_settings(slack_api).items()},
+        **{name.upper(): str(value) for name, value in slack_values(slack_api.url).items()},
     )
     run = unique("restart")
     prompts = [f"{run} question {number} words:200" for number in range(4)]

@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from browser.replica.model import answer
 from tests.api_support import Api, running_api, unique, user
-from tests.fixtures.reliability import slack_settings
-from tests.fixtures.slack_api import FakeSlack, SlackEvents, event_body
+from tests.fixtures.slack_api import FakeSlack, SlackEvents, event_body, slack_values
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +47,7 @@ def api(
         data_dir,
         max_prompt_chars=60_000,
         slack_channels=[CHANNEL],
-        **slack_settings(slack_api_server),
+        **slack_values(slack_api_server.url),
     ) as running:
         yield running
 

@@ -30,9 +30,8 @@ from tests.fixtures.reliability import (
     run_api_load,
     run_slack_load,
     slack_answers,
-    slack_settings,
 )
-from tests.fixtures.slack_api import FakeSlack, SlackEvents
+from tests.fixtures.slack_api import FakeSlack, SlackEvents, slack_values
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +59,7 @@ def server(
         tmp_path_factory.mktemp("load") / "data",
         slack_channels=[CHANNEL],
         max_tabs=3,
-        **slack_settings(slack_api_server),
+        **slack_values(slack_api_server.url),
     ) as api:
         yield api.server
 

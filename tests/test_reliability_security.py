@@ -29,7 +29,6 @@ from app.config import Settings
 from browser.replica.auth import AUTO_USER, User, access_token, session_cookie
 from tests.api_support import unique
 from tests.fixtures.app_server import AppServer
-from tests.fixtures.reliability import slack_settings
 from tests.fixtures.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -38,6 +37,7 @@ from tests.fixtures.slack_api import (
     SlackEvents,
     event_body,
     message_event,
+    slack_values,
     wait_for,
 )
 from tests.fixtures.tunnel import FAKES
@@ -58,7 +58,7 @@ async def exposed(
     slack_api: FakeSlack,
 ) -> AsyncIterator[AppServer]:
     """The bridge behind a (substituted) ngrok tunnel, with Slack over HTTP."""
-    values = app_settings.model_dump() | slack_settings(slack_api)
+    values = app_settings.model_dump() | slack_values(slack_api.url)
     values |= {"ngrok_authtoken": NGROK_TOKEN, "slack_channels": [CHANNEL]}
     settings = Settings(_env_file=None, **values)
     async with start_app(settings) as server:
@@ -174,7 +174,7 @@ async def test_a_debug_run_logs_no_secret_and_keeps_its_files_private(
         SLACK_CHANNELS=CHANNEL,
         # The pyngrok stand-in (no network, no ngrok binary) shadows the real package.
         PYTHONPATH=os.pathsep.join([str(FAKES), os.environ.get("PYTHONPATH", "")]),
-        **{name.upper(): value for name, value in slack_settings(slack_api).items()},
+        **{name.upper(): value for name, value in slack_values(slack_api.url).items()},
     )
     async with run_cli(["serve", "--port", str(port)], env, tmp_path / "serve.log") as cli:
         await wait_until_healthy(base_url, cli)
