@@ -82,6 +82,6 @@ install_browser
 
 case "${1:-}" in
     "") say "installed. Try: ./install.sh demo" ;;
-    test) shift; poetry run ruff check . && exec poetry run pytest "$@" ;;
+    test) shift; poetry run ruff check . && poetry run lint-imports && exec poetry run pytest "$@" ;;
     *) exec poetry run chatgpt-bridge "$@" ;;
 esac

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from app.config import Settings
 from app.logs import configure_logging
-from browser import Bridge
+from browser import BrowserBridge
 from browser.errors import BridgeError
 
 LOGIN_TIMEOUT = 900.0
@@ -38,7 +38,7 @@ async def ask(
     err: TextIO = sys.stderr,
 ) -> int:
     _quiet_logging(settings)
-    bridge = Bridge(settings)
+    bridge = BrowserBridge(settings)
     try:
         await bridge.start()
         async with bridge.ask(
@@ -73,7 +73,7 @@ async def login(settings: Settings, *, err: TextIO = sys.stderr) -> int:
                 file=err,
             )
             return 2
-    bridge = Bridge(settings, headless=bool(settings.browser_headless))
+    bridge = BrowserBridge(settings, headless=bool(settings.browser_headless))
     try:
         print(f"Log in to ChatGPT in the browser window ({settings.chatgpt_url}).", file=err)
         who = await asyncio.wait_for(bridge.wait_for_login(), LOGIN_TIMEOUT)

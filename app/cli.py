@@ -93,15 +93,15 @@ def _register_status(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _run_replica(args: argparse.Namespace) -> int:
-    from browser.replica.options import options_from_arguments
-    from browser.replica.runner import serve_forever
+    from replica.options import options_from_arguments
+    from replica.runner import serve_forever
 
     serve_forever(options_from_arguments(args), port=args.port)
     return 0
 
 
 def _register_replica(subcommands: argparse._SubParsersAction) -> None:
-    from browser.replica.options import add_knob_arguments
+    from replica.options import add_knob_arguments
 
     parser = subcommands.add_parser(
         "replica", help="serve the offline chatgpt.com replica alone (Ctrl-C to stop)"

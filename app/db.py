@@ -1,10 +1,10 @@
 """The bridge's one SQLite file: opened here, its tables owned by the layers that use them.
 
-Each layer creates its own tables through the `Database` it is handed (`slackbot/store.py`,
-`app/conversations.py`), so this module only knows how to open the file safely: private
-permissions (it maps Slack threads to ChatGPT conversations), WAL so readers never block the
-writer, a busy timeout so a second process waits instead of failing at once, and one unit of
-work at a time on the shared connection.
+Each layer creates its own tables with `create_tables` on the `Database` it is handed
+(`slackbot/store.py`, `app/api/conversations.py`), so this module only knows how to open the
+file safely: private permissions (it maps Slack threads to ChatGPT conversations), WAL so
+readers never block the writer, a busy timeout so a second process waits instead of failing
+at once, and one unit of work at a time on the shared connection.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ class Database:
                 await self._connection.rollback()
                 raise
             await self._connection.commit()
+
+    async def create_tables(self, schema: str) -> None:
+        """Run a layer's `CREATE ... IF NOT EXISTS` script: the one way tables are made."""
+        async with self.transaction() as connection:
+            await connection.executescript(schema)
 
     async def write(self, sql: str, parameters: Parameters = ()) -> aiosqlite.Cursor:
         """One statement in a transaction of its own; the cursor tells rowcount/lastrowid."""

@@ -23,7 +23,7 @@ from app.db import open_database
 from app.health import router as health_router
 from app.security import is_loopback, resolve_api_key
 from app.tunnel import TunnelError, open_tunnel
-from browser import Bridge
+from browser import Bridge, BrowserBridge
 from slackbot import SlackService
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with AsyncExitStack() as stack:
         app.state.db = await stack.enter_async_context(open_database(settings.database_path))
-        bridge = Bridge(settings)
+        bridge = BrowserBridge(settings)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         app.state.bridge = bridge

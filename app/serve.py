@@ -94,7 +94,7 @@ def demo_settings(chatgpt_url: str, port: int, data_dir: Path) -> Settings:
 
 async def demo(port: int, *, announce: Announce = _print_to_stderr) -> int:
     """The replica and the bridge wired together, logged in, with commands to try."""
-    from browser.replica import ReplicaOptions, ReplicaServer
+    from replica import ReplicaOptions, ReplicaServer
 
     replica = ReplicaServer(ReplicaOptions(auto_login=True))
     await asyncio.to_thread(replica.start)

@@ -26,7 +26,7 @@ import openai
 
 from app.config import Settings
 from browser.decoder import StreamDecoder
-from browser.replica import ReplicaOptions, ReplicaServer
+from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.app_server import AppServer
 
 

@@ -30,8 +30,8 @@ from typing import Any
 import psutil
 
 from app.config import Settings
-from browser import Bridge
-from browser.replica import ReplicaOptions, ReplicaServer
+from browser import Bridge, BrowserBridge
+from replica import ReplicaOptions, ReplicaServer
 
 TOKEN_RATE = {"ttft_ms": 300, "chunk_delay_ms": 25, "chunk_chars": 8}
 PROMPT = "Benchmark answer number {n} words:120"
@@ -103,7 +103,7 @@ async def main(executable: str, rounds: int, conversations: int) -> None:
         data_dir=data,
         max_tabs=6,
     )
-    bridge = Bridge(settings)
+    bridge = BrowserBridge(settings)
     await bridge.start()
     try:
         await one(bridge, 0)  # warm-up: first navigation, caches

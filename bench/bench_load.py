@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from browser.replica import ReplicaOptions, ReplicaServer
+from replica import ReplicaOptions, ReplicaServer
 from tests.api_support import running_api
 from tests.fixtures.reliability import memory, run_api_load, run_slack_load
 from tests.fixtures.replica import FAST, Replica

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from browser.replica import ReplicaOptions, ReplicaServer
+from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.slack_api import (
     FakeSlack,

@@ -1,4 +1,4 @@
-"""The browser layer's one public object: `Bridge(settings)`.
+"""The browser layer's one public object: `BrowserBridge(settings)`, a `contract.Bridge`.
 
 It owns the session (the browser) and the pool (its tabs) and exposes the contract every
 other layer uses: `ask()` for a streaming turn, `state()` for health, `models()`,
@@ -12,18 +12,18 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from enum import Enum
 from typing import Protocol
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import selectors
+from browser.contract import BridgeState
 from browser.errors import BridgeError, BrowserDownError, LoginRequiredError, RateLimitedError
 from browser.page import auth_session, fetch_json, probe, same_origin, user_label
 from browser.pool import Pool, Tab
 from browser.session import Session, SessionSettings, first_line
-from browser.turn import Turn, TurnSettings
+from browser.turn import BrowserTurn, TurnSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +36,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     max_queue: int
 
 
-class BridgeState(str, Enum):
-    READY = "ready"
-    LOGIN_REQUIRED = "login_required"
-    CHALLENGE = "challenge"
-    RATE_LIMITED = "rate_limited"
-    DOWN = "down"
-
-
-class Bridge:
+class BrowserBridge:
     """Ask ChatGPT through the person's own logged-in browser."""
 
     def __init__(self, settings: BridgeSettings, *, headless: bool | None = None) -> None:
@@ -82,10 +74,10 @@ class Bridge:
         prompt: str,
         conversation_id: str | None = None,
         model: str | None = None,
-        temporary: bool = False,
         *,
+        temporary: bool = False,
         patient: bool = False,
-    ) -> AbstractAsyncContextManager[Turn]:
+    ) -> AbstractAsyncContextManager[BrowserTurn]:
         """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
 
         A `patient` caller (one that stores its question, like a Slack job) waits in line
@@ -105,10 +97,12 @@ class Bridge:
         model: str | None,
         temporary: bool,
         patient: bool,
-    ) -> AsyncIterator[Turn]:
+    ) -> AsyncIterator[BrowserTurn]:
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
-            turn = Turn(tab, self._settings, prompt, conversation_id, model, temporary)
+            turn = BrowserTurn(
+                tab, self._settings, prompt, conversation_id, model, temporary=temporary
+            )
             try:
                 try:
                     await turn.send()

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from playwright.async_api import Error as PlaywrightError
 
 from browser import faults, selectors
+from browser.contract import FinishReason
 from browser.decoder import StreamDecoder
 from browser.errors import (
     AnswerTimeoutError,
@@ -67,7 +68,7 @@ class TurnSettings(Protocol):
     answer_timeout: float
 
 
-class Turn:
+class BrowserTurn:
     """A running turn. Iterate it for Markdown deltas; see the attributes for the rest."""
 
     def __init__(
@@ -77,6 +78,7 @@ class Turn:
         prompt: str,
         conversation_id: str | None = None,
         model: str | None = None,
+        *,
         temporary: bool = False,
     ) -> None:
         self._tab = tab
@@ -91,7 +93,7 @@ class Turn:
         self.model: str | None = model
         self.title: str | None = None
         self.text = ""
-        self.finish_reason: str | None = None
+        self.finish_reason: FinishReason | None = None
         self.user_message_id: str | None = None
         self.delivered: bool | None = False
         self.page_timings: dict[str, float] = {}
@@ -110,7 +112,7 @@ class Turn:
 
     # --- the caller's side ------------------------------------------------------------------
 
-    def __aiter__(self) -> Turn:
+    def __aiter__(self) -> BrowserTurn:
         return self
 
     async def __anext__(self) -> str:

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slackbot.database import Database
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
 from slackbot.settings import SlackSettings
@@ -30,7 +31,6 @@ from slackbot.store import SlackStore
 from slackbot.writer import Streaming, slack_error
 
 if TYPE_CHECKING:
-    from app.db import Database
     from browser import Bridge
 
 logger = logging.getLogger(__name__)

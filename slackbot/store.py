@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from app.db import Database
+from slackbot.database import Database
 from slackbot.routing import Question
 
 _SCHEMA = """
@@ -123,11 +123,10 @@ class SlackStore:
         self._db = db
 
     async def setup(self) -> None:
-        async with self._db.transaction() as connection:
-            await connection.executescript(_SCHEMA)
-            await connection.execute(
-                "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
-            )
+        await self._db.create_tables(_SCHEMA)
+        await self._db.write(
+            "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
+        )
 
     async def accept(self, question: Question) -> Job | None:
         """Record a new question; None when this (channel, ts) was accepted before.

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
-from browser.replica.model import answer
+from replica.model import answer
 from tests.api_support import Api, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
 

@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-from browser.replica.model import answer
+from replica.model import answer
 from tests.api_support import Api, assistant, module_api, unique, user
 from tests.schemas import validate
 

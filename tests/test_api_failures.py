@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from browser.replica.model import answer
+from replica.model import answer
 from tests.api_support import Api, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
 

@@ -9,7 +9,7 @@ import pytest
 
 from browser import Bridge
 from browser.page import probe
-from browser.replica.model import thoughts
+from replica.model import thoughts
 
 pytestmark = pytest.mark.browser
 

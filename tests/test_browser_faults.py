@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from browser import Bridge, BridgeState
+from browser import Bridge, BridgeState, BrowserBridge
 from browser.errors import (
     AnswerTimeoutError,
     BridgeError,
@@ -57,7 +57,7 @@ async def impatient_bridge(
         answer_timeout=6.0,
         max_tabs=1,
     )
-    started = Bridge(settings)
+    started = BrowserBridge(settings)
     await started.start()
     yield started
     await started.stop()

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from app.config import Settings
-from browser import Bridge, BridgeState
+from browser import BridgeState, BrowserBridge
 from browser.errors import BrowserDownError, LoginRequiredError, SendUncertainError
 from browser.session import (
     DEBIAN_CHROMIUM,
@@ -179,12 +179,14 @@ async def test_profile_in_use_and_missing_browser(
     make_bridge: Any, browser_settings: Any, replica: Any, tmp_path: Path
 ) -> None:
     await make_bridge(replica.url)
-    second = Bridge(browser_settings(replica.url))
+    second = BrowserBridge(browser_settings(replica.url))
     with pytest.raises(BrowserDownError, match="in use by another browser"):
         await second.start()
     await second.stop()
 
-    missing = Bridge(browser_settings(replica.url, browser_executable=tmp_path / "no-chrome"))
+    missing = BrowserBridge(
+        browser_settings(replica.url, browser_executable=tmp_path / "no-chrome")
+    )
     with pytest.raises(BrowserDownError, match="BROWSER_EXECUTABLE"):
         await missing.start()
     assert await missing.state() is BridgeState.DOWN

@@ -20,8 +20,8 @@ from typing import Any
 import openai
 import pytest
 
-from browser.replica import ReplicaOptions, ReplicaServer
-from browser.replica.model import answer
+from replica import ReplicaOptions, ReplicaServer
+from replica.model import answer
 from tests.api_support import Api, running_api, unique, user
 from tests.fixtures.reliability import browser_process, chromium_processes
 from tests.fixtures.replica import FAST, Replica

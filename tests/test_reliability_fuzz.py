@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from browser.replica.model import answer
+from replica.model import answer
 from tests.api_support import Api, running_api, unique, user
 from tests.fixtures.slack_api import FakeSlack, SlackEvents, event_body, slack_values
 

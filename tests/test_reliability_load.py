@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from browser.replica.model import answer
+from replica.model import answer
 from tests.api_support import running_api
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.reliability import (

@@ -26,7 +26,7 @@ import openai
 import pytest
 
 from app.config import Settings
-from browser.replica.auth import AUTO_USER, User, access_token, session_cookie
+from replica.auth import AUTO_USER, User, access_token, session_cookie
 from tests.api_support import unique
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.slack_api import (

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-import app.api  # noqa: F401  (app.conversations is imported through the API package)
-from app.conversations import ChatPlan, ConversationMap, Dialogue, Message
+import app.api  # noqa: F401  (app.api.conversations is imported through the API package)
+from app.api.conversations import ChatPlan, ConversationMap, Dialogue, Message
 from app.db import DatabaseError, open_database
 from slackbot.routing import BotIdentity, question
 from slackbot.store import SlackStore

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from browser.replica import model
-from browser.replica.store import Conversation, Message
-from browser.replica.stream import V1Encoder
+from replica import model
+from replica.store import Conversation, Message
+from replica.stream import V1Encoder
 
 # ---------------------------------------------------------------- the model
 

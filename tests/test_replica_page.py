@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from browser.replica import model
+from replica import model
 
 pytestmark = pytest.mark.browser
 

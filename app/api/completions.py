@@ -12,6 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from app.api.conversations import (
+    ChatPlan,
+    ConversationMap,
+    Dialogue,
+    PromptRejectedError,
+    normalise,
+)
 from app.api.emulation import OutputFormatError, OutputShaper
 from app.api.errors import APIError, api_error_from, invalid_request
 from app.api.models import ModelEntry
@@ -19,13 +26,6 @@ from app.api.responses import Completion
 from app.api.schemas import ChatCompletionRequest
 from app.api.turns import TurnRunner
 from app.api.usage import Usage, count_tokens, prompt_tokens
-from app.conversations import (
-    ChatPlan,
-    ConversationMap,
-    Dialogue,
-    PromptRejectedError,
-    normalise,
-)
 from browser import Bridge
 from browser.errors import BridgeError
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.completions import CompletionJob
+from app.api.conversations import ConversationMap
 from app.api.errors import APIError
 from app.api.models import ModelCatalog
 from app.api.routing import OpenAIRoute
 from app.api.schemas import parse_chat_request
 from app.api.streaming import KEEPALIVE_INTERVAL, SSE_HEADERS, event_stream
-from app.conversations import ConversationMap
 
 FIRST_DELTA_GRACE = 10.0
 """Seconds a stream waits for ChatGPT's first delta before sending its status line, so

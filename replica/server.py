@@ -27,12 +27,12 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
-from browser.replica import auth, model
-from browser.replica.generation import Faults, Generation, Timing
-from browser.replica.options import ReplicaOptions
-from browser.replica.pages import challenge_page, index_page, login_page
-from browser.replica.store import ROOT_ID, Message, Store
-from browser.replica.stream import LegacyEncoder, V1Encoder
+from replica import auth, model
+from replica.generation import Faults, Generation, Timing
+from replica.options import ReplicaOptions
+from replica.pages import challenge_page, index_page, login_page
+from replica.store import ROOT_ID, Message, Store
+from replica.stream import LegacyEncoder, V1Encoder
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import time
 
 import uvicorn
 
-from browser.replica.options import ReplicaOptions
-from browser.replica.server import create_replica_app
+from replica.options import ReplicaOptions
+from replica.server import create_replica_app
 
 
 class ReplicaServer:

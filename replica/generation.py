@@ -13,10 +13,10 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from browser.replica import model
-from browser.replica.options import ReplicaOptions
-from browser.replica.store import Conversation, Message
-from browser.replica.stream import ERROR_TEXT, Encoder, handoff_event
+from replica import model
+from replica.options import ReplicaOptions
+from replica.store import Conversation, Message
+from replica.stream import ERROR_TEXT, Encoder, handoff_event
 
 logger = logging.getLogger(__name__)
 

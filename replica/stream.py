@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any, Protocol
 
-from browser.replica.store import Conversation, Message
+from replica.store import Conversation, Message
 
 DONE = "data: [DONE]\n\n"
 ERROR_TEXT = (

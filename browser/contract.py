@@ -1,0 +1,97 @@
+"""The one contract between the browser layer and every surface above it.
+
+`app/` (the OpenAI-compatible API, the CLI) and `slackbot/` are written against these
+Protocols, never against Playwright: `browser.BrowserBridge` is the implementation that
+drives the person's Chrome, and `tests/fakes/bridge.py` is an in-memory one that scripts
+answers, delays and failures, the way httpx's `MockTransport` stands in for the network. A
+surface that only needs what is written here can be tested in milliseconds.
+
+Everything an implementation raises is a `browser.errors.BridgeError`: each says whether the
+prompt may have reached ChatGPT (`delivered`), which is what decides whether a caller may try
+again. Importing this module loads no browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from enum import Enum
+from typing import Literal, Protocol
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+class BridgeState(str, Enum):
+    READY = "ready"
+    LOGIN_REQUIRED = "login_required"
+    CHALLENGE = "challenge"
+    RATE_LIMITED = "rate_limited"
+    DOWN = "down"
+
+
+class Turn(Protocol):
+    """One question being answered: iterate it for Markdown deltas, in order.
+
+    `delivered` is False while the prompt surely has not reached ChatGPT, None while it may
+    have (Send was pressed, nothing confirmed yet) and True once ChatGPT took it.
+    """
+
+    conversation_id: str | None
+    model: str | None
+    text: str
+    finish_reason: FinishReason | None
+    delivered: bool | None
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    async def read(self) -> str:
+        """Wait for the whole answer and return it (raises like iteration does)."""
+        ...
+
+    async def cancel(self) -> None:
+        """Stop the answer; the partial text stays, with finish_reason "cancelled"."""
+        ...
+
+
+class Bridge(Protocol):
+    """Ask ChatGPT and read its answer as it streams; report how the browser is."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def ask(
+        self,
+        prompt: str,
+        conversation_id: str | None = None,
+        model: str | None = None,
+        *,
+        temporary: bool = False,
+        patient: bool = False,
+    ) -> AbstractAsyncContextManager[Turn]:
+        """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
+
+        A `patient` caller (one that stored its question, like a Slack job) waits in line
+        however long it is; others get `BusyError` when the line is full.
+        """
+        ...
+
+    async def state(self) -> BridgeState:
+        """ready | login_required | challenge | rate_limited | down."""
+        ...
+
+    async def models(self) -> list[str]:
+        """Model slugs the account offers, as the web app lists them."""
+        ...
+
+    async def whoami(self) -> str | None:
+        """The logged-in person's email (or name); None when logged out."""
+        ...
+
+    def stats(self) -> dict[str, int]:
+        """How the tabs are used: `tabs_total`, `tabs_busy`, `queue_length`."""
+        ...
+
+    def is_busy(self) -> bool:
+        """Every tab is taken: a question asked now would wait in line."""
+        ...
