@@ -1,0 +1,216 @@
+"""An in-memory `browser.contract.Bridge`: the layers above the browser, tested without one.
+
+In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` answers every
+`ask()` from a script, so a test of the API or the Slack layer states exactly what ChatGPT
+"does" and checks only its own layer's behaviour, in milliseconds.
+
+    bridge = FakeBridge()                              # echoes: "You said: <prompt>"
+    bridge.script(Answer("Hello", "there"))            # the next ask gets these deltas
+    bridge.script(Answer(error=RateLimitedError(retry_after=60)))   # refused at send
+    bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
+    bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
+
+Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags), so a test can
+prove what was typed, and how often: a prompt "sent" twice is a bug the fake makes visible.
+Tabs and the waiting line behave like the pool's: `tabs` turns at once, `patient` callers
+wait however long, others get `BusyError` when `max_queue` already wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+
+from browser.contract import BridgeState, FinishReason
+from browser.errors import BridgeError, BusyError
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One call of `ask()`, as the surface made it."""
+
+    prompt: str
+    conversation_id: str | None
+    model: str | None
+    temporary: bool
+    patient: bool
+
+
+class Answer:
+    """What ChatGPT does with one prompt.
+
+    `deltas`: the text pieces, in order. `error`: raised by `ask()` itself, before the turn is
+    handed over (a refused send; its `delivered` says whether the prompt got through).
+    `fail`: raised from the iteration after the deltas (an answer that breaks off).
+    `delay`: seconds before each delta; `hang`: after the deltas, wait until cancelled.
+    """
+
+    def __init__(
+        self,
+        *deltas: str,
+        error: BridgeError | None = None,
+        fail: BridgeError | None = None,
+        delay: float = 0.0,
+        hang: bool = False,
+        finish_reason: FinishReason = "stop",
+        conversation_id: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.deltas = deltas
+        self.error = error
+        self.fail = fail
+        self.delay = delay
+        self.hang = hang
+        self.finish_reason: FinishReason = finish_reason
+        self.conversation_id = conversation_id
+        self.model = model
+
+
+Handler = Callable[[Ask], Answer]
+
+
+def echo(ask: Ask) -> Answer:
+    """The default: quote the prompt, in a few deltas, like the replica does."""
+    words = f"You said: {ask.prompt}".split(" ")
+    return Answer(*(word if i == 0 else f" {word}" for i, word in enumerate(words)))
+
+
+class FakeTurn:
+    """A `browser.contract.Turn` playing one `Answer`."""
+
+    def __init__(self, answer: Answer, conversation_id: str, model: str | None) -> None:
+        self._answer = answer
+        self.conversation_id: str | None = conversation_id
+        self.model = model
+        self.text = ""
+        self.finish_reason: FinishReason | None = None
+        self.delivered: bool | None = True
+        self.cancelled = asyncio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        for delta in self._answer.deltas:
+            if await self._wait(self._answer.delay):
+                return
+            self.text += delta
+            yield delta
+        if self._answer.fail is not None:
+            raise self._answer.fail
+        if self._answer.hang and await self._wait(None):
+            return
+        self.finish_reason = self._answer.finish_reason
+
+    async def read(self) -> str:
+        async for _ in self:
+            pass
+        return self.text
+
+    async def cancel(self) -> None:
+        self.cancelled.set()
+
+    async def _wait(self, seconds: float | None) -> bool:
+        """Sleep (forever when None) unless cancelled; True when the turn was cancelled."""
+        if not self.cancelled.is_set() and seconds != 0:
+            try:
+                await asyncio.wait_for(self.cancelled.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        if self.cancelled.is_set():
+            self.finish_reason = "cancelled"
+            return True
+        return False
+
+
+@dataclass
+class FakeBridge:
+    """A scripted `browser.contract.Bridge`. See the module docstring."""
+
+    handler: Handler = echo
+    tabs: int = 3
+    max_queue: int = 10
+    state_value: BridgeState = BridgeState.READY
+    model_slugs: list[str] = field(default_factory=lambda: ["auto", "gpt-5", "gpt-5-thinking"])
+    who: str | None = "you@example.com"
+    asks: list[Ask] = field(default_factory=list)
+    turns: list[FakeTurn] = field(default_factory=list)
+    started: bool = False
+
+    def __post_init__(self) -> None:
+        self._scripted: deque[Answer] = deque()
+        self._busy = 0
+        self._waiting = 0
+        self._free = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    def script(self, *answers: Answer) -> None:
+        """The next asks get these answers, in order; then the handler again."""
+        self._scripted.extend(answers)
+
+    @property
+    def prompts(self) -> list[str]:
+        return [ask.prompt for ask in self.asks]
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+
+    def ask(
+        self,
+        prompt: str,
+        conversation_id: str | None = None,
+        model: str | None = None,
+        *,
+        temporary: bool = False,
+        patient: bool = False,
+    ) -> AbstractAsyncContextManager[FakeTurn]:
+        return self._ask(Ask(prompt, conversation_id, model, temporary, patient))
+
+    @asynccontextmanager
+    async def _ask(self, ask: Ask) -> AsyncIterator[FakeTurn]:
+        await self._take_tab(ask.patient)
+        try:
+            answer = self._scripted.popleft() if self._scripted else self.handler(ask)
+            self.asks.append(ask)
+            if answer.error is not None:
+                raise answer.error
+            conversation_id = (
+                answer.conversation_id or ask.conversation_id or f"fake-{next(self._ids)}"
+            )
+            turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto")
+            self.turns.append(turn)
+            yield turn
+        finally:
+            async with self._free:
+                self._busy -= 1
+                self._free.notify()
+
+    async def _take_tab(self, patient: bool) -> None:
+        async with self._free:
+            if self._busy >= self.tabs and not patient and self._waiting >= self.max_queue:
+                raise BusyError()
+            self._waiting += 1
+            try:
+                await self._free.wait_for(lambda: self._busy < self.tabs)
+            finally:
+                self._waiting -= 1
+            self._busy += 1
+
+    async def state(self) -> BridgeState:
+        return self.state_value
+
+    async def models(self) -> list[str]:
+        return list(self.model_slugs)
+
+    async def whoami(self) -> str | None:
+        return self.who
+
+    def stats(self) -> dict[str, int]:
+        return {"tabs_total": self.tabs, "tabs_busy": self._busy, "queue_length": self._waiting}
+
+    def is_busy(self) -> bool:
+        return self._busy >= self.tabs

@@ -1,0 +1,75 @@
+"""The fake is a test seam: it must behave like the contract says, or tests above it lie."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from browser.contract import Bridge
+from browser.errors import BusyError, RateLimitedError, SendUncertainError
+from tests.fakes.bridge import Answer, FakeBridge
+
+
+def _is_bridge(bridge: Bridge) -> Bridge:
+    return bridge  # type-checks FakeBridge against the Protocol
+
+
+async def test_echoes_in_deltas_and_records_the_ask() -> None:
+    bridge = _is_bridge(FakeBridge())
+    async with bridge.ask("Hi there", model="gpt-5", temporary=True) as turn:
+        deltas = [delta async for delta in turn]
+    assert "".join(deltas) == turn.text == "You said: Hi there"
+    assert len(deltas) == 4 and turn.finish_reason == "stop" and turn.model == "gpt-5"
+    assert isinstance(bridge, FakeBridge) and bridge.asks[0].temporary is True
+
+
+async def test_scripted_answers_come_first_then_the_handler() -> None:
+    bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))
+    bridge.script(Answer("one", conversation_id="c-1"))
+    async with bridge.ask("first") as first:
+        assert await first.read() == "one" and first.conversation_id == "c-1"
+    async with bridge.ask("second", conversation_id="c-1") as second:
+        assert await second.read() == "SECOND" and second.conversation_id == "c-1"
+
+
+async def test_errors_at_send_and_mid_answer() -> None:
+    bridge = FakeBridge()
+    bridge.script(Answer(error=RateLimitedError(retry_after=30)))
+    with pytest.raises(RateLimitedError):
+        async with bridge.ask("refused"):
+            pass
+    bridge.script(Answer("Half", fail=SendUncertainError()))
+    async with bridge.ask("broken") as turn:
+        with pytest.raises(SendUncertainError):
+            await turn.read()
+    assert turn.text == "Half" and turn.finish_reason is None
+    assert bridge.prompts == ["refused", "broken"]
+
+
+async def test_cancel_ends_a_hanging_answer() -> None:
+    bridge = FakeBridge()
+    bridge.script(Answer("Partial", hang=True))
+    async with bridge.ask("long") as turn:
+        reading = asyncio.create_task(turn.read())
+        await asyncio.sleep(0.01)
+        assert not reading.done()
+        await turn.cancel()
+        assert await reading == "Partial"
+    assert turn.finish_reason == "cancelled"
+
+
+async def test_tabs_and_the_line_behave_like_the_pool() -> None:
+    bridge = FakeBridge(tabs=1, max_queue=0)
+    bridge.script(Answer("held", hang=True))
+    async with bridge.ask("hold") as held:
+        assert bridge.is_busy()
+        with pytest.raises(BusyError):
+            async with bridge.ask("impatient"):
+                pass
+        patient = asyncio.create_task(bridge.ask("patient", patient=True).__aenter__())
+        await asyncio.sleep(0.01)
+        assert bridge.stats()["queue_length"] == 1 and not patient.done()
+        await held.cancel()
+    turn = await patient
+    assert await turn.read() == "You said: patient"
