@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -34,7 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with AsyncExitStack() as stack:
         app.state.db = await stack.enter_async_context(open_database(settings.database_path))
-        bridge = BrowserBridge(settings)
+        bridge: Bridge = app.state.make_bridge(settings)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         app.state.bridge = bridge
@@ -86,9 +86,15 @@ async def _open_tunnel(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.tunnel = tunnel
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    make_bridge: Callable[[Settings], Bridge] = BrowserBridge,
+) -> FastAPI:
+    """The bridge app. `make_bridge` builds the browser layer: tests hand in a fake one."""
     app = FastAPI(title="chatgpt-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings or Settings()
+    app.state.make_bridge = make_bridge
     app.include_router(health_router)
     app.include_router(api_router)
     app.add_api_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)

@@ -22,7 +22,7 @@ import asyncio
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from browser.contract import BridgeState, FinishReason
@@ -114,10 +114,8 @@ class FakeTurn:
     async def _wait(self, seconds: float | None) -> bool:
         """Sleep (forever when None) unless cancelled; True when the turn was cancelled."""
         if not self.cancelled.is_set() and seconds != 0:
-            try:
+            with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.cancelled.wait(), seconds)
-            except asyncio.TimeoutError:
-                pass
         if self.cancelled.is_set():
             self.finish_reason = "cancelled"
             return True
