@@ -26,6 +26,8 @@ TOKEN = re.compile(r"eyJ[\w.-]{8,}|\b(?:sk|sess|pk)-[\w-]{8,}|(?=[\w+/=]*\d)[\w+
 """JWTs, API-key shapes and any long unbroken run of base64 holding a digit; test ids
 like `model-switcher-dropdown-button` survive (short words between hyphens)."""
 MAX_LABEL = 60
+MAX_CONTROLS = 250
+"""Enough for a long thread's action rows and still the composer's buttons at the end."""
 MAX_NODES = 80
 
 _COLLECT_JS = f"""
@@ -33,7 +35,7 @@ _COLLECT_JS = f"""
   const {{kit, renderer, seen}} = ({adapters.DOM_JS})(L, A);
   const controls = kit.all(document, D.controls)
     .filter((el) => !el.closest(D.skip))
-    .slice(0, {MAX_NODES})
+    .slice(0, {MAX_CONTROLS})
     .map((el) => ({{
       tag: el.tagName.toLowerCase(),
       role: el.getAttribute("role"),

@@ -155,7 +155,7 @@ async def control(page: Page, name: str) -> Locator:
     """
     found = await page.evaluate(_CONTROL_JS, [selectors.layered(), name])
     scope = page.locator(found["scope"]).filter(visible=True).first if found["scope"] else page
-    layer = found["layer"] or selectors.css(name)
+    layer = found["layer"] or selectors.any_of(tuple(found["valid"]))
     return scope.locator(layer).filter(visible=True).first
 
 
@@ -163,7 +163,12 @@ _CONTROL_JS = f"""
 ([L, name]) => {{
   const kit = ({adapters.KIT_JS})(L);
   const picked = kit.pick(kit.scope, name);
-  return {{scope: kit.scopeLayer, layer: picked ? picked.layer : null}};
+  // A person's layer that is not valid CSS must not break the wait for the defaults.
+  const valid = L[name].filter((sel) => {{
+    try {{ document.createDocumentFragment().querySelector(sel); return true; }}
+    catch (e) {{ return false; }}
+  }});
+  return {{scope: kit.scopeLayer, layer: picked ? picked.layer : null, valid}};
 }}
 """
 

@@ -23,9 +23,15 @@ from browser.page import control, probe
 
 pytestmark = pytest.mark.browser
 
-SNAPSHOTS = Path(__file__).resolve().parents[1].parent / "shared" / "research" / "dom-snapshots"
-if not SNAPSHOTS.is_dir():  # a worktree sits beside `shared`; the main checkout too
-    SNAPSHOTS = Path("/work/shared/research/dom-snapshots")
+SNAPSHOTS = next(
+    (
+        folder / "shared" / "research" / "dom-snapshots"
+        for folder in Path(__file__).resolve().parents
+        if (folder / "shared" / "research" / "dom-snapshots").is_dir()
+    ),
+    Path("../shared/research/dom-snapshots"),
+)
+"""`../shared/research/dom-snapshots` from the checkout (a worktree sits one level deeper)."""
 
 LEGACY, SEARCH = "legacy-turn-v1", "search-unit-v2"
 
@@ -213,9 +219,10 @@ async def test_a_selectors_file_layer_wins(
     fix.write_text('{"composer": ["div#new-composer"]}\n')
     selectors.use_file(fix)
     assert (await described(page, "composer") or {})["attributes"]["id"] == "new-composer"
-    fix.write_text('{"composer": ["div[[broken"]}\n')
+    fix.write_text('{"composer": ["div[[broken"], "send": ["button[[broken"]}\n')
     selectors.use_file(fix)  # invalid CSS matches nothing: the defaults still work
     assert (await described(page, "composer") or {})["attributes"].get("id") is None
+    assert await described(page, "send") is None  # and a missing one is no error either
 
 
 async def test_a_hidden_stop_button_is_not_a_stop_button(page: Page) -> None:
