@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from browser import selectors
+
 DEFAULT_MODEL_ALIASES: dict[str, str] = {
     "gpt-3.5-turbo": "auto",
     "gpt-4": "auto",
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
     answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
     # Longest message the API types into ChatGPT (a flattened history included); longer -> 400.
     max_prompt_chars: int = Field(30000, ge=100, validation_alias="BRIDGE_MAX_PROMPT_CHARS")
+    # JSON of extra selector layers tried first, e.g. {"composer": ["div#new-composer"]}.
+    selectors_file: Path | None = Field(None, validation_alias="BRIDGE_SELECTORS_FILE")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"
@@ -93,6 +97,14 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_data_dir(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("selectors_file", mode="after")
+    @classmethod
+    def _check_selectors_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            value = value.expanduser()
+            selectors.read_file(value)  # SelectorsFileError (a ValueError) names the problem
+        return value
 
     @field_validator("chatgpt_url", mode="after")
     @classmethod

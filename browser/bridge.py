@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Protocol
 
 from playwright.async_api import Error as PlaywrightError
@@ -34,6 +35,7 @@ STATE_SETTLE_TIMEOUT = 15.0
 class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     max_tabs: int
     max_queue: int
+    selectors_file: Path | None
 
 
 class BrowserBridge:
@@ -41,6 +43,7 @@ class BrowserBridge:
 
     def __init__(self, settings: BridgeSettings, *, headless: bool | None = None) -> None:
         self._settings = settings
+        selectors.use_file(settings.selectors_file)  # the person's hot-fix layers come first
         self._session = Session(settings, headless=headless)
         self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
         self._rate_limited_until = 0.0

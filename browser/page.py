@@ -15,78 +15,71 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
-from browser import selectors
+from browser import adapters, selectors
+from browser.adapters import Detection, DomMessage
 from browser.decoder import finished, is_answer, message_text
 
 logger = logging.getLogger(__name__)
 
-_PROBE_JS = """
-(S) => {
+_PROBE_JS = f"""
+([L, A, S]) => {{
   // The text the web app will send: ProseMirror keeps one block per line, <br> inside a
   // block is a hard break, and an empty line is a block holding only a trailing <br>.
   const BLOCKS = new Set(["P", "DIV", "PRE", "LI", "H1", "H2", "H3", "H4", "H5", "H6",
                           "BLOCKQUOTE"]);
-  const inline = (node) => {
+  const inline = (node) => {{
     if (node.nodeType === Node.TEXT_NODE) return node.data;
     if (node.nodeType !== Node.ELEMENT_NODE) return "";
-    if (node.tagName === "BR") {
+    if (node.tagName === "BR") {{
       return node.classList.contains("ProseMirror-trailingBreak") ? "" : "\\n";
-    }
+    }}
     if (BLOCKS.has(node.tagName)) return blocks(node);
     return Array.from(node.childNodes).map(inline).join("");
-  };
-  const blocks = (el) => {
+  }};
+  const blocks = (el) => {{
     const children = Array.from(el.childNodes);
     const blocky = children.length > 0 && children.every(
       (c) => c.nodeType === Node.ELEMENT_NODE && BLOCKS.has(c.tagName));
     return children.map(inline).join(blocky ? "\\n" : "");
-  };
-  const q = (sel) => document.querySelector(sel);
-  const qa = (sel) => Array.from(document.querySelectorAll(sel));
-  const visible = (el) => !!el && el.getClientRects().length > 0;
-  const text = (el) => ((el && (el.innerText || el.textContent)) || "").trim();
+  }};
+  const {{kit, renderer, seen, messages}} = ({adapters.DOM_JS})(L, A);
+  const {{visible, all, text}} = kit;
+  const q = (sel) => all(document, sel)[0] || null;
+  const qa = (sel) => all(document, sel);
   const title = document.title || "";
-  const composer = q(S.composer);
+  const picked = kit.pick(kit.scope, "composer");
+  const composer = picked && picked.el;
   let challenge = null;
-  if (q(S.challengeStrong) || S.challengeTitles.some((t) => title.includes(t))) {
+  if (q(S.challenge_strong) || S.challenge_titles.some((t) => title.includes(t))) {{
     challenge = "strong";
-  } else if (!composer && document.body && S.challengeTexts.some(
-               (t) => document.body.textContent.toLowerCase().includes(t))) {
+  }} else if (!composer && document.body && S.challenge_texts.some(
+               (t) => document.body.textContent.toLowerCase().includes(t))) {{
     challenge = "strong";
-  } else if (q(S.challengeWeak)) {
+  }} else if (q(S.challenge_weak)) {{
     challenge = "weak";
-  }
+  }}
   const dialogs = qa(S.dialog).filter(visible).map(text);
-  const rateLimit = dialogs.find((d) => S.rateLimitTexts.some((t) => d.includes(t))) || null;
-  const login = qa(S.login).some(visible) || dialogs.some((d) => d.includes(S.stayLoggedOut));
+  const rateLimit = dialogs.find((d) => S.rate_limit_texts.some((t) => d.includes(t))) || null;
+  const login = qa(S.login).some(visible) || dialogs.some((d) => d.includes(S.stay_logged_out));
   const toast = qa(S.toast).filter(visible).map(text).join(" ") || null;
-  const threadErrors = qa(S.threadError).filter(visible).map(text);
-  const messages = qa(S.message).map((el) => {
-    const turn = el.closest(S.turn);
-    const markdown = el.querySelector(S.markdown);
-    return {
-      id: el.getAttribute("data-message-id"),
-      role: el.getAttribute("data-message-author-role"),
-      slug: el.getAttribute("data-message-model-slug"),
-      done: !!(turn && turn.querySelector(S.actionBar)),
-      text: text(markdown || el),
-    };
-  });
-  return {
+  const threadErrors = qa(S.thread_error).filter(visible).map(text);
+  return {{
     url: location.href,
     challenge,
     logged_out: login,
     rate_limit: rateLimit,
     toast,
     thread_error: threadErrors.length ? threadErrors[threadErrors.length - 1] : null,
-    composer: !!composer && visible(composer),
+    composer: !!composer,
     composer_text: composer ? blocks(composer) : null,
-    stop: qa(S.stop).some(visible),
+    stop: !!kit.pick(kit.scope, "stop"),
+    renderer,
+    seen,
     messages,
-  };
-}
+  }};
+}}
 """
 
 _FETCH_JSON_JS = """
@@ -100,15 +93,6 @@ async ({path, bearer}) => {
   return {status: response.status, body: await response.text()};
 }
 """
-
-
-@dataclass
-class DomMessage:
-    id: str
-    role: str
-    slug: str | None
-    done: bool
-    text: str
 
 
 @dataclass
@@ -126,6 +110,8 @@ class PageState:
     composer_text: str | None = None
     stop: bool = False
     messages: list[DomMessage] = field(default_factory=list)
+    detection: Detection = field(default_factory=Detection)
+    """Which renderer the DOM was read with; "unknown" means no messages from the DOM."""
 
     @property
     def user_ids(self) -> list[str]:
@@ -138,9 +124,53 @@ class PageState:
 
 async def probe(page: Page) -> PageState:
     """Snapshot the page. Raises playwright's Error if the page is gone."""
-    raw = await page.evaluate(_PROBE_JS, selectors.PAGE_SELECTORS)
-    messages = [DomMessage(**m) for m in raw.pop("messages") if m["id"]]
-    return PageState(**raw, messages=messages)
+    raw = await page.evaluate(_PROBE_JS, [*adapters.arguments(), selectors.page_selectors()])
+    read = adapters.from_raw({key: raw.pop(key) for key in ("renderer", "seen", "messages")})
+    state = PageState(**raw, messages=read.messages, detection=read.detection)
+    if state.composer and not read.detection.known:
+        _report_unknown(read.detection)
+    return state
+
+
+_reported: set[tuple[str, ...]] = set()
+
+
+def _report_unknown(detection: Detection) -> None:
+    """Say once per distinct page shape that the DOM is unreadable (the network still works)."""
+    if detection.seen not in _reported and len(_reported) < 32:
+        _reported.add(detection.seen)
+        logger.warning(
+            "unrecognised ChatGPT page renderer (saw: %s); reading answers from the network "
+            "only. A BRIDGE_SELECTORS_FILE layer or a bridge update can fix this.",
+            "; ".join(detection.seen) or "nothing",
+        )
+
+
+async def control(page: Page, name: str) -> Locator:
+    """The visible control `name` (composer, send, stop, model_trigger) in the active page.
+
+    Resolved layer by layer in the page, so the first layer that shows a visible element
+    decides, never whichever element of all layers comes first in the document. When none
+    shows one yet, the locator waits for any layer (a button that appears a moment later).
+    """
+    found = await page.evaluate(_CONTROL_JS, [selectors.layered(), name])
+    scope = page.locator(found["scope"]).filter(visible=True).first if found["scope"] else page
+    layer = found["layer"] or selectors.any_of(tuple(found["valid"]))
+    return scope.locator(layer).filter(visible=True).first
+
+
+_CONTROL_JS = f"""
+([L, name]) => {{
+  const kit = ({adapters.KIT_JS})(L);
+  const picked = kit.pick(kit.scope, name);
+  // A person's layer that is not valid CSS must not break the wait for the defaults.
+  const valid = L[name].filter((sel) => {{
+    try {{ document.createDocumentFragment().querySelector(sel); return true; }}
+    catch (e) {{ return false; }}
+  }});
+  return {{scope: kit.scopeLayer, layer: picked ? picked.layer : null, valid}};
+}}
+"""
 
 
 async def fetch_json(page: Page, path: str, *, bearer: bool = False) -> tuple[int, Any]:

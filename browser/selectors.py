@@ -1,14 +1,20 @@
 """Every selector, text and URL shape of the ChatGPT web app, in one place.
 
-The web app changes often and class names break within days, so each entry is a *layered*
-tuple: the selector seen today first, then older or looser variants. When chatgpt.com changes,
-the fix is one line here (and the replica changes with it). Nothing else in `browser/` may
-spell a selector of the web app.
+chatgpt.com ships more than one renderer at a time and relabels controls per UI language, so
+each *named* selector is an ordered tuple of layers: structure and attributes first (they
+hold in every language), then labels (English, and Korean where a saved page shows them).
+A reader takes the first layer that matches a visible element, never the first element of
+all layers joined, which is how a hidden fallback textarea or a code editor's textbox could
+win. `BRIDGE_SELECTORS_FILE` prepends a person's own layers per name (`use_file`), so a
+drift is hot-fixed in one line. Nothing else in `browser/` may spell a selector of the web
+app; the renderer adapters (`browser/adapters/`) receive theirs from `SELECTORS`.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 Layers = tuple[str, ...]
@@ -19,33 +25,61 @@ def any_of(layers: Layers) -> str:
     return ", ".join(layers)
 
 
+# --- App shell ------------------------------------------------------------------------------
+ACTIVE_PAGE: Layers = ('[data-app-shell-active-page="true"]', "[data-app-shell-main-surface]")
+"""The app shell keeps visited routes mounted but hidden; only the active one is marked.
+A page with one route mounted may carry only the main surface; without either, the whole
+document is the scope."""
+
 # --- Composer -------------------------------------------------------------------------------
 COMPOSER: Layers = (
+    'form[data-chatgpt-composer] .ProseMirror[contenteditable="true"][role="textbox"]',
+    'form[data-chatgpt-composer] [contenteditable="true"][role="textbox"]',
+    'form[data-type="unified-composer"] .ProseMirror[contenteditable="true"]',
     'div#prompt-textarea.ProseMirror[contenteditable="true"]',
     '#prompt-textarea[contenteditable="true"]',
-    'div[contenteditable="true"][role="textbox"]',
+    'form .ProseMirror[contenteditable="true"]',
+    '[contenteditable="true"][aria-label="Ask ChatGPT"]',
+    '[contenteditable="true"][aria-label="Message ChatGPT"]',
+    '[contenteditable="true"][aria-label="Chat with ChatGPT"]',
+    '[contenteditable="true"][aria-label="ChatGPT에게 물어보세요"]',
+    '[contenteditable="true"][aria-label="ChatGPT와 채팅"]',
 )
-"""The ProseMirror editor. The hidden `textarea[name="prompt-textarea"]` is never typed into:
-the page ignores it."""
+"""The ProseMirror editor. Every layer demands `contenteditable`, so the hidden fallback
+`textarea[name="prompt-textarea"]` (it ignores typing) can never be chosen, and none is a bare
+`[role=textbox]`: answers hold code editors with that role."""
 
 SEND_BUTTON: Layers = (
+    'form[data-chatgpt-composer] button[type="submit"]',
+    '#composer-submit-button[data-testid="send-button"]',
     'button[data-testid="send-button"]',
     '#composer-submit-button[aria-label="Send prompt"]',
     'button[aria-label="Send prompt"]',
+    'form button[type="submit"][aria-label="Send"]',
 )
+"""Only present while the composer holds text: an empty one shows the voice button there."""
 STOP_BUTTON: Layers = (
+    '#composer-submit-button[data-testid="stop-button"]',
     'button[data-testid="stop-button"]',
+    'form[data-chatgpt-composer] button[type="button"][aria-label="Stop"]',
     '#composer-submit-button[aria-label="Stop streaming"]',
     'button[aria-label="Stop streaming"]',
     'button[aria-label="Stop answering"]',
+    'button[aria-label="Stop"]',
 )
-"""Flickers off between token batches: a way to stop, never a done signal."""
+"""Flickers off between token batches: a way to stop, never a done signal. A hidden legacy
+`stop-button` can sit earlier in the page: readers keep visible ones only."""
 
-# --- Turns ----------------------------------------------------------------------------------
+# --- Renderer legacy-turn-v1 ----------------------------------------------------------------
+LEGACY_SIGNATURE: Layers = (
+    '[data-testid^="conversation-turn-"]',
+    "[data-message-author-role][data-message-id]",
+    'form[data-type="unified-composer"]',
+)
+"""Turn test ids, messages with a role attribute, or (new chat) its composer form."""
 TURN: Layers = (
     'section[data-testid^="conversation-turn-"]',
     'article[data-testid^="conversation-turn-"]',
-    "[data-turn-key]",
     '[data-testid^="conversation-turn-"]',
 )
 MESSAGE: Layers = ("[data-message-author-role][data-message-id]",)
@@ -57,15 +91,47 @@ ASSISTANT_MARKDOWN: Layers = (".markdown.prose", ".markdown")
 ACTION_BAR: Layers = (
     'div[role="group"][aria-label="Response actions"]',
     '[role="group"][aria-label="Response actions"]',
+    'button[data-testid="good-response-turn-action-button"]',
 )
 """Appears under an assistant turn once it is finished: the most reliable DOM done signal."""
 COPY_BUTTON: Layers = ('button[data-testid="copy-turn-action-button"]',)
 
+# --- Renderer search-unit-v2 ----------------------------------------------------------------
+SEARCH_SIGNATURE: Layers = (
+    "[data-turn-key]",
+    "[data-chatgpt-search-unit-key]",
+    "form[data-chatgpt-composer]",
+)
+SEARCH_TURN: Layers = ("[data-turn-key]",)
+"""One exchange root holding both the user and the assistant unit; its value is the user
+message id."""
+SEARCH_UNIT: Layers = ("[data-chatgpt-search-unit-key][data-chatgpt-search-message-ids]",)
+"""`<turn>:<i>:<role>` keys; the ids attribute lists the unit's messages, the reply last."""
+SEARCH_USER_TEXT: Layers = ("[data-user-message-bubble]",)
+SEARCH_ASSISTANT_TEXT: Layers = (
+    '[data-markdown-text-style="assistant-message"]',
+    "[data-chatgpt-selection-message-id]",
+)
+SEARCH_FINISHED: Layers = (".turn-action-controls", '[class*="turn-action-controls"]')
+
+ATTRIBUTES: dict[str, str] = {
+    "message_id": "data-message-id",
+    "role": "data-message-author-role",
+    "model_slug": "data-message-model-slug",
+    "unit_key": "data-chatgpt-search-unit-key",
+    "unit_ids": "data-chatgpt-search-message-ids",
+}
+"""Attributes whose *values* the readers use (ids, roles, the model that answered)."""
+
 # --- Model switcher, navigation -------------------------------------------------------------
 MODEL_SWITCHER: Layers = (
+    "button[data-codex-intelligence-trigger]",
     'button[data-testid="model-switcher-dropdown-button"]',
     '[data-testid="model-switcher-dropdown-button"]',
     "button.__composer-pill",
+    'button[aria-label="Select ChatGPT model"]',
+    'button[aria-label="ChatGPT 모델 선택"]',
+    'button[aria-label^="Model selector"]',
 )
 
 
@@ -142,26 +208,120 @@ def conversation_id_from_url(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-PAGE_SELECTORS: dict[str, object] = {
-    "composer": any_of(COMPOSER),
-    "stop": any_of(STOP_BUTTON),
-    "turn": any_of(TURN),
-    "message": any_of(MESSAGE),
-    "userMessage": any_of(USER_MESSAGE),
-    "assistantMessage": any_of(ASSISTANT_MESSAGE),
-    "markdown": any_of(ASSISTANT_MARKDOWN),
-    "actionBar": any_of(ACTION_BAR),
-    "copy": any_of(COPY_BUTTON),
-    "login": any_of(LOGIN_BUTTON),
-    "stayLoggedOut": STAY_LOGGED_OUT_TEXT,
-    "challengeStrong": any_of(CHALLENGE_STRONG),
-    "challengeTitles": list(CHALLENGE_TITLES),
-    "challengeTexts": list(CHALLENGE_TEXTS),
-    "challengeWeak": any_of(CHALLENGE_WEAK),
-    "dialog": any_of(DIALOG),
-    "rateLimitTexts": list(RATE_LIMIT_TEXTS),
-    "dismissTexts": list(DISMISS_BUTTON_TEXTS),
-    "threadError": any_of(THREAD_ERROR),
-    "toast": any_of(TOAST_ERROR),
+# --- Diagnostics ----------------------------------------------------------------------------
+DIAGNOSTIC_CONTROLS = "button, a[data-testid], input, textarea, select, [role], [contenteditable]"
+"""What a diagnostic lists as controls (their roles, labels, test ids, types)."""
+DIAGNOSTIC_SKIP = "nav"
+"""The sidebar: its entries are named after conversations, which a diagnostic never shows."""
+DIAGNOSTIC_MESSAGE_ATTRIBUTE = r"message|turn|author|search-unit|bubble"
+"""A node with an attribute name like this is message-like: its attribute names are listed."""
+
+
+DEFAULTS: dict[str, Layers] = {
+    "active_page": ACTIVE_PAGE,
+    "composer": COMPOSER,
+    "send": SEND_BUTTON,
+    "stop": STOP_BUTTON,
+    "model_trigger": MODEL_SWITCHER,
+    "legacy_signature": LEGACY_SIGNATURE,
+    "turn": TURN,
+    "message": MESSAGE,
+    "user_message": USER_MESSAGE,
+    "assistant_message": ASSISTANT_MESSAGE,
+    "markdown": ASSISTANT_MARKDOWN,
+    "action_bar": ACTION_BAR,
+    "copy": COPY_BUTTON,
+    "search_signature": SEARCH_SIGNATURE,
+    "search_turn": SEARCH_TURN,
+    "search_unit": SEARCH_UNIT,
+    "search_user_text": SEARCH_USER_TEXT,
+    "search_assistant_text": SEARCH_ASSISTANT_TEXT,
+    "search_finished": SEARCH_FINISHED,
+    "new_chat": NEW_CHAT,
+    "login": LOGIN_BUTTON,
+    "challenge_strong": CHALLENGE_STRONG,
+    "challenge_weak": CHALLENGE_WEAK,
+    "dialog": DIALOG,
+    "thread_error": THREAD_ERROR,
+    "thread_retry": THREAD_RETRY_BUTTON,
+    "toast": TOAST_ERROR,
 }
-"""What the in-page probe (`browser/page.py`) receives: the selectors above, joined."""
+"""Every named selector; the names are what `BRIDGE_SELECTORS_FILE` may extend."""
+
+_user_layers: dict[str, Layers] = {}
+"""Layers from `BRIDGE_SELECTORS_FILE`, set once at start-up by `use_file`."""
+
+
+def layers(name: str) -> Layers:
+    """The layers of selector `name`, most trusted first: the person's own, then the defaults."""
+    return _user_layers.get(name, ()) + DEFAULTS[name]
+
+
+def css(name: str) -> str:
+    """Selector `name` as one CSS list (any layer): for "is there any" checks, not for picking."""
+    return any_of(layers(name))
+
+
+def layered() -> dict[str, list[str]]:
+    """Every named selector as its ordered layers: what the in-page readers receive."""
+    return {name: list(layers(name)) for name in DEFAULTS}
+
+
+def page_selectors() -> dict[str, object]:
+    """What the in-page probe receives: each selector joined, plus the texts it interprets."""
+    joined: dict[str, object] = {name: css(name) for name in DEFAULTS}
+    joined.update(
+        stay_logged_out=STAY_LOGGED_OUT_TEXT,
+        challenge_titles=list(CHALLENGE_TITLES),
+        challenge_texts=list(CHALLENGE_TEXTS),
+        rate_limit_texts=list(RATE_LIMIT_TEXTS),
+        dismiss_texts=list(DISMISS_BUTTON_TEXTS),
+    )
+    return joined
+
+
+class SelectorsFileError(ValueError):
+    """`BRIDGE_SELECTORS_FILE` cannot be used; the message names the file and the problem."""
+
+
+def read_file(path: Path) -> dict[str, Layers]:
+    """Parse a selectors file: a JSON object of selector name -> list of CSS layers.
+
+    JSON rather than TOML because the code supports Python 3.10, which has no TOML reader,
+    and one hot-fix stays one line: `{"composer": ["div#new-composer"]}`.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SelectorsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except ValueError as error:
+        raise SelectorsFileError(f"{path}: is not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise SelectorsFileError(f"{path}: must hold a JSON object of name -> list of selectors")
+    unknown = sorted(set(data) - set(DEFAULTS))
+    if unknown:
+        raise SelectorsFileError(
+            f"{path}: unknown selector name(s) {', '.join(unknown)}; "
+            f"known names: {', '.join(DEFAULTS)}"
+        )
+    result: dict[str, Layers] = {}
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = [value]
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(layer, str) and layer.strip() for layer in value)
+        ):
+            raise SelectorsFileError(
+                f"{path}: {name!r} must be a CSS selector or a list of non-empty CSS selectors"
+            )
+        result[name] = tuple(layer.strip() for layer in value)
+    return result
+
+
+def use_file(path: Path | None) -> None:
+    """Put the layers of `path` in front of the defaults (None: defaults only)."""
+    _user_layers.clear()
+    if path is not None:
+        _user_layers.update(read_file(path))

@@ -24,11 +24,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
 
-from browser import faults, selectors
+from browser import diagnostics, faults, selectors
 from browser.contract import FinishReason
 from browser.decoder import StreamDecoder
 from browser.errors import (
@@ -40,7 +41,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
-from browser.page import DomMessage, PageState, probe, read_answer
+from browser.page import DomMessage, PageState, control, probe, read_answer
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
 from browser.session import first_line
 
@@ -63,6 +64,7 @@ _END = object()
 
 class TurnSettings(Protocol):
     chatgpt_url: str
+    data_dir: Path
     default_model: str
     idle_timeout: float
     answer_timeout: float
@@ -148,7 +150,7 @@ class BrowserTurn:
             # The stop button flickers off between batches, and actionability checks time
             # out on a loaded machine: click it in the page whenever it is there.
             while self.running and time.monotonic() < deadline:
-                if await self._page.evaluate(_CLICK_JS, selectors.any_of(selectors.STOP_BUTTON)):
+                if await self._page.evaluate(_CLICK_JS, selectors.css("stop")):
                     break
                 await asyncio.sleep(POLL / 3)
         if self._reader is not None:
@@ -217,7 +219,8 @@ class BrowserTurn:
                     f"{state.thread_error}. Check the id (temporary chats cannot be reopened).",
                     delivered=False,
                 )
-            hydrated = not self._follow_up or bool(state.user_ids)
+            # An unrecognised renderer shows no DOM messages: the network carries the turn.
+            hydrated = not self._follow_up or bool(state.user_ids) or not state.detection.known
             if state.composer and hydrated and not state.stop:
                 return
             await asyncio.sleep(POLL)
@@ -225,7 +228,8 @@ class BrowserTurn:
             raise ChallengeError()
         raise WebAppError(
             "The ChatGPT page did not become ready (no message box) in "
-            f"{PAGE_READY_TIMEOUT:.0f} s. Look at the bridge's browser window.",
+            f"{PAGE_READY_TIMEOUT:.0f} s. Look at the bridge's browser window."
+            + await diagnostics.explain(self._page, "wait-ready", self._settings.data_dir),
             delivered=False,
         )
 
@@ -252,7 +256,7 @@ class BrowserTurn:
 
     async def _choose_model(self, slug: str) -> None:
         page = self._page
-        switcher = page.locator(selectors.any_of(selectors.MODEL_SWITCHER)).first
+        switcher = await control(page, "model_trigger")
         item = page.locator(selectors.any_of(selectors.model_item(slug))).first
         try:
             await switcher.click(timeout=10_000)
@@ -261,13 +265,14 @@ class BrowserTurn:
             if page.is_closed():
                 raise
             raise WebAppError(
-                f"The model {slug!r} is not offered in the model menu of this account.",
+                f"The model {slug!r} is not offered in the model menu of this account."
+                + await diagnostics.explain(page, "choose-model", self._settings.data_dir),
                 delivered=False,
             ) from None
 
     async def _type(self) -> None:
         page = self._page
-        composer = page.locator(selectors.any_of(selectors.COMPOSER)).first
+        composer = await control(page, "composer")
         shown: str | None = None
         for _attempt in range(2):
             await composer.click()
@@ -285,19 +290,19 @@ class BrowserTurn:
         raise WebAppError(
             "The prompt could not be typed exactly into ChatGPT's message box (it showed "
             f"{0 if shown is None else len(shown)} of {len(self._expected)} characters). "
-            "Nothing was sent.",
+            "Nothing was sent." + await diagnostics.explain(page, "type", self._settings.data_dir),
             delivered=False,
         )
 
     async def _press_send(self) -> None:
         page = self._page
         try:
-            await page.locator(selectors.any_of(selectors.SEND_BUTTON)).first.click(timeout=10_000)
+            await (await control(page, "send")).click(timeout=10_000)
         except PlaywrightError:
             if page.is_closed():
                 raise
             logger.info("no usable send button; pressing Enter in the message box")
-            await page.locator(selectors.any_of(selectors.COMPOSER)).first.press("Enter")
+            await (await control(page, "composer")).press("Enter")
 
     async def _confirm(self, before: PageState) -> None:
         """Prove the send happened: our request left the page and was accepted."""
@@ -548,7 +553,7 @@ class BrowserTurn:
             except LookupError as error:
                 logger.info("read-back failed: %s", error)
         self._tab.drain()
-        if not await self._page.evaluate(_CLICK_COPY_JS, [message_id, selectors.PAGE_SELECTORS]):
+        if not await self._page.evaluate(_CLICK_COPY_JS, [message_id, selectors.page_selectors()]):
             raise WebAppError(
                 "The answer finished but its text could not be read (no conversation API, no "
                 "copy button). See the conversation on chatgpt.com.",
@@ -675,7 +680,7 @@ class BrowserTurn:
             # A stalled or failed answer may still be generating: stop it, so the
             # conversation accepts its next message.
             with contextlib.suppress(PlaywrightError):
-                await self._page.evaluate(_CLICK_JS, selectors.any_of(selectors.STOP_BUTTON))
+                await self._page.evaluate(_CLICK_JS, selectors.css("stop"))
         tab = self._tab
         tab.conversation_id = self.conversation_id
         tab.clean = (

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
 from browser import selectors
 from browser.faults import retry_after_from_text
 
@@ -38,3 +45,56 @@ def test_retry_after_from_page_texts() -> None:
     assert retry_after_from_text("You've reached our limit. Please try again in 3 hours") == 10800
     assert retry_after_from_text("Wait 45 seconds") == 45
     assert retry_after_from_text("You're making requests too quickly.") is None
+
+
+def test_layers_put_structure_before_labels() -> None:
+    composer = selectors.layers("composer")
+    assert composer[0].startswith("form[data-chatgpt-composer]")
+    assert all('contenteditable="true"' in layer for layer in composer), "never the textarea"
+    assert selectors.layers("model_trigger")[0] == "button[data-codex-intelligence-trigger]"
+    assert 'button[aria-label="ChatGPT 모델 선택"]' in selectors.layers("model_trigger")
+    assert set(selectors.layered()) == set(selectors.DEFAULTS)
+
+
+def test_a_selectors_file_prepends_layers(tmp_path: Path) -> None:
+    fix = tmp_path / "selectors.json"
+    fix.write_text('{"composer": ["div#new-composer"], "send": "button.go"}')
+    try:
+        selectors.use_file(fix)
+        assert selectors.layers("composer") == ("div#new-composer", *selectors.COMPOSER)
+        assert selectors.css("send").startswith("button.go, ")
+        assert selectors.page_selectors()["composer"] == selectors.css("composer")
+    finally:
+        selectors.use_file(None)
+    assert selectors.layers("composer") == selectors.COMPOSER
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{composer: x}", "is not valid JSON"),
+        ('["div"]', "must hold a JSON object"),
+        ('{"composr": ["div"]}', "unknown selector name(s) composr"),
+        ('{"composer": []}', "'composer' must be a CSS selector or a list"),
+        ('{"composer": ["div", 3]}', "'composer' must be a CSS selector or a list"),
+    ],
+)
+def test_a_bad_selectors_file_is_a_clear_startup_error(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    fix = tmp_path / "selectors.json"
+    fix.write_text(content)
+    with pytest.raises(selectors.SelectorsFileError, match=re.escape(problem)) as error:
+        selectors.read_file(fix)
+    assert str(fix) in str(error.value)
+    with pytest.raises(ValidationError, match="BRIDGE_SELECTORS_FILE") as invalid:
+        Settings(_env_file=None, BRIDGE_SELECTORS_FILE=str(fix))
+    assert str(fix) in str(invalid.value) and problem in str(invalid.value)
+
+
+def test_a_missing_selectors_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(selectors.SelectorsFileError, match="cannot be read"):
+        selectors.read_file(tmp_path / "nope.json")
+    good = tmp_path / "ok.json"
+    good.write_text('{"stop": ["button.halt"]}')
+    assert Settings(_env_file=None, BRIDGE_SELECTORS_FILE=str(good)).selectors_file == good
