@@ -3,22 +3,29 @@
 `ask` streams the answer's Markdown to stdout as it arrives (so it pipes) and prints the
 conversation id on its own line to stderr (so a person can continue with `--conversation`).
 Errors print their actionable message to stderr and exit 1. `login` never touches
-credentials: it shows ChatGPT in a visible window and waits until the person has logged in.
+credentials: it starts a plain, unautomated browser on the bridge's profile, waits for the
+person to close it, then checks the session the way `serve` will see it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import logging
 import sys
+import threading
+from collections.abc import Awaitable
 from typing import TextIO
 
 from app.config import Settings
 from app.logs import configure_logging
 from browser import BrowserBridge
+from browser.display import has_display
 from browser.errors import BridgeError
+from browser.executables import executable_of, find_browser
+from browser.login import plain_browser_command, run_plain_browser
+from browser.session import bundled_chromium, prepare_profile, sandbox_args
 
-LOGIN_TIMEOUT = 900.0
+logger = logging.getLogger(__name__)
 
 
 def _quiet_logging(settings: Settings) -> None:
@@ -61,29 +68,87 @@ async def ask(
         await bridge.stop()
 
 
-async def login(settings: Settings, *, err: TextIO = sys.stderr) -> int:
+async def login(
+    settings: Settings,
+    *,
+    err: TextIO = sys.stderr,
+    done: Awaitable[object] | None = None,
+) -> int:
+    """Log in with a plain browser (no automation), then check the session as serving would.
+
+    `done` ends the login early (the terminal's Enter key, or a test); by default the person
+    closes the window, or presses Enter.
+    """
     _quiet_logging(settings)
-    if settings.browser_headless is None and sys.platform.startswith("linux"):
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            print(
-                "chatgpt-bridge: logging in needs a visible browser window, and this machine "
-                "has no display (DISPLAY/WAYLAND_DISPLAY). Run `chatgpt-bridge login` on a "
-                "desktop session (or over `ssh -X`), then copy the data directory "
-                f"{settings.data_dir} here.",
-                file=err,
-            )
-            return 2
-    bridge = BrowserBridge(settings, headless=bool(settings.browser_headless))
+    if not has_display():
+        print(_NO_DISPLAY.format(data_dir=settings.data_dir), file=err)
+        return 2
     try:
-        print(f"Log in to ChatGPT in the browser window ({settings.chatgpt_url}).", file=err)
-        who = await asyncio.wait_for(bridge.wait_for_login(), LOGIN_TIMEOUT)
-        print(f"Logged in as {who}. The bridge's browser profile keeps this login.")
-        return 0
-    except asyncio.TimeoutError:
-        print(f"chatgpt-bridge: nobody logged in within {LOGIN_TIMEOUT:.0f} s.", file=err)
-        return 1
+        choice = find_browser(
+            settings.browser_executable, settings.browser_channel, await bundled_chromium()
+        )
+        profile = await asyncio.to_thread(prepare_profile, settings)
+        command = plain_browser_command(
+            executable_of(choice), profile, settings.chatgpt_url, extra=sandbox_args()
+        )
     except BridgeError as error:
         print(f"chatgpt-bridge: {error}", file=err)
         return 1
+    print(
+        f"A browser window opens on {settings.chatgpt_url}. Log in as you normally do "
+        "(password, Google, Microsoft, Apple, SSO), then close the window, or press Enter "
+        "here.",
+        file=err,
+    )
+    status = await run_plain_browser(command, until=done or wait_for_enter())
+    logger.debug("the login browser exited with %s", status)
+    return await _check_login(settings, err)
+
+
+_NO_DISPLAY = (
+    "chatgpt-bridge: logging in needs a browser window, and this machine has no display "
+    "(DISPLAY/WAYLAND_DISPLAY). Run `chatgpt-bridge login` on a desktop (or over `ssh -X`), "
+    "then copy the data directory {data_dir} here (see the README: Running on a server)."
+)
+
+
+async def _check_login(settings: Settings, err: TextIO) -> int:
+    """Open the profile the way `serve` does and say who is logged in, or what is missing."""
+    bridge = BrowserBridge(settings)
+    try:
+        await bridge.start()
+        account = await bridge.account()
+    except BridgeError as error:
+        print(f"chatgpt-bridge: the login could not be checked: {error}", file=err)
+        return 1
     finally:
         await bridge.stop()
+    if not account.logged_in:
+        print(
+            f"chatgpt-bridge: not logged in: {account.problem}. Run `chatgpt-bridge login` "
+            "again and close the window only once ChatGPT shows your chats.",
+            file=err,
+        )
+        return 1
+    expiry = f" (the session says it lasts until {account.expires:%Y-%m-%d})"
+    print(f"Logged in as {account.who}{expiry if account.expires else ''}. The bridge's "
+          "browser profile keeps this login.")
+    return 0
+
+
+async def wait_for_enter() -> None:
+    """Completes when the person presses Enter (never, without a terminal).
+
+    A daemon thread reads stdin: a blocking read in the event loop's executor would keep
+    the program from exiting once the window was closed instead.
+    """
+    loop = asyncio.get_running_loop()
+    pressed: asyncio.Future[None] = loop.create_future()
+
+    def read() -> None:
+        line = sys.stdin.readline() if sys.stdin and sys.stdin.isatty() else ""
+        if line:
+            loop.call_soon_threadsafe(lambda: pressed.done() or pressed.set_result(None))
+
+    threading.Thread(target=read, name="login-enter", daemon=True).start()
+    await pressed

@@ -25,16 +25,16 @@ from typing import Any, Protocol
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from browser.display import DisplayError, VirtualDisplay, has_display
 from browser.errors import BrowserDownError
+from browser.executables import BrowserChoice, find_browser
 
 logger = logging.getLogger(__name__)
 
 TAP_SCRIPT = Path(__file__).with_name("tap.js")
 TAP_BINDING = "__chatgptBridgeTap"
-DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 
-HEADLESS_LINUX_ARGS = (
-    "--no-sandbox",
+SERVER_LINUX_ARGS = (
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -42,15 +42,18 @@ HEADLESS_LINUX_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-"""What a display-less Linux box (a server, a container, CI) needs to run Chromium."""
+"""What a Linux box without a screen of its own (a server, a container, CI) wants."""
 
 COMMON_ARGS = (
     # Tabs in the background must stream as fast as the one in front.
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
     "--disable-renderer-backgrounding",
+    # Without it `navigator.webdriver` is true; with it false, through the native getter.
     "--disable-blink-features=AutomationControlled",
 )
+AUTOMATION_DEFAULTS = ("--enable-automation",)
+"""Playwright's default switches that announce automation (the infobar, Google's refusal)."""
 
 TapCallback = Callable[[dict[str, Any]], None]
 
@@ -69,55 +72,60 @@ class SessionSettings(Protocol):
 
 
 @dataclass(frozen=True)
-class BrowserChoice:
-    """Which browser to launch: an executable path or a Playwright channel."""
+class DisplayPlan:
+    """How the browser gets a screen: its own window, a virtual display, or none."""
 
-    executable_path: str | None = None
-    channel: str | None = None
-
-    def __str__(self) -> str:
-        return self.executable_path or f"channel {self.channel}"
+    headless: bool
+    virtual: bool = False
+    warning: str | None = None
 
 
-def find_browser(settings: SessionSettings, bundled_chromium: str | None) -> BrowserChoice:
-    """BROWSER_EXECUTABLE, then BROWSER_CHANNEL, then Playwright's Chromium, then Debian's."""
-    if settings.browser_executable:
-        path = Path(settings.browser_executable).expanduser()
-        if not path.is_file():
-            raise BrowserDownError(
-                f"BROWSER_EXECUTABLE points to {path}, which does not exist. Fix the path or "
-                "unset it to use an installed Chrome/Chromium."
-            )
-        return BrowserChoice(executable_path=str(path))
-    if settings.browser_channel:
-        return BrowserChoice(channel=settings.browser_channel)
-    if bundled_chromium and Path(bundled_chromium).is_file():
-        return BrowserChoice(executable_path=bundled_chromium)
-    if DEBIAN_CHROMIUM.is_file():
-        return BrowserChoice(executable_path=str(DEBIAN_CHROMIUM))
-    raise BrowserDownError(
-        "No browser found. Install Google Chrome and set BROWSER_CHANNEL=chrome, run "
-        "`playwright install chromium`, install Chromium (`apt install chromium`), or set "
-        "BROWSER_EXECUTABLE to a Chrome/Chromium binary."
+HEADLESS_WARNING = (
+    "the browser runs headless: chatgpt.com is likely to challenge it (a headless browser "
+    "says so in its user agent)"
+)
+
+
+def plan_display(
+    setting: bool | None,
+    *,
+    xvfb: bool,
+    platform: str = sys.platform,
+    environ: Mapping[str, str] = os.environ,
+) -> DisplayPlan:
+    """A window where there is a screen, a virtual screen where there is none.
+
+    `BROWSER_HEADLESS=true` still runs headless, and without Xvfb there is no other way;
+    both are warned about, since the real site challenges a headless browser.
+    """
+    if setting:
+        return DisplayPlan(headless=True, warning=f"{HEADLESS_WARNING} (BROWSER_HEADLESS=true)")
+    if has_display(environ, platform):
+        return DisplayPlan(headless=False)
+    if xvfb:
+        return DisplayPlan(headless=False, virtual=True)
+    return DisplayPlan(
+        headless=True, warning=f"{HEADLESS_WARNING}: no display, and Xvfb is not installed"
     )
 
 
-def resolve_headless(
-    setting: bool | None, platform: str = sys.platform, environ: Mapping[str, str] = os.environ
-) -> bool:
-    """Headed when a display exists (always on macOS/Windows), unless BROWSER_HEADLESS says."""
-    if setting is not None:
-        return setting
-    if platform.startswith("linux"):
-        return not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
-    return False
-
-
-def launch_args(headless: bool, platform: str = sys.platform) -> list[str]:
+def launch_args(plan: DisplayPlan, platform: str = sys.platform) -> list[str]:
     args = list(COMMON_ARGS)
-    if headless and platform.startswith("linux"):
-        args.extend(HEADLESS_LINUX_ARGS)
-    return args
+    if platform.startswith("linux") and (plan.headless or plan.virtual):
+        args.extend(SERVER_LINUX_ARGS)
+    return [*args, *sandbox_args(platform)]
+
+
+def sandbox_args(platform: str = sys.platform) -> list[str]:
+    """Chromium refuses to start as root with its sandbox (containers, CI)."""
+    root = platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
+    return ["--no-sandbox"] if root else []
+
+
+async def bundled_chromium() -> str | None:
+    """Playwright's own Chromium, if `playwright install` put one here (no browser starts)."""
+    async with async_playwright() as playwright:
+        return _bundled_chromium(playwright.chromium)
 
 
 def prepare_profile(settings: SessionSettings) -> Path:
@@ -134,9 +142,12 @@ class Session:
 
     def __init__(self, settings: SessionSettings, *, headless: bool | None = None) -> None:
         self._settings = settings
-        self.headless = resolve_headless(
-            settings.browser_headless if headless is None else headless
+        self._display = VirtualDisplay()
+        self.display_plan = plan_display(
+            settings.browser_headless if headless is None else headless,
+            xvfb=self._display.available,
         )
+        self.headless = self.display_plan.headless
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self._lock = asyncio.Lock()
@@ -211,6 +222,7 @@ class Session:
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None
+            await self._display.stop()
         finally:
             self._stopping = False
 
@@ -218,16 +230,22 @@ class Session:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
         chromium = self._playwright.chromium
-        choice = find_browser(self._settings, _bundled_chromium(chromium))
-        profile = await asyncio.to_thread(prepare_profile, self._settings)
-        logger.info("launching %s (%s)", choice, "headless" if self.headless else "with a window")
+        settings = self._settings
+        choice = find_browser(
+            settings.browser_executable, settings.browser_channel, _bundled_chromium(chromium)
+        )
+        profile = await asyncio.to_thread(prepare_profile, settings)
+        env = await self._screen()
+        logger.info("launching %s (%s)", choice, self.describe_display())
         try:
             context = await chromium.launch_persistent_context(
                 profile,
                 executable_path=choice.executable_path,
                 channel=choice.channel,
                 headless=self.headless,
-                args=launch_args(self.headless),
+                args=launch_args(self.display_plan),
+                ignore_default_args=list(AUTOMATION_DEFAULTS),
+                env=env,
                 no_viewport=not self.headless,
                 timeout=60_000,
             )
@@ -245,6 +263,24 @@ class Session:
         context.on("close", lambda _: self._closed(context))
         self.launches += 1
         return context
+
+    def describe_display(self) -> str:
+        """For logs and the startup summary: how the browser shows its window."""
+        if self.headless:
+            return "headless"
+        if self.display_plan.virtual:
+            return f"with a window on the virtual display {self._display.display or '(stopped)'}"
+        return "with a window"
+
+    async def _screen(self) -> dict[str, str] | None:
+        """The launch environment: the virtual display's, when the plan calls for one."""
+        if not self.display_plan.virtual:
+            return None
+        try:
+            screen = await self._display.start()
+        except DisplayError as error:
+            raise BrowserDownError(str(error)) from None
+        return {**os.environ, "DISPLAY": screen}
 
     def _closed(self, context: BrowserContext) -> None:
         if self._context is not context:
