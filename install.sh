@@ -76,9 +76,20 @@ install_dependencies() {
     if ! poetry install --quiet 2>/dev/null; then install_locked_with_pip; fi
 }
 
+# chatgpt.com challenges headless browsers: without a screen the bridge runs the browser
+# headed on a virtual display (Xvfb), so a Linux machine without one gets Xvfb too.
+install_virtual_display() {
+    command -v Xvfb >/dev/null && return 0
+    command -v apt-get >/dev/null || return 0
+    say "installing Xvfb (a virtual display for the browser)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null
+}
+
 install_poetry
 install_dependencies
 install_browser
+install_virtual_display
 
 case "${1:-}" in
     "") say "installed. Try: ./install.sh demo" ;;
