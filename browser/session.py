@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from browser.display import DisplayError, VirtualDisplay, has_display
@@ -65,6 +65,7 @@ class SessionSettings(Protocol):
     browser_executable: Path | None
     browser_channel: str | None
     browser_headless: bool | None
+    browser_cdp_url: str | None
     data_dir: Path
 
     @property
@@ -150,6 +151,8 @@ class Session:
         self.headless = self.display_plan.headless
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
+        self._browser: Browser | None = None
+        """Set when attached over CDP: the connection to the person's own Chrome."""
         self._lock = asyncio.Lock()
         self._close_listeners: list[Callable[[], None]] = []
         self._stopping = False
@@ -215,10 +218,7 @@ class Session:
         try:
             if self._context is not None:
                 context, self._context = self._context, None
-                try:
-                    await context.close()
-                except PlaywrightError as error:
-                    logger.debug("closing the browser: %s", first_line(error))
+                await self._let_go(context)
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None
@@ -226,9 +226,59 @@ class Session:
         finally:
             self._stopping = False
 
+    @property
+    def attached(self) -> bool:
+        """The browser is the person's own Chrome (BROWSER_CDP_URL): never closed by us."""
+        return bool(self._settings.browser_cdp_url)
+
     async def _launch(self) -> BrowserContext:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
+        if self._settings.browser_cdp_url:
+            context = await self._attach(self._settings.browser_cdp_url)
+        else:
+            context = await self._start_browser()
+        try:
+            await context.add_init_script(path=TAP_SCRIPT)
+        except PlaywrightError as error:
+            await self._let_go(context)
+            raise BrowserDownError(
+                f"The browser closed while starting: {first_line(error)}"
+            ) from None
+        context.set_default_timeout(30_000)
+        self._spare = context.pages[0] if context.pages and not self.attached else None
+        context.on("close", lambda _: self._closed(context))
+        self.launches += 1
+        return context
+
+    async def _attach(self, url: str) -> BrowserContext:
+        """The person's own Chrome, started with a debugging port on a dedicated profile."""
+        assert self._playwright is not None
+        try:
+            self._browser = await self._playwright.chromium.connect_over_cdp(url, timeout=30_000)
+        except PlaywrightError as error:
+            raise BrowserDownError(
+                f"Cannot reach the Chrome at BROWSER_CDP_URL ({first_line(error)}). Start it "
+                "with --remote-debugging-port=9222 --user-data-dir=<a profile of its own> "
+                "(Chrome ignores the port on its default profile), or unset BROWSER_CDP_URL."
+            ) from None
+        self._browser.on("disconnected", lambda _: self._closed(self._context))
+        logger.info("attached to the Chrome at BROWSER_CDP_URL; it is never closed by the bridge")
+        return self._browser.contexts[0]
+
+    async def _let_go(self, context: BrowserContext) -> None:
+        """Close what the bridge launched; only disconnect from a Chrome it attached to."""
+        try:
+            if self._browser is not None:
+                browser, self._browser = self._browser, None
+                await browser.close()  # over CDP: drops the connection, the browser lives on
+            else:
+                await context.close()
+        except PlaywrightError as error:
+            logger.debug("closing the browser: %s", first_line(error))
+
+    async def _start_browser(self) -> BrowserContext:
+        assert self._playwright is not None
         chromium = self._playwright.chromium
         settings = self._settings
         choice = find_browser(
@@ -251,21 +301,12 @@ class Session:
             )
         except PlaywrightError as error:
             raise BrowserDownError(_launch_failure(error, choice, profile)) from None
-        try:
-            await context.add_init_script(path=TAP_SCRIPT)
-        except PlaywrightError as error:
-            await context.close()
-            raise BrowserDownError(
-                f"The browser closed while starting: {first_line(error)}"
-            ) from None
-        context.set_default_timeout(30_000)
-        self._spare = context.pages[0] if context.pages else None
-        context.on("close", lambda _: self._closed(context))
-        self.launches += 1
         return context
 
     def describe_display(self) -> str:
         """For logs and the startup summary: how the browser shows its window."""
+        if self.attached:
+            return "your own Chrome, attached over BROWSER_CDP_URL"
         if self.headless:
             return "headless"
         if self.display_plan.virtual:
@@ -282,8 +323,8 @@ class Session:
             raise BrowserDownError(str(error)) from None
         return {**os.environ, "DISPLAY": screen}
 
-    def _closed(self, context: BrowserContext) -> None:
-        if self._context is not context:
+    def _closed(self, context: BrowserContext | None) -> None:
+        if context is None or self._context is not context:
             return
         self._context = None
         if not self._stopping:

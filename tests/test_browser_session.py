@@ -9,11 +9,12 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 
@@ -29,6 +30,7 @@ from browser.session import (
     launch_args,
     plan_display,
     prepare_profile,
+    sandbox_args,
 )
 
 
@@ -349,3 +351,58 @@ async def test_the_serving_browser_shows_no_automation_tells(
     assert "--enable-automation" not in argv
     assert not [arg for arg in argv if arg.startswith("--headless")]
     assert "--disable-blink-features=AutomationControlled" in argv
+
+
+@pytest.fixture
+async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A Chromium the person started themselves, with a debugging port on its own profile."""
+    profile = tmp_path / "own-chrome"
+    process = await asyncio.create_subprocess_exec(
+        browser_executable,
+        "--headless=new",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={profile}",
+        "--no-first-run",
+        *sandbox_args(),
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    port_file = profile / "DevToolsActivePort"
+    for _ in range(300):
+        if port_file.is_file() and port_file.read_text().strip():
+            break
+        await asyncio.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        await process.wait()
+    assert process.returncode is not None
+
+
+@pytest.mark.browser
+async def test_attached_to_a_chrome_the_person_started(
+    make_bridge: Any, replica: Any, own_chrome: str
+) -> None:
+    attached = await make_bridge(replica.url, browser_cdp_url=own_chrome)
+    assert attached.session.attached
+    async with attached.ask("Hello over CDP") as turn:
+        assert 'You said: "Hello over CDP"' in await turn.read()
+    await attached.stop()
+    # The bridge let go of it: the person's browser still answers on its port.
+    async with httpx.AsyncClient() as client:
+        version = await client.get(f"{own_chrome}/json/version")
+    assert version.status_code == 200 and "Browser" in version.json()
+
+
+async def test_an_unreachable_chrome_says_what_to_start(
+    browser_settings: Any, replica: Any, unused_tcp_port: int
+) -> None:
+    missing = BrowserBridge(
+        browser_settings(replica.url, browser_cdp_url=f"http://127.0.0.1:{unused_tcp_port}")
+    )
+    with pytest.raises(BrowserDownError, match="BROWSER_CDP_URL"):
+        await missing.start()
+    await missing.stop()
