@@ -77,13 +77,16 @@ install_dependencies() {
 }
 
 # chatgpt.com challenges headless browsers: without a screen the bridge runs the browser
-# headed on a virtual display (Xvfb), so a Linux machine without one gets Xvfb too.
+# headed on a virtual display (Xvfb), shown to a person through noVNC (`login --remote`,
+# `view`), so a Linux machine gets those from its packages too.
 install_virtual_display() {
-    command -v Xvfb >/dev/null && return 0
+    command -v Xvfb >/dev/null && command -v x11vnc >/dev/null &&
+        command -v websockify >/dev/null && [ -f /usr/share/novnc/vnc.html ] && return 0
     command -v apt-get >/dev/null || return 0
-    say "installing Xvfb (a virtual display for the browser)"
+    say "installing Xvfb, x11vnc and noVNC (a virtual display for the browser, and a view of it)"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        xvfb x11vnc novnc websockify >/dev/null
 }
 
 install_poetry

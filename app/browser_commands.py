@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 from collections.abc import Awaitable
+from contextlib import AsyncExitStack
 from typing import TextIO
 
 from app.config import Settings
 from app.logs import configure_logging
 from browser import BrowserBridge
-from browser.display import has_display
+from browser.display import VirtualDisplay, has_display, read_display_file
 from browser.errors import BridgeError
 from browser.executables import executable_of, find_browser
 from browser.login import plain_browser_command, run_plain_browser
+from browser.remote_view import RemoteView, RemoteViewError, ssh_hint
 from browser.session import bundled_chromium, prepare_profile, sandbox_args
 
 logger = logging.getLogger(__name__)
@@ -71,16 +74,18 @@ async def ask(
 async def login(
     settings: Settings,
     *,
+    remote: bool = False,
     err: TextIO = sys.stderr,
     done: Awaitable[object] | None = None,
 ) -> int:
     """Log in with a plain browser (no automation), then check the session as serving would.
 
     `done` ends the login early (the terminal's Enter key, or a test); by default the person
-    closes the window, or presses Enter.
+    closes the window, or presses Enter. `remote`: the window is on a virtual display shown
+    through a web page on 127.0.0.1, for a machine without a screen.
     """
     _quiet_logging(settings)
-    if not has_display():
+    if not remote and not has_display():
         print(_NO_DISPLAY.format(data_dir=settings.data_dir), file=err)
         return 2
     try:
@@ -94,22 +99,65 @@ async def login(
     except BridgeError as error:
         print(f"chatgpt-bridge: {error}", file=err)
         return 1
-    print(
-        f"A browser window opens on {settings.chatgpt_url}. Log in as you normally do "
-        "(password, Google, Microsoft, Apple, SSO), then close the window, or press Enter "
-        "here.",
-        file=err,
-    )
-    status = await run_plain_browser(command, until=done or wait_for_enter())
+    async with AsyncExitStack() as screen:
+        env = await _remote_screen(screen, err) if remote else None
+        print(
+            f"A browser window opens on {settings.chatgpt_url}. Log in as you normally do "
+            "(password, Google, Microsoft, Apple, SSO), then close the window, or press Enter "
+            "here.",
+            file=err,
+        )
+        status = await run_plain_browser(command, until=done or wait_for_enter(), env=env)
     logger.debug("the login browser exited with %s", status)
     return await _check_login(settings, err)
 
 
 _NO_DISPLAY = (
     "chatgpt-bridge: logging in needs a browser window, and this machine has no display "
-    "(DISPLAY/WAYLAND_DISPLAY). Run `chatgpt-bridge login` on a desktop (or over `ssh -X`), "
-    "then copy the data directory {data_dir} here (see the README: Running on a server)."
+    "(DISPLAY/WAYLAND_DISPLAY). Run `chatgpt-bridge login --remote` to see the window through "
+    "an SSH tunnel, or log in on a desktop and copy the data directory {data_dir} here "
+    "(see the README: Running on a server)."
 )
+
+
+async def _remote_screen(stack: AsyncExitStack, err: TextIO) -> dict[str, str]:
+    """A virtual display for the login window, shown on 127.0.0.1; its environment."""
+    display = VirtualDisplay()
+    stack.push_async_callback(display.stop)
+    view = await stack.enter_async_context(RemoteView(await display.start()))
+    print(_view_instructions(view), file=err)
+    return {**os.environ, "DISPLAY": display.display or ""}
+
+
+def _view_instructions(view: RemoteView) -> str:
+    return (
+        f"The browser is on a virtual display. From your own computer, open a tunnel:\n\n"
+        f"    {ssh_hint(view.port)}\n\nthen open {view.url} in your browser. "
+        "(It listens on 127.0.0.1 only: never share it through the public tunnel.)"
+    )
+
+
+async def view(
+    settings: Settings, *, err: TextIO = sys.stderr, done: Awaitable[object] | None = None
+) -> int:
+    """Show the serving browser's virtual display until Enter or Ctrl-C (or `done`)."""
+    display = read_display_file(settings.data_dir)
+    if display is None:
+        print(
+            "chatgpt-bridge: no serving browser on a virtual display here (is `serve` running "
+            "on this machine without a screen? With a screen, its window is on that screen).",
+            file=err,
+        )
+        return 1
+    try:
+        async with RemoteView(display) as shown:
+            print(_view_instructions(shown), file=err)
+            print("Press Enter (or Ctrl-C) to stop showing it.", file=err)
+            await (done or wait_for_enter())
+    except RemoteViewError as error:
+        print(f"chatgpt-bridge: {error}", file=err)
+        return 1
+    return 0
 
 
 async def _check_login(settings: Settings, err: TextIO) -> int:

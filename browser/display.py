@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,27 @@ def has_display(
     if not platform.startswith("linux"):
         return True
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+DISPLAY_FILE = "display"
+"""In the data directory while serving on a virtual display: its name, for `view`."""
+
+
+def write_display_file(data_dir: Path, display: str | None) -> None:
+    """Record (or, with None, forget) the serving browser's virtual display."""
+    path = data_dir / DISPLAY_FILE
+    if display is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(display + "\n", encoding="utf-8")
+
+
+def read_display_file(data_dir: Path) -> str | None:
+    try:
+        value = (data_dir / DISPLAY_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return value or None
 
 
 class DisplayError(RuntimeError):

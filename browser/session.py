@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from browser.display import DisplayError, VirtualDisplay, has_display
+from browser.display import DisplayError, VirtualDisplay, has_display, write_display_file
 from browser.errors import BrowserDownError
 from browser.executables import BrowserChoice, find_browser
 
@@ -222,7 +222,9 @@ class Session:
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None
-            await self._display.stop()
+            if self._display.running:
+                await self._display.stop()
+                await asyncio.to_thread(write_display_file, self._settings.data_dir, None)
         finally:
             self._stopping = False
 
@@ -321,6 +323,7 @@ class Session:
             screen = await self._display.start()
         except DisplayError as error:
             raise BrowserDownError(str(error)) from None
+        await asyncio.to_thread(write_display_file, self._settings.data_dir, screen)
         return {**os.environ, "DISPLAY": screen}
 
     def _closed(self, context: BrowserContext | None) -> None:
