@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psutil
 import pytest
-import websockets
 
 from app.browser_commands import login, view
 from app.config import Settings
@@ -28,10 +28,11 @@ async def _assert_shows_a_screen(url: str) -> None:
         page = await client.get(url)
     assert page.status_code == 200 and "noVNC" in page.text
     port = httpx.URL(url).port
-    async with websockets.connect(
-        f"ws://127.0.0.1:{port}/websockify", subprotocols=["binary"]
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+        f"ws://127.0.0.1:{port}/websockify", protocols=["binary"]
     ) as socket:
-        assert (await socket.recv()).startswith(b"RFB ")  # the VNC server's greeting
+        greeting = await socket.receive_bytes(timeout=10)
+    assert greeting.startswith(b"RFB "), greeting  # the VNC server's own first words
 
 
 def _listening_addresses(ports: set[int]) -> set[str]:
