@@ -76,9 +76,23 @@ install_dependencies() {
     if ! poetry install --quiet 2>/dev/null; then install_locked_with_pip; fi
 }
 
+# chatgpt.com challenges headless browsers: without a screen the bridge runs the browser
+# headed on a virtual display (Xvfb), shown to a person through noVNC (`login --remote`,
+# `view`), so a Linux machine gets those from its packages too.
+install_virtual_display() {
+    command -v Xvfb >/dev/null && command -v x11vnc >/dev/null &&
+        command -v websockify >/dev/null && [ -f /usr/share/novnc/vnc.html ] && return 0
+    command -v apt-get >/dev/null || return 0
+    say "installing Xvfb, x11vnc and noVNC (a virtual display for the browser, and a view of it)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        xvfb x11vnc novnc websockify >/dev/null
+}
+
 install_poetry
 install_dependencies
 install_browser
+install_virtual_display
 
 case "${1:-}" in
     "") say "installed. Try: ./install.sh demo" ;;

@@ -114,14 +114,32 @@ def _register_replica(subcommands: argparse._SubParsersAction) -> None:
 def _run_login(args: argparse.Namespace) -> int:
     from app.browser_commands import login
 
-    return asyncio.run(login(Settings()))
+    return asyncio.run(login(Settings(), remote=args.remote))
 
 
 def _register_login(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "login", help="open ChatGPT in a browser window and wait until you have logged in"
+        "login", help="log in to ChatGPT once, in a plain browser window, then check it"
+    )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="no screen here: show the browser through a web page on 127.0.0.1 (SSH tunnel)",
     )
     parser.set_defaults(run=_run_login)
+
+
+def _run_view(args: argparse.Namespace) -> int:
+    from app.browser_commands import view
+
+    return asyncio.run(view(Settings()))
+
+
+def _register_view(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "view", help="show the serving browser's virtual display (to answer a challenge)"
+    )
+    parser.set_defaults(run=_run_view)
 
 
 def _run_ask(args: argparse.Namespace) -> int:
@@ -157,6 +175,7 @@ _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_status,
     _register_replica,
     _register_login,
+    _register_view,
     _register_ask,
 ]
 

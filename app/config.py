@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     browser_executable: Path | None = Field(None, validation_alias="BROWSER_EXECUTABLE")
     browser_channel: str | None = Field(None, validation_alias="BROWSER_CHANNEL")
     browser_headless: bool | None = Field(None, validation_alias="BROWSER_HEADLESS")
+    browser_cdp_url: str | None = Field(None, validation_alias="BROWSER_CDP_URL")
 
     data_dir: Path = Field(Path("~/.chatgpt-bridge"), validation_alias="BRIDGE_DATA_DIR")
     host: str = Field("127.0.0.1", validation_alias="BRIDGE_HOST")

@@ -19,6 +19,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import selectors
+from browser.account import Account, read_account
 from browser.contract import BridgeState
 from browser.errors import BridgeError, BrowserDownError, LoginRequiredError, RateLimitedError
 from browser.page import auth_session, fetch_json, probe, same_origin, user_label
@@ -182,36 +183,17 @@ class BrowserBridge:
 
     async def whoami(self) -> str | None:
         """The logged-in person's email (or name), None when logged out."""
+        account = await self.account()
+        return account.who if account.logged_in else None
+
+    async def account(self) -> Account:
+        """The login as the page's own `/api/auth/session` describes it."""
         async with self._pool.lease() as tab:
             assert tab is not None
             try:
-                return user_label(await auth_session(await self._home(tab)))
+                return read_account(await auth_session(await self._home(tab)))
             except PlaywrightError as error:
                 raise BrowserDownError(f"Reading the session failed: {first_line(error)}") from None
-
-    async def wait_for_login(self, poll: float = 2.0) -> str:
-        """Show ChatGPT in a tab and wait until a person has logged in there; who it is.
-
-        Never touches the login form: it only watches `/api/auth/session` from whichever tab
-        is on ChatGPT, so the person's login on other pages is not disturbed.
-        """
-        context = await self._session.ensure()
-        if not any(same_origin(p.url, self._settings.chatgpt_url) for p in context.pages):
-            page = await self._session.new_page()
-            await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
-        while True:
-            if self._session.context is not context:
-                raise LoginRequiredError("The login window was closed before logging in.")
-            for page in list(context.pages):
-                if page.is_closed() or not same_origin(page.url, self._settings.chatgpt_url):
-                    continue
-                try:
-                    who = user_label(await auth_session(page))
-                except PlaywrightError:
-                    continue  # navigating: look again
-                if who:
-                    return who
-            await asyncio.sleep(poll)
 
     async def _home(self, tab: Tab, *, fresh: bool = False) -> Page:
         """The tab's page, on ChatGPT (navigating only when it is elsewhere, or `fresh`)."""

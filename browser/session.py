@@ -22,19 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from browser.display import DisplayError, VirtualDisplay, has_display, write_display_file
 from browser.errors import BrowserDownError
+from browser.executables import BrowserChoice, find_browser
 
 logger = logging.getLogger(__name__)
 
 TAP_SCRIPT = Path(__file__).with_name("tap.js")
 TAP_BINDING = "__chatgptBridgeTap"
-DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 
-HEADLESS_LINUX_ARGS = (
-    "--no-sandbox",
+SERVER_LINUX_ARGS = (
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -42,15 +42,18 @@ HEADLESS_LINUX_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-"""What a display-less Linux box (a server, a container, CI) needs to run Chromium."""
+"""What a Linux box without a screen of its own (a server, a container, CI) wants."""
 
 COMMON_ARGS = (
     # Tabs in the background must stream as fast as the one in front.
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
     "--disable-renderer-backgrounding",
+    # Without it `navigator.webdriver` is true; with it false, through the native getter.
     "--disable-blink-features=AutomationControlled",
 )
+AUTOMATION_DEFAULTS = ("--enable-automation",)
+"""Playwright's default switches that announce automation (the infobar, Google's refusal)."""
 
 TapCallback = Callable[[dict[str, Any]], None]
 
@@ -62,6 +65,7 @@ class SessionSettings(Protocol):
     browser_executable: Path | None
     browser_channel: str | None
     browser_headless: bool | None
+    browser_cdp_url: str | None
     data_dir: Path
 
     @property
@@ -69,55 +73,60 @@ class SessionSettings(Protocol):
 
 
 @dataclass(frozen=True)
-class BrowserChoice:
-    """Which browser to launch: an executable path or a Playwright channel."""
+class DisplayPlan:
+    """How the browser gets a screen: its own window, a virtual display, or none."""
 
-    executable_path: str | None = None
-    channel: str | None = None
-
-    def __str__(self) -> str:
-        return self.executable_path or f"channel {self.channel}"
+    headless: bool
+    virtual: bool = False
+    warning: str | None = None
 
 
-def find_browser(settings: SessionSettings, bundled_chromium: str | None) -> BrowserChoice:
-    """BROWSER_EXECUTABLE, then BROWSER_CHANNEL, then Playwright's Chromium, then Debian's."""
-    if settings.browser_executable:
-        path = Path(settings.browser_executable).expanduser()
-        if not path.is_file():
-            raise BrowserDownError(
-                f"BROWSER_EXECUTABLE points to {path}, which does not exist. Fix the path or "
-                "unset it to use an installed Chrome/Chromium."
-            )
-        return BrowserChoice(executable_path=str(path))
-    if settings.browser_channel:
-        return BrowserChoice(channel=settings.browser_channel)
-    if bundled_chromium and Path(bundled_chromium).is_file():
-        return BrowserChoice(executable_path=bundled_chromium)
-    if DEBIAN_CHROMIUM.is_file():
-        return BrowserChoice(executable_path=str(DEBIAN_CHROMIUM))
-    raise BrowserDownError(
-        "No browser found. Install Google Chrome and set BROWSER_CHANNEL=chrome, run "
-        "`playwright install chromium`, install Chromium (`apt install chromium`), or set "
-        "BROWSER_EXECUTABLE to a Chrome/Chromium binary."
+HEADLESS_WARNING = (
+    "the browser runs headless: chatgpt.com is likely to challenge it (a headless browser "
+    "says so in its user agent)"
+)
+
+
+def plan_display(
+    setting: bool | None,
+    *,
+    xvfb: bool,
+    platform: str = sys.platform,
+    environ: Mapping[str, str] = os.environ,
+) -> DisplayPlan:
+    """A window where there is a screen, a virtual screen where there is none.
+
+    `BROWSER_HEADLESS=true` still runs headless, and without Xvfb there is no other way;
+    both are warned about, since the real site challenges a headless browser.
+    """
+    if setting:
+        return DisplayPlan(headless=True, warning=f"{HEADLESS_WARNING} (BROWSER_HEADLESS=true)")
+    if has_display(environ, platform):
+        return DisplayPlan(headless=False)
+    if xvfb:
+        return DisplayPlan(headless=False, virtual=True)
+    return DisplayPlan(
+        headless=True, warning=f"{HEADLESS_WARNING}: no display, and Xvfb is not installed"
     )
 
 
-def resolve_headless(
-    setting: bool | None, platform: str = sys.platform, environ: Mapping[str, str] = os.environ
-) -> bool:
-    """Headed when a display exists (always on macOS/Windows), unless BROWSER_HEADLESS says."""
-    if setting is not None:
-        return setting
-    if platform.startswith("linux"):
-        return not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
-    return False
-
-
-def launch_args(headless: bool, platform: str = sys.platform) -> list[str]:
+def launch_args(plan: DisplayPlan, platform: str = sys.platform) -> list[str]:
     args = list(COMMON_ARGS)
-    if headless and platform.startswith("linux"):
-        args.extend(HEADLESS_LINUX_ARGS)
-    return args
+    if platform.startswith("linux") and (plan.headless or plan.virtual):
+        args.extend(SERVER_LINUX_ARGS)
+    return [*args, *sandbox_args(platform)]
+
+
+def sandbox_args(platform: str = sys.platform) -> list[str]:
+    """Chromium refuses to start as root with its sandbox (containers, CI)."""
+    root = platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0
+    return ["--no-sandbox"] if root else []
+
+
+async def bundled_chromium() -> str | None:
+    """Playwright's own Chromium, if `playwright install` put one here (no browser starts)."""
+    async with async_playwright() as playwright:
+        return _bundled_chromium(playwright.chromium)
 
 
 def prepare_profile(settings: SessionSettings) -> Path:
@@ -134,11 +143,16 @@ class Session:
 
     def __init__(self, settings: SessionSettings, *, headless: bool | None = None) -> None:
         self._settings = settings
-        self.headless = resolve_headless(
-            settings.browser_headless if headless is None else headless
+        self._display = VirtualDisplay()
+        self.display_plan = plan_display(
+            settings.browser_headless if headless is None else headless,
+            xvfb=self._display.available,
         )
+        self.headless = self.display_plan.headless
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
+        self._browser: Browser | None = None
+        """Set when attached over CDP: the connection to the person's own Chrome."""
         self._lock = asyncio.Lock()
         self._close_listeners: list[Callable[[], None]] = []
         self._stopping = False
@@ -204,50 +218,116 @@ class Session:
         try:
             if self._context is not None:
                 context, self._context = self._context, None
-                try:
-                    await context.close()
-                except PlaywrightError as error:
-                    logger.debug("closing the browser: %s", first_line(error))
+                await self._let_go(context)
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None
+            if self._display.running:
+                await self._display.stop()
+                await asyncio.to_thread(write_display_file, self._settings.data_dir, None)
         finally:
             self._stopping = False
+
+    @property
+    def attached(self) -> bool:
+        """The browser is the person's own Chrome (BROWSER_CDP_URL): never closed by us."""
+        return bool(self._settings.browser_cdp_url)
 
     async def _launch(self) -> BrowserContext:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
+        if self._settings.browser_cdp_url:
+            context = await self._attach(self._settings.browser_cdp_url)
+        else:
+            context = await self._start_browser()
+        try:
+            await context.add_init_script(path=TAP_SCRIPT)
+        except PlaywrightError as error:
+            await self._let_go(context)
+            raise BrowserDownError(
+                f"The browser closed while starting: {first_line(error)}"
+            ) from None
+        context.set_default_timeout(30_000)
+        self._spare = context.pages[0] if context.pages and not self.attached else None
+        context.on("close", lambda _: self._closed(context))
+        self.launches += 1
+        return context
+
+    async def _attach(self, url: str) -> BrowserContext:
+        """The person's own Chrome, started with a debugging port on a dedicated profile."""
+        assert self._playwright is not None
+        try:
+            self._browser = await self._playwright.chromium.connect_over_cdp(url, timeout=30_000)
+        except PlaywrightError as error:
+            raise BrowserDownError(
+                f"Cannot reach the Chrome at BROWSER_CDP_URL ({first_line(error)}). Start it "
+                "with --remote-debugging-port=9222 --user-data-dir=<a profile of its own> "
+                "(Chrome ignores the port on its default profile), or unset BROWSER_CDP_URL."
+            ) from None
+        self._browser.on("disconnected", lambda _: self._closed(self._context))
+        logger.info("attached to the Chrome at BROWSER_CDP_URL; it is never closed by the bridge")
+        return self._browser.contexts[0]
+
+    async def _let_go(self, context: BrowserContext) -> None:
+        """Close what the bridge launched; only disconnect from a Chrome it attached to."""
+        try:
+            if self._browser is not None:
+                browser, self._browser = self._browser, None
+                await browser.close()  # over CDP: drops the connection, the browser lives on
+            else:
+                await context.close()
+        except PlaywrightError as error:
+            logger.debug("closing the browser: %s", first_line(error))
+
+    async def _start_browser(self) -> BrowserContext:
+        assert self._playwright is not None
         chromium = self._playwright.chromium
-        choice = find_browser(self._settings, _bundled_chromium(chromium))
-        profile = await asyncio.to_thread(prepare_profile, self._settings)
-        logger.info("launching %s (%s)", choice, "headless" if self.headless else "with a window")
+        settings = self._settings
+        choice = find_browser(
+            settings.browser_executable, settings.browser_channel, _bundled_chromium(chromium)
+        )
+        profile = await asyncio.to_thread(prepare_profile, settings)
+        env = await self._screen()
+        logger.info("launching %s (%s)", choice, self.describe_display())
         try:
             context = await chromium.launch_persistent_context(
                 profile,
                 executable_path=choice.executable_path,
                 channel=choice.channel,
                 headless=self.headless,
-                args=launch_args(self.headless),
+                args=launch_args(self.display_plan),
+                ignore_default_args=list(AUTOMATION_DEFAULTS),
+                env=env,
                 no_viewport=not self.headless,
                 timeout=60_000,
             )
         except PlaywrightError as error:
             raise BrowserDownError(_launch_failure(error, choice, profile)) from None
-        try:
-            await context.add_init_script(path=TAP_SCRIPT)
-        except PlaywrightError as error:
-            await context.close()
-            raise BrowserDownError(
-                f"The browser closed while starting: {first_line(error)}"
-            ) from None
-        context.set_default_timeout(30_000)
-        self._spare = context.pages[0] if context.pages else None
-        context.on("close", lambda _: self._closed(context))
-        self.launches += 1
         return context
 
-    def _closed(self, context: BrowserContext) -> None:
-        if self._context is not context:
+    def describe_display(self) -> str:
+        """For logs and the startup summary: how the browser shows its window."""
+        if self.attached:
+            return "your own Chrome, attached over BROWSER_CDP_URL"
+        if self.headless:
+            return "headless"
+        if self.display_plan.virtual:
+            return f"with a window on the virtual display {self._display.display or '(stopped)'}"
+        return "with a window"
+
+    async def _screen(self) -> dict[str, str] | None:
+        """The launch environment: the virtual display's, when the plan calls for one."""
+        if not self.display_plan.virtual:
+            return None
+        try:
+            screen = await self._display.start()
+        except DisplayError as error:
+            raise BrowserDownError(str(error)) from None
+        await asyncio.to_thread(write_display_file, self._settings.data_dir, screen)
+        return {**os.environ, "DISPLAY": screen}
+
+    def _closed(self, context: BrowserContext | None) -> None:
+        if context is None or self._context is not context:
             return
         self._context = None
         if not self._stopping:

@@ -8,22 +8,29 @@ import os
 import signal
 import stat
 import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 
 from app.config import Settings
 from browser import BridgeState, BrowserBridge
-from browser.errors import BrowserDownError, LoginRequiredError, SendUncertainError
+from browser.display import VirtualDisplay
+from browser.errors import BrowserDownError, SendUncertainError
+from browser.executables import DEBIAN_CHROMIUM, channel_executable, find_browser
 from browser.session import (
-    DEBIAN_CHROMIUM,
-    HEADLESS_LINUX_ARGS,
-    find_browser,
+    AUTOMATION_DEFAULTS,
+    SERVER_LINUX_ARGS,
+    DisplayPlan,
     launch_args,
+    plan_display,
     prepare_profile,
-    resolve_headless,
+    sandbox_args,
 )
 
 
@@ -36,34 +43,58 @@ def test_browser_discovery_order(tmp_path: Path) -> None:
     binary.write_text("")
     bundled = tmp_path / "bundled-chromium"
     bundled.write_text("")
-    chosen = find_browser(
-        settings(tmp_path, browser_executable=binary, browser_channel="chrome"), str(bundled)
-    )
+    nowhere = {"PATH": str(tmp_path / "empty")}
+    chosen = find_browser(binary, "chrome", str(bundled), environ=nowhere)
     assert chosen.executable_path == str(binary)
-    chosen = find_browser(settings(tmp_path, browser_channel="chrome"), str(bundled))
+    chosen = find_browser(None, "chrome", str(bundled), environ=nowhere)
     assert chosen.channel == "chrome" and chosen.executable_path is None
-    assert find_browser(settings(tmp_path), str(bundled)).executable_path == str(bundled)
+    if channel_executable("chrome") is None:  # no Google Chrome here: Playwright's Chromium
+        assert find_browser(None, None, str(bundled)).executable_path == str(bundled)
     missing = str(tmp_path / "not-installed")
-    if DEBIAN_CHROMIUM.is_file():
-        assert find_browser(settings(tmp_path), missing).executable_path == str(DEBIAN_CHROMIUM)
+    if DEBIAN_CHROMIUM.is_file() and channel_executable("chrome") is None:
+        assert find_browser(None, None, missing).executable_path == str(DEBIAN_CHROMIUM)
     with pytest.raises(BrowserDownError, match="BROWSER_EXECUTABLE"):
-        find_browser(settings(tmp_path, browser_executable=tmp_path / "nope"), None)
+        find_browser(tmp_path / "nope", None, None)
 
 
-def test_headless_only_without_a_display() -> None:
-    assert resolve_headless(None, "linux", {}) is True
-    assert resolve_headless(None, "linux", {"DISPLAY": ":0"}) is False
-    assert resolve_headless(None, "linux", {"WAYLAND_DISPLAY": "wayland-0"}) is False
-    assert resolve_headless(None, "darwin", {}) is False
-    assert resolve_headless(None, "win32", {}) is False
-    assert resolve_headless(True, "darwin", {}) is True
-    assert resolve_headless(False, "linux", {}) is False
+def test_installed_chrome_is_found_where_each_platform_keeps_it(tmp_path: Path) -> None:
+    root = tmp_path / "Program Files"
+    chrome = root / "Google" / "Chrome" / "Application" / "chrome.exe"
+    chrome.parent.mkdir(parents=True)
+    chrome.write_text("")
+    assert channel_executable("chrome", "win32", {"PROGRAMFILES": str(root)}) == str(chrome)
+    assert channel_executable("msedge", "win32", {"PROGRAMFILES": str(root)}) is None
+    on_path = tmp_path / "bin" / "google-chrome"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    found = channel_executable("chrome", "linux", {"PATH": str(on_path.parent)})
+    assert found in ("/opt/google/chrome/chrome", str(on_path))
 
 
-def test_machine_flags_only_headless_on_linux() -> None:
-    assert set(HEADLESS_LINUX_ARGS) <= set(launch_args(True, "linux"))
-    assert "--no-sandbox" not in launch_args(False, "linux")
-    assert "--no-sandbox" not in launch_args(True, "darwin")
+def test_a_window_where_there_is_a_screen_a_virtual_one_where_there_is_none() -> None:
+    assert plan_display(None, xvfb=True, platform="linux", environ={}) == DisplayPlan(
+        headless=False, virtual=True
+    )
+    assert plan_display(None, xvfb=True, platform="linux", environ={"DISPLAY": ":0"}) == (
+        DisplayPlan(headless=False)
+    )
+    assert not plan_display(None, xvfb=False, platform="darwin", environ={}).headless
+    assert plan_display(False, xvfb=True, platform="linux", environ={}).virtual
+    # Headless only when asked or when nothing else is possible, and never silently.
+    asked = plan_display(True, xvfb=True, platform="linux", environ={"DISPLAY": ":0"})
+    forced = plan_display(None, xvfb=False, platform="linux", environ={})
+    assert asked.headless and "BROWSER_HEADLESS" in (asked.warning or "")
+    assert forced.headless and "Xvfb is not installed" in (forced.warning or "")
+
+
+def test_launch_switches_announce_no_automation() -> None:
+    server = launch_args(DisplayPlan(headless=False, virtual=True), "linux")
+    assert set(SERVER_LINUX_ARGS) <= set(server)
+    assert "--disable-blink-features=AutomationControlled" in server
+    assert not set(SERVER_LINUX_ARGS) & set(launch_args(DisplayPlan(headless=False), "linux"))
+    assert "--no-sandbox" not in launch_args(DisplayPlan(headless=True), "darwin")
+    assert AUTOMATION_DEFAULTS == ("--enable-automation",)
 
 
 def test_profile_is_private(tmp_path: Path) -> None:
@@ -123,45 +154,96 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return process.returncode or 0, out.decode(), err.decode()
 
 
+PERSON = """#!/bin/sh
+# Playwright's launch (it always opens a debugging pipe) gets the real browser as it is.
+case " $* " in *" --remote-debugging-pipe "*) exec {chromium} "$@";; esac
+# The login: record how the bridge started us, then be a person who signs in and, a few
+# seconds later, closes the window (SIGINT: Chrome exits cleanly, as on a closed window).
+printf '%s\\0' "$@" > {argv}
+exec timeout -s INT {seconds} {chromium} "$@" {sign_in}
+"""
+
+
+SIGN_IN = """<form method=post action="{site}/log-in"><input name=name value="Ada Lovelace">
+<input name=password value=x></form><script>document.forms[0].submit()</script>"""
+
+
+class _SignInPage(BaseHTTPRequestHandler):
+    """Another page of the same site (same host, another port) that submits the login form."""
+
+    site = ""
+
+    def do_GET(self) -> None:
+        body = SIGN_IN.format(site=self.site).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def sign_in_page() -> Iterator[Callable[[str], str]]:
+    """`sign_in_page(site_url)`: the URL of a page that logs its visitor in to the site."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(site: str) -> str:
+        handler = type("SignIn", (_SignInPage,), {"site": site})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+
+
+def person_at_the_keyboard(tmp_path: Path, chromium: str, sign_in: str, seconds: int = 12) -> Path:
+    """A stand-in browser executable: the real one, driven by a "person" for the login."""
+    script = tmp_path / "person-browser"
+    script.write_text(
+        PERSON.format(chromium=chromium, argv=tmp_path / "argv", seconds=seconds, sign_in=sign_in)
+    )
+    script.chmod(0o755)
+    return script
+
+
 @pytest.mark.browser
-async def test_login_persists_across_processes(
-    make_replica: Any, make_bridge: Any, browser_settings: Any, browser_executable: str
+async def test_login_in_a_plain_browser_persists_across_processes(
+    make_replica: Any,
+    browser_settings: Any,
+    browser_executable: str,
+    tmp_path: Path,
+    sign_in_page: Callable[[str], str],
 ) -> None:
     site = make_replica(ttft_ms=20, chunk_delay_ms=10)  # starts logged out, like chatgpt.com
+    settings_ = browser_settings(site.url)
+    person = person_at_the_keyboard(tmp_path, browser_executable, sign_in_page(site.url))
     env = {
         "CHATGPT_URL": site.url,
-        "BRIDGE_DATA_DIR": str(browser_settings(site.url).data_dir),
-        "BROWSER_EXECUTABLE": browser_executable,
-        "BROWSER_HEADLESS": "true",
+        "BRIDGE_DATA_DIR": str(settings_.data_dir),
+        "BROWSER_EXECUTABLE": str(person),
     }
     code, out, err = await run_cli("ask", "Hello?", env=env)
     assert code == 1 and out == ""
     assert "chatgpt-bridge login" in err
 
-    first = await make_bridge(site.url)
-    assert await first.state() is BridgeState.LOGIN_REQUIRED
-    with pytest.raises(LoginRequiredError) as caught:
-        async with first.ask("Hello?"):
-            pass
-    assert caught.value.delivered is False
-
-    # A person logs in in the bridge's window; the product itself never types credentials.
-    assert first.session.context is not None
-    page = await first.session.context.new_page()
-    await page.goto(site.url + "/log-in")
-    await page.fill('input[name="name"]', "Ada Lovelace")
-    await page.fill('input[name="password"]', "correct horse")
-    await page.click('[data-testid="login-submit-button"]')
-    await page.wait_for_selector('[data-testid="accounts-profile-button"]')
-    await page.close()
-    assert await first.whoami() == "ada.lovelace@replica.local"
-    assert await first.state() is BridgeState.READY
-    await first.stop()
-
-    code, out, err = await run_cli("login", env=env)
+    screen = VirtualDisplay()  # the person's desktop
+    try:
+        code, out, err = await run_cli("login", env={**env, "DISPLAY": await screen.start()})
+    finally:
+        await screen.stop()
     assert code == 0, err
     assert "Logged in as ada.lovelace@replica.local" in out
+    argv = (tmp_path / "argv").read_text().split("\0")
+    assert f"--user-data-dir={settings_.profile_dir}" in argv
+    assert "--password-store=basic" in argv, "the same password store as serving"
+    assert not [a for a in argv if a.startswith(("--enable-automation", "--remote-debugging"))]
 
+    # Served without a screen: on a virtual display the bridge starts itself.
     code, out, err = await run_cli("ask", "Hello from process two markdown:code", env=env)
     assert code == 0, err
     conversation_id = err.strip().splitlines()[-1]
@@ -172,6 +254,30 @@ async def test_login_persists_across_processes(
     code, out, err = await run_cli("ask", "And again", "--conversation", conversation_id, env=env)
     assert code == 0, err
     assert out.startswith("Model: auto. User messages so far: 2.")
+
+
+async def test_login_says_what_is_missing_when_nobody_logged_in(
+    make_replica: Any, browser_settings: Any, browser_executable: str, tmp_path: Path
+) -> None:
+    site = make_replica()
+    closes_at_once = tmp_path / "closed-browser"
+    closes_at_once.write_text(
+        f'#!/bin/sh\ncase " $* " in *" --remote-debugging-pipe "*) exec {browser_executable} '
+        '"$@";; esac\nexit 0\n'
+    )
+    closes_at_once.chmod(0o755)
+    env = {
+        "CHATGPT_URL": site.url,
+        "BRIDGE_DATA_DIR": str(browser_settings(site.url).data_dir),
+        "BROWSER_EXECUTABLE": str(closes_at_once),
+    }
+    screen = VirtualDisplay()
+    try:
+        code, out, err = await run_cli("login", env={**env, "DISPLAY": await screen.start()})
+    finally:
+        await screen.stop()
+    assert code == 1 and out == ""
+    assert "not logged in: ChatGPT knows no user in this profile" in err
 
 
 @pytest.mark.browser
@@ -211,4 +317,92 @@ async def test_login_without_a_display_explains_what_to_do(tmp_path: Path) -> No
     )
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2, err.decode()
-    assert "needs a visible browser window" in err.decode()
+    assert "logging in needs a browser window" in err.decode()
+    assert str(tmp_path / "data") in err.decode(), "where to copy a desktop's login to"
+
+
+TELLS_JS = """() => ({
+    webdriver: navigator.webdriver,
+    nativeGetter: Object.getOwnPropertyDescriptor(Navigator.prototype, "webdriver")
+        .get.toString().includes("[native code]"),
+    userAgent: navigator.userAgent,
+    brands: (navigator.userAgentData?.brands || []).map((b) => b.brand),
+    plugins: navigator.plugins.length,
+})"""
+
+
+@pytest.mark.browser
+async def test_the_serving_browser_shows_no_automation_tells(
+    make_bridge: Any, replica: Any, browser_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)  # a server: no screen of its own
+    served = await make_bridge(replica.url, browser_headless=None)
+    assert served.session.display_plan.virtual and not served.session.headless
+    page = await served.session.new_page()
+    await page.goto(replica.url)
+    tells = await page.evaluate(TELLS_JS)
+    await page.close()
+    assert tells["webdriver"] is False and tells["nativeGetter"], tells
+    assert "HeadlessChrome" not in tells["userAgent"], tells
+    assert not [brand for brand in tells["brands"] if "Headless" in brand], tells
+    assert tells["plugins"] > 0, tells
+    argv = psutil.Process(browser_pid(browser_settings(replica.url).profile_dir)).cmdline()
+    assert "--enable-automation" not in argv
+    assert not [arg for arg in argv if arg.startswith("--headless")]
+    assert "--disable-blink-features=AutomationControlled" in argv
+
+
+@pytest.fixture
+async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A Chromium the person started themselves, with a debugging port on its own profile."""
+    profile = tmp_path / "own-chrome"
+    process = await asyncio.create_subprocess_exec(
+        browser_executable,
+        "--headless=new",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={profile}",
+        "--no-first-run",
+        *sandbox_args(),
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    port_file = profile / "DevToolsActivePort"
+    for _ in range(300):
+        if port_file.is_file() and port_file.read_text().strip():
+            break
+        await asyncio.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        await process.wait()
+    assert process.returncode is not None
+
+
+@pytest.mark.browser
+async def test_attached_to_a_chrome_the_person_started(
+    make_bridge: Any, replica: Any, own_chrome: str
+) -> None:
+    attached = await make_bridge(replica.url, browser_cdp_url=own_chrome)
+    assert attached.session.attached
+    async with attached.ask("Hello over CDP") as turn:
+        assert 'You said: "Hello over CDP"' in await turn.read()
+    await attached.stop()
+    # The bridge let go of it: the person's browser still answers on its port.
+    async with httpx.AsyncClient() as client:
+        version = await client.get(f"{own_chrome}/json/version")
+    assert version.status_code == 200 and "Browser" in version.json()
+
+
+async def test_an_unreachable_chrome_says_what_to_start(
+    browser_settings: Any, replica: Any, unused_tcp_port: int
+) -> None:
+    missing = BrowserBridge(
+        browser_settings(replica.url, browser_cdp_url=f"http://127.0.0.1:{unused_tcp_port}")
+    )
+    with pytest.raises(BrowserDownError, match="BROWSER_CDP_URL"):
+        await missing.start()
+    await missing.stop()
