@@ -52,10 +52,10 @@ _PROBE_JS = f"""
   const picked = kit.pick(kit.scope, "composer");
   const composer = picked && picked.el;
   let challenge = null;
-  if (q(S.challenge_strong) || S.challenge_titles.some((t) => title.includes(t))) {{
-    challenge = "strong";
-  }} else if (!composer && document.body && S.challenge_texts.some(
-               (t) => document.body.textContent.toLowerCase().includes(t))) {{
+  const body = document.body ? document.body.textContent.toLowerCase() : "";
+  const short = body.length < S.challenge_short_page;
+  if (!composer && (q(S.challenge_strong) || S.challenge_titles.some((t) => title.includes(t))
+      || (short && S.challenge_texts.some((t) => body.includes(t))))) {{
     challenge = "strong";
   }} else if (q(S.challenge_weak)) {{
     challenge = "weak";

@@ -156,13 +156,21 @@ LOGIN_BUTTON: Layers = (
 STAY_LOGGED_OUT_TEXT = "Stay logged out"
 
 # --- Cloudflare -----------------------------------------------------------------------------
+# The shapes steipete/oracle `src/browser/actions/navigation.ts` recognises (2026-05); each
+# counts only on a page without the app's composer (shared/research/browser-acceptance.md).
 CHALLENGE_STRONG: Layers = (
     "#challenge-form",
     "#challenge-running",
+    "#cf-challenge-running",
+    '[class*="cf-challenge"]',
     'iframe[src*="challenges.cloudflare.com"]',
+    'iframe[src*="/cdn-cgi/challenge-platform/"]',
 )
 CHALLENGE_TITLES: tuple[str, ...] = ("Just a moment", "Attention Required")
+"""Cloudflare's interstitial titles; a chat may carry one as its title, hence no composer."""
 CHALLENGE_TEXTS: tuple[str, ...] = ("verify you are human",)
+CHALLENGE_SHORT_PAGE = 4000
+"""Characters: a page saying "verify you are human" is a challenge only when it is short."""
 CHALLENGE_WEAK: Layers = ('script[src*="/challenge-platform/"]',)
 """Present on normal pages too: evidence only together with a missing composer."""
 
@@ -274,6 +282,7 @@ def page_selectors() -> dict[str, object]:
         stay_logged_out=STAY_LOGGED_OUT_TEXT,
         challenge_titles=list(CHALLENGE_TITLES),
         challenge_texts=list(CHALLENGE_TEXTS),
+        challenge_short_page=CHALLENGE_SHORT_PAGE,
         rate_limit_texts=list(RATE_LIMIT_TEXTS),
         dismiss_texts=list(DISMISS_BUTTON_TEXTS),
     )
