@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from browser.events import ModelUsed, Title, TurnEvent
@@ -153,9 +153,13 @@ class StreamDecoder:
     def _source(self, stream: str, resume: bool) -> _Source:
         source = self._sources.get(stream)
         if source is None:
-            handed_off = [a for a in self._attempts if a.handoff is not None]
-            attempt = handed_off[-1] if resume and handed_off else self._new_attempt()
-            source = self._sources[stream] = _Source(attempt)
+            handed_off = [s for s in self._sources.values() if s.attempt.handoff is not None]
+            if resume and handed_off:  # it continues where the handed-off body stopped
+                origin = handed_off[-1]
+                source = _Source(origin.attempt, cursor=replace(origin.cursor))
+            else:
+                source = _Source(self._new_attempt())
+            self._sources[stream] = source
         return source
 
     def _new_attempt(self) -> Attempt:
@@ -164,16 +168,20 @@ class StreamDecoder:
         return attempt
 
     def _chosen(self) -> Attempt | None:
-        """Our attempt: it echoes our prompt (when we know it); a finished one wins."""
+        """Our attempt: it echoes our prompt (when we know it); a finished one wins, else the
+        one furthest along (a retry re-streams what the aborted attempt already sent)."""
         ours = [a for a in self._attempts if self._prompt_id in a.prompt_ids]
-        candidates = ours or self._attempts
-        for attempt in reversed(candidates):
+        best: tuple[bool, int, int] | None = None
+        chosen = None
+        for order, attempt in enumerate(ours or self._attempts):
             answers = attempt.answers(self._prompt_id or attempt.prompt_id())
-            if answers and finished(answers[-1].get("status"), answers[-1].get("end_turn")):
-                return attempt
-        with_answer = [a for a in candidates if a.answers(self._prompt_id or a.prompt_id())]
-        pool = with_answer or candidates
-        return pool[-1] if pool else None
+            done = bool(answers) and finished(
+                answers[-1].get("status"), answers[-1].get("end_turn")
+            )
+            rank = (done, sum(len(message_text(m)) for m in answers), order)
+            if best is None or rank > best:
+                best, chosen = rank, attempt
+        return chosen
 
     # --- events -----------------------------------------------------------------------------
 

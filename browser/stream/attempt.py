@@ -59,6 +59,7 @@ class Attempt:
     events: list[TurnEvent] = field(default_factory=list)
     """Typed events not yet taken by the decoder."""
     _progress: set[tuple[str, str]] = field(default_factory=set)
+    _last_progress: Progress | None = None
 
     # --- typed events ------------------------------------------------------------------------
 
@@ -231,9 +232,14 @@ class Attempt:
             self._progress_once(message["id"], _tool_kind(recipient), recipient)
 
     def _progress_once(self, key: str, kind: ProgressKind, text: str) -> None:
-        if (key, kind) not in self._progress:
-            self._progress.add((key, kind))
-            self.events.append(Progress(kind, text))
+        """Once per message; a tool's result repeating its call's step is not news."""
+        if (key, kind) in self._progress:
+            return
+        self._progress.add((key, kind))
+        step = Progress(kind, text)
+        if step != self._last_progress:
+            self._last_progress = step
+            self.events.append(step)
 
 
 _TYPED = {

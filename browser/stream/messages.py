@@ -135,7 +135,7 @@ def _links(reference: dict[str, Any]) -> str:
     if not sources:
         alt = reference.get("alt")
         return alt if isinstance(alt, str) else ""
-    return " (" + ", ".join(f"[{_escape(s.title)}]({s.url})" for s in sources) + ")"
+    return "(" + ", ".join(f"[{_escape(s.title)}]({s.url})" for s in sources) + ")"
 
 
 def _sources(reference: dict[str, Any]) -> list[Citation]:
