@@ -508,3 +508,11 @@ def test_unresolved_citation_marker_is_dropped_when_the_answer_finishes() -> Non
         + CLOSING
     )
     assert deltas == ["Fact ", " more."] and decoder.state.text == "Fact  more."
+
+
+def test_title_after_done_still_counts() -> None:
+    decoder = StreamDecoder()
+    decoder.feed(V1_STREAM)
+    assert decoder.state.done
+    decoder.feed(sse({"type": "title_generation", "title": "Late", "conversation_id": "c-1"}))
+    assert decoder.state.title == "Late" and Title("Late") in decoder.take_events()
