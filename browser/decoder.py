@@ -93,6 +93,8 @@ class _Source:
     cursor: Cursor = field(default_factory=Cursor)
     framed: bool = False
     """A frame arrived since the last `delta_encoding`: another one starts a new attempt."""
+    handed_off: bool = False
+    """This body said `stream_handoff`: its own end (`[DONE]`) is not the turn's."""
 
 
 class StreamDecoder:
@@ -194,7 +196,7 @@ class StreamDecoder:
         source.framed = True
         attempt = source.attempt
         if data.strip() == "[DONE]":
-            attempt.stream_complete = True
+            attempt.stream_complete = attempt.stream_complete or not source.handed_off
             return
         try:
             payload = json.loads(data)
@@ -207,6 +209,7 @@ class StreamDecoder:
         if event == "error":
             attempt.error = error_text(payload) or "the stream reported an error"
         elif isinstance(payload, dict):
+            source.handed_off = source.handed_off or payload.get("type") == "stream_handoff"
             self._frame(attempt, source.cursor, payload)
 
     def _frame(self, attempt: Attempt, cursor: Cursor, frame: dict[str, Any]) -> None:

@@ -437,6 +437,7 @@ def test_2026_handoff_continues_over_websocket_items() -> None:
     decoder, deltas = decode(stream_file("handoff_2026.sse"))
     state = decoder.state
     assert state.handoff and not state.done and state.text == "Working through"
+    assert not state.stream_complete  # the handed-off body's [DONE] is not the turn's end
     assert Handoff("conversation-turn-tx-1", "conversation-turn-tx-1") in decoder.take_events()
     items = json.loads(stream_file("handoff_2026.ws.json"))["items"]
     deltas += [decoder.feed_ws(item) for item in items]
