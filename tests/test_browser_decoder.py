@@ -379,6 +379,7 @@ def test_2026_tool_turn_events() -> None:
     decoder, _ = decode(stream_file("tool_turn_2026.sse"))
     events = decoder.take_events()
     assert [e for e in events if isinstance(e, Progress)] == [
+        Progress("reasoning"),  # the `cot_token` marker: reasoning started
         Progress("reasoning", "Thought for 4s"),
         Progress("search", "web.run"),
     ]

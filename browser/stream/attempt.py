@@ -116,6 +116,11 @@ class Attempt:
         self.async_turn = True
         self._progress_once("async", "image", str(frame.get("status") or ""))
 
+    def _marker(self, frame: dict[str, Any]) -> None:
+        # `cot_token`/`first`: reasoning started; thinking turns may then be silent for minutes.
+        if frame.get("marker") == "cot_token" and frame.get("event") == "first":
+            self._progress_once(f"marker:{frame.get('message_id')}", "reasoning", "")
+
     def _error(self, frame: dict[str, Any]) -> None:
         self.error = error_text(frame) or "the stream reported an error"
 
@@ -250,10 +255,12 @@ _TYPED = {
     "conversation_detail_metadata": Attempt._detail_metadata,
     "stream_handoff": Attempt._handoff,
     "conversation_async_status": Attempt._async_status,
+    "message_marker": Attempt._marker,
     "error": Attempt._error,
 }
-"""Typed events that matter here; `resume_conversation_token` (a JWT: never kept),
-`message_marker`, `main_stream_complete`, `perf_stats`... are deliberately ignored."""
+"""Typed events that matter here; `resume_conversation_token` (a JWT: never kept), the other
+markers (`user_visible_token`, `final_channel_token`, `last_token`), `main_stream_complete`,
+`perf_stats`... are deliberately ignored."""
 
 
 def _tool_kind(name: str) -> ProgressKind:
