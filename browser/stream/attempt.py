@@ -53,7 +53,9 @@ class Attempt:
     stream_complete: bool = False
     handoff: Handoff | None = None
     async_turn: bool = False
-    """`conversation_async_status`: the result (an image...) arrives later, not as text."""
+    """`conversation_async_status`: the result (an image...) arrives later, not as text.
+
+    [KOBA] KobaProduction/browser-extensions `docs/CHATGPT_RUNTIME_CONTRACTS.md` (2026-10)."""
     server_model: str | None = None
     error: str | None = None
     events: list[TurnEvent] = field(default_factory=list)
@@ -113,8 +115,9 @@ class Attempt:
         self.events.append(self.handoff)
 
     def _async_status(self, frame: dict[str, Any]) -> None:
+        # The server's own async axis (STREAMING, UNREAD... [KOBA]), not a kind of work: the
+        # image tool's message says "drawing"; this only says the result comes later.
         self.async_turn = True
-        self._progress_once("async", "image", str(frame.get("status") or ""))
 
     def _marker(self, frame: dict[str, Any]) -> None:
         # `cot_token`/`first`: reasoning started; thinking turns may then be silent for minutes.
