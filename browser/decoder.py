@@ -145,6 +145,10 @@ class StreamDecoder:
         self.state.ended = True
         return self._refresh(before)
 
+    def expect(self, user_message_id: str) -> None:
+        """Our prompt's id became known (from the POST body): read the attempt answering it."""
+        self._prompt_id = user_message_id
+
     def take_events(self) -> list[TurnEvent]:
         """The typed events (progress, title, model, citations, quotas, handoff) so far."""
         events, self._events = self._events, []

@@ -356,6 +356,8 @@ class BrowserTurn:
             )
         self._fetch_ids.add(message["id"])
         self.user_message_id = message_id or self.user_message_id
+        if message_id:
+            self._decoder.expect(message_id)
         self.model = body.get("model") or self.model
         self.conversation_id = body.get("conversation_id") or self.conversation_id
         self.page_timings["request"] = message.get("t", 0)

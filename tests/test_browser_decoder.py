@@ -477,6 +477,16 @@ def test_attempts_of_separate_posts_pick_our_input_message() -> None:
     assert decoder.state.done
 
 
+def test_prompt_id_learned_later_picks_its_attempt() -> None:
+    decoder = StreamDecoder()
+    decoder.feed(_attempt("u-ours", "a-ours", "Ours."), stream="fetch-1")
+    decoder.feed(_attempt("u-else", "a-else", "Someone else's."), stream="fetch-2")
+    assert decoder.state.answer_message_id == "a-else"  # unknown prompt: the latest finished
+    decoder.expect("u-ours")
+    decoder.feed("", stream="fetch-1")
+    assert decoder.state.answer_message_id == "a-ours" and decoder.state.text == "Ours."
+
+
 def test_sources_keep_their_own_framing_and_carry_over() -> None:
     """Two bodies fed in interleaved chunks: each has its own SSE buffer and cursor."""
     first, second = _attempt("u-1", "a-1", "First."), _attempt("u-2", "a-2", "Second.")
