@@ -528,3 +528,11 @@ def test_title_after_done_still_counts() -> None:
     assert decoder.state.done
     decoder.feed(sse({"type": "title_generation", "title": "Late", "conversation_id": "c-1"}))
     assert decoder.state.title == "Late" and Title("Late") in decoder.take_events()
+
+
+def test_websocket_replays_without_item_id_dedupe_by_offset() -> None:
+    decoder, _ = decode(stream_file("handoff_2026.sse"))
+    item = {"payload": {"type": "stream-item", "offset": "5", "encoded_item": 'data: {"v": "!"}'}}
+    assert decoder.feed_ws({"topic_id": "t", "payload": item}) == "!"
+    assert decoder.feed_ws({"topic_id": "t", "payload": item}) == ""
+    assert decoder.state.text == "Working through!"

@@ -140,19 +140,18 @@ class Attempt:
         elif operation == "patch" or (path is None and operation is None and _is_batch(value)):
             for item in value if isinstance(value, list) else []:
                 if isinstance(item, dict):
-                    self._operation(item, cursor, inherit=False)
+                    self._operation(item, cursor)  # items carry over among themselves
             cursor.path, cursor.operation = "", "patch"
         elif path is None and operation is None and isinstance(value, str):
             if cursor.append_path is not None:
                 self._apply(cursor.channel, cursor.append_path, "append", value)
         else:
-            self._operation(frame, cursor, inherit=True)
+            self._operation(frame, cursor)
 
-    def _operation(self, frame: dict[str, Any], cursor: Cursor, inherit: bool) -> None:
-        path = frame.get("p", cursor.path if inherit else None)
-        operation = frame.get("o", cursor.operation if inherit else None)
-        if inherit:
-            cursor.path, cursor.operation = path, operation
+    def _operation(self, frame: dict[str, Any], cursor: Cursor) -> None:
+        path = frame.get("p", cursor.path)
+        operation = frame.get("o", cursor.operation)
+        cursor.path, cursor.operation = path, operation
         if not isinstance(path, str) or not isinstance(operation, str) or operation == "patch":
             logger.debug("ignoring a delta frame without path or operation: %r", frame)
             return
