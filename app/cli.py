@@ -1,4 +1,4 @@
-"""The `chatgpt-bridge` command: serve | login | ask | status | demo | replica.
+"""The `chatgpt-bridge` command: serve | login | ask | status | demo | replica | decode.
 
 Each subcommand is a small function that parses nothing itself; argparse does the parsing
 and `main` dispatches. Commands that run async code call `asyncio.run` exactly once.
@@ -169,6 +169,52 @@ def _register_ask(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_ask)
 
 
+def _run_decode(args: argparse.Namespace) -> int:
+    import json
+
+    from browser.decoder import StreamDecoder
+
+    try:
+        body = sys.stdin.read() if args.file == "-" else _read_text(args.file)
+    except OSError as error:
+        print(f"chatgpt-bridge decode: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    decoder = StreamDecoder(user_message_id=args.prompt_id)
+    decoder.feed(body)
+    decoder.close()
+    state = decoder.state
+    if args.json:
+        fields = ("text", "conversation_id", "model", "finish_reason", "done", "handoff")
+        print(json.dumps({name: getattr(state, name) for name in fields}, ensure_ascii=False))
+    else:
+        print(state.text)
+    return 0
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as file:  # keep CRLF: the parser handles it
+        return file.read()
+
+
+def _register_decode(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "decode",
+        help="decode a saved text/event-stream body of the conversation endpoint",
+        description="Print the answer a saved /backend-api/f/conversation stream carries "
+        "(for bug reports and tests of real captures).",
+    )
+    parser.add_argument("file", help='the saved body ("-" reads stdin)')
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print {text, conversation_id, model, finish_reason, done, handoff}",
+    )
+    parser.add_argument(
+        "--prompt-id", metavar="ID", help="our user message id: picks its attempt of a retry"
+    )
+    parser.set_defaults(run=_run_decode)
+
+
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_serve,
     _register_demo,
@@ -177,6 +223,7 @@ _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_login,
     _register_view,
     _register_ask,
+    _register_decode,
 ]
 
 

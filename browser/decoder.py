@@ -1,89 +1,45 @@
-"""Decode the conversation endpoint's SSE stream into the answer's Markdown.
+"""The stream inbox: chatgpt.com's conversation stream(s) -> the answer and typed events.
 
-The web app's stream is "delta v1": JSON-pointer operations on a small root document
-`{message, conversation_id, error}`, where `p`, `o` and `c` carry over from the previous frame
-when omitted, `patch` frames and `{"v": [...]}` frames are batches, and `p: ""` + `add`
-installs a new root (one per message: the echoed user message, thoughts, the answer...).
-Older streams send every event as the full cumulative root instead ("legacy"). Both feed the
-same model here: messages by id, in the order they appeared.
+A turn may reach us as several streams: the front end can POST the same turn twice (an
+aborted attempt, then one that succeeds [K1]), a long turn hands off (`stream_handoff`) to a
+resume endpoint or a WebSocket topic whose items (`encoded_item`) carry the same frames, and
+catch-up replays repeat items. Each source keeps its own SSE framing and carry-over cursor;
+each POST is an `Attempt`; the answer is read from the attempt whose `input_message` is our
+prompt (and that finished, when two did). A new `delta_encoding` event inside one body means
+a new attempt: that is how a saved body of a retried POST looks.
 
-Only the assistant's `text` messages addressed to everyone count as the answer: thinking
-models also stream `thoughts` / `reasoning_recap` messages and tool calls, and the user's own
-message is echoed with status `finished_successfully` too, so "a message finished" alone is
-never "the answer finished".
+The answer is the final-channel assistant text after our prompt: hidden system/context
+messages, reasoning, tool calls and echoed older messages never count, and "a message
+finished" alone is never "the answer finished". Older streams send every event as the full
+cumulative root ("legacy"); they feed the same model.
+
+[K1] k1liang/ChatGPT-Web2API `docs/send-post-stream-protocol.md` and its captures (2026-09).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from browser.events import ModelUsed, Title, TurnEvent
+from browser.stream import messages as msgs
+from browser.stream.attempt import Attempt, Cursor, error_text
+from browser.stream.messages import finished, is_answer, message_text
+from browser.stream.sse import SSEParser
+
+__all__ = ["SSEParser", "StreamDecoder", "StreamState", "finished", "is_answer", "message_text"]
 
 logger = logging.getLogger(__name__)
 
-FINISHED_STATUSES = frozenset({"finished_successfully", "finished_partial_completion"})
 FINISH_REASONS = {"stop": "stop", "max_tokens": "length", "interrupted": "cancelled"}
-
-
-class SSEParser:
-    """Incremental `text/event-stream` parser: feed text, get `(event, data)` pairs."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._event: str | None = None
-        self._data: list[str] = []
-
-    def feed(self, text: str) -> list[tuple[str | None, str]]:
-        self._buffer += text
-        events: list[tuple[str | None, str]] = []
-        while True:
-            cut = _line_end(self._buffer)
-            if cut is None:
-                return events
-            line, self._buffer = self._buffer[: cut[0]], self._buffer[cut[1] :]
-            self._line(line, events)
-
-    def close(self) -> list[tuple[str | None, str]]:
-        """The stream ended: a last event without its blank line still counts."""
-        events: list[tuple[str | None, str]] = []
-        if self._buffer:
-            self._line(self._buffer, events)
-            self._buffer = ""
-        self._line("", events)
-        return events
-
-    def _line(self, line: str, events: list[tuple[str | None, str]]) -> None:
-        if not line:
-            if self._data:
-                events.append((self._event, "\n".join(self._data)))
-            self._event, self._data = None, []
-            return
-        if line.startswith(":"):
-            return
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-
-
-def _line_end(buffer: str) -> tuple[int, int] | None:
-    """Position and length-inclusive end of the first complete line (\\n, \\r\\n or \\r)."""
-    for index, char in enumerate(buffer):
-        if char == "\n":
-            return index, index + 1
-        if char == "\r":
-            if index + 1 == len(buffer):
-                return None  # a "\n" may follow in the next chunk
-            return index, index + (2 if buffer[index + 1] == "\n" else 1)
-    return None
+MAIN = "main"
 
 
 @dataclass
 class StreamState:
-    """What the stream has said so far. Read it after each `feed`."""
+    """What the streams have said so far. Read it after each `feed`."""
 
     conversation_id: str | None = None
     user_message_id: str | None = None
@@ -96,11 +52,13 @@ class StreamState:
     finish_type: str | None = None
     error: str | None = None
     stream_complete: bool = False
-    """`message_stream_complete` or `[DONE]` arrived."""
+    """`message_stream_complete` or `[DONE]` arrived on the chosen attempt."""
     ended: bool = False
     """The HTTP body ended (normally or not)."""
     handoff: bool = False
     """The rest of the stream moved elsewhere (`stream_handoff`)."""
+    async_turn: bool = False
+    """An image/async turn (`conversation_async_status`): its result is read back later."""
     rewritten: bool = False
     """Already-emitted text was changed by the stream (truncate/replace): deltas diverge."""
 
@@ -126,177 +84,160 @@ class StreamState:
         return None
 
 
+@dataclass
+class _Source:
+    """One byte stream (an HTTP body, a WebSocket topic) feeding one attempt at a time."""
+
+    attempt: Attempt
+    sse: SSEParser = field(default_factory=SSEParser)
+    cursor: Cursor = field(default_factory=Cursor)
+    framed: bool = False
+    """A frame arrived since the last `delta_encoding`: another one starts a new attempt."""
+    handed_off: bool = False
+    """This body said `stream_handoff`: its own end (`[DONE]`) is not the turn's."""
+
+
 class StreamDecoder:
-    """Stateful decoder of one conversation response. `feed` returns the new answer text."""
+    """Stateful decoder of one turn. `feed` returns the new answer text.
 
-    def __init__(self) -> None:
+    `user_message_id`, when known, is our prompt's id: it picks the attempt to read.
+    """
+
+    def __init__(self, user_message_id: str | None = None) -> None:
         self.state = StreamState()
-        self._sse = SSEParser()
-        self._roots: dict[Any, dict[str, Any]] = {}
-        self._messages: dict[str, dict[str, Any]] = {}
-        self._p: str | None = None
-        self._o: str | None = None
-        self._c: Any = None
+        self._prompt_id = user_message_id
+        self._attempts: list[Attempt] = []
+        self._sources: dict[str, _Source] = {}
+        self._ws_items: set[str] = set()
+        self._events: list[TurnEvent] = []
+        self._model: ModelUsed | None = None
+        self._cited: set[str] = set()
 
-    def feed(self, text: str) -> str:
+    def feed(self, text: str, stream: str = MAIN, resume: bool = False) -> str:
+        """Feed a chunk of the body `stream`; `resume` marks a continuation of a handoff."""
         before = self.state.text
-        for event, data in self._sse.feed(text):
-            self._event(event, data)
+        source = self._source(stream, resume)
+        for event, data in source.sse.feed(text):
+            self._event(source, event, data)
         return self._refresh(before)
 
+    def feed_ws(self, item: dict[str, Any]) -> str:
+        """Feed one WebSocket message of a handed-off turn; replayed items count once."""
+        payload = _ws_payload(item)
+        if payload is None:
+            return ""
+        key = payload.get("stream_item_id") or payload.get("offset")
+        if key is not None:
+            if str(key) in self._ws_items:
+                return ""
+            self._ws_items.add(str(key))
+        encoded = str(payload.get("encoded_item") or "")
+        topic = str(item.get("topic_id") or payload.get("topic_id") or "")
+        frames = encoded if encoded.endswith("\n\n") else encoded + "\n\n"
+        return self.feed(frames, "ws:" + topic, resume=True)
+
     def close(self) -> str:
-        """The body ended; returns text from a final event that lacked its blank line."""
+        """The bodies ended; returns text from a final event that lacked its blank line."""
         before = self.state.text
-        for event, data in self._sse.close():
-            self._event(event, data)
+        for source in self._sources.values():
+            for event, data in source.sse.close():
+                self._event(source, event, data)
         self.state.ended = True
         return self._refresh(before)
 
+    def expect(self, user_message_id: str) -> None:
+        """Our prompt's id became known (from the POST body): read the attempt answering it."""
+        self._prompt_id = user_message_id
+
+    def take_events(self) -> list[TurnEvent]:
+        """The typed events (progress, title, model, citations, quotas, handoff) so far."""
+        events, self._events = self._events, []
+        return events
+
+    # --- sources and attempts ----------------------------------------------------------------
+
+    def _source(self, stream: str, resume: bool) -> _Source:
+        source = self._sources.get(stream)
+        if source is None:
+            handed_off = [s for s in self._sources.values() if s.attempt.handoff is not None]
+            if resume and handed_off:  # it continues where the handed-off body stopped
+                origin = handed_off[-1]
+                source = _Source(origin.attempt, cursor=replace(origin.cursor))
+            else:
+                source = _Source(self._new_attempt())
+            self._sources[stream] = source
+        return source
+
+    def _new_attempt(self) -> Attempt:
+        attempt = Attempt()
+        self._attempts.append(attempt)
+        return attempt
+
+    def _chosen(self) -> Attempt | None:
+        """Our attempt: it echoes our prompt (when we know it); a finished one wins, else the
+        one furthest along (a retry re-streams what the aborted attempt already sent)."""
+        ours = [a for a in self._attempts if self._prompt_id in a.prompt_ids]
+        best: tuple[bool, int, int] | None = None
+        chosen = None
+        for order, attempt in enumerate(ours or self._attempts):
+            answers = attempt.answers(self._prompt_id or attempt.prompt_id())
+            done = bool(answers) and finished(
+                answers[-1].get("status"), answers[-1].get("end_turn")
+            )
+            rank = (done, sum(len(message_text(m)) for m in answers), order)
+            if best is None or rank > best:
+                best, chosen = rank, attempt
+        return chosen
+
     # --- events -----------------------------------------------------------------------------
 
-    def _event(self, event: str | None, data: str) -> None:
-        state = self.state
+    def _event(self, source: _Source, event: str | None, data: str) -> None:
+        if event == "delta_encoding":
+            if source.framed:  # the front end retried: the same body now holds a new POST
+                source.attempt, source.cursor = self._new_attempt(), Cursor()
+            source.framed = False
+            return
+        source.framed = True
+        attempt = source.attempt
         if data.strip() == "[DONE]":
-            state.stream_complete = True
+            attempt.stream_complete = attempt.stream_complete or not source.handed_off
             return
         try:
             payload = json.loads(data)
         except ValueError:
             if event == "error":
-                state.error = data.strip() or "the stream reported an error"
+                attempt.error = data.strip() or "the stream reported an error"
             else:
                 logger.debug("ignoring a non-JSON event %r", data[:80])
             return
-        if event == "delta_encoding":
-            return
         if event == "error":
-            state.error = _error_text(payload) or "the stream reported an error"
-            return
-        if isinstance(payload, dict):
-            self._frame(payload)
+            attempt.error = error_text(payload) or "the stream reported an error"
+        elif isinstance(payload, dict):
+            source.handed_off = source.handed_off or payload.get("type") == "stream_handoff"
+            self._frame(attempt, source.cursor, payload)
 
-    def _frame(self, frame: dict[str, Any]) -> None:
+    def _frame(self, attempt: Attempt, cursor: Cursor, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if isinstance(kind, str):
-            self._typed(kind, frame)
+            attempt.typed(kind, frame)
         elif "v" in frame or "o" in frame:
-            self._delta(frame)
+            attempt.delta(frame, cursor)
         elif "message" in frame or "error" in frame:
-            self._legacy(frame)
+            # A legacy full cumulative root: it replaces what we knew of that message.
+            message = frame.get("message")
+            channel = ("legacy", message.get("id") if isinstance(message, dict) else None)
+            attempt.install(frame, channel)
 
-    def _typed(self, kind: str, frame: dict[str, Any]) -> None:
-        state = self.state
-        _note_conversation(state, frame.get("conversation_id"))
-        if kind == "title_generation" and isinstance(frame.get("title"), str):
-            state.title = frame["title"]
-        elif kind == "message_stream_complete":
-            state.stream_complete = True
-        elif kind == "stream_handoff":
-            state.handoff = True
-        elif kind == "input_message":
-            message = frame.get("input_message")
-            if isinstance(message, dict) and isinstance(message.get("id"), str):
-                state.user_message_id = message["id"]
-        elif kind == "server_ste_metadata":
-            metadata = frame.get("metadata") or {}
-            if isinstance(metadata, dict) and isinstance(metadata.get("model_slug"), str):
-                state.model = state.model or metadata["model_slug"]
-        elif kind == "error":
-            state.error = _error_text(frame) or "the stream reported an error"
-
-    def _legacy(self, root: dict[str, Any]) -> None:
-        """A full cumulative root: it replaces what we knew of that message."""
-        self._install(root, channel=("legacy", _message_id(root)))
-
-    def _delta(self, frame: dict[str, Any]) -> None:
-        if "c" in frame:
-            self._c = frame["c"]
-        value = frame.get("v")
-        operation = frame.get("o", self._o)
-        if frame.get("o") == "patch" or (
-            "o" not in frame and "p" not in frame and _is_operation_list(value)
-        ):
-            # A batch: its items carry over among themselves, and the last one is what a
-            # following bare `{"v": ...}` continues.
-            path, operation = "", "append"
-            for item in value if isinstance(value, list) else []:
-                if isinstance(item, dict):
-                    path, operation = item.get("p", path), item.get("o", operation)
-                    self._apply(path, operation, item.get("v"))
-            self._p, self._o = path, operation
-            return
-        path = frame.get("p", self._p)
-        self._p, self._o = path, operation
-        if path is None or operation is None:
-            logger.debug("ignoring a delta frame without path or operation: %r", frame)
-            return
-        self._apply(path, operation, value)
-
-    def _apply(self, path: str, operation: str, value: Any) -> None:
-        if path == "" and operation in ("add", "replace"):
-            if isinstance(value, dict):
-                self._install(value, channel=self._c)
-            return
-        root = self._roots.get(self._c)
-        if root is None:
-            logger.debug("delta for unknown channel %r", self._c)
-            return
-        try:
-            _apply_pointer(root, _pointer(path), operation, value)
-        except (KeyError, IndexError, TypeError, ValueError) as error:
-            logger.debug("cannot apply %s %s: %s", operation, path, error)
-            return
-        if path.startswith("/message"):
-            self._note(root)
-        elif path == "/error" and root.get("error"):
-            self.state.error = _error_text(root["error"])
-        elif path == "/conversation_id":
-            _note_conversation(self.state, root.get("conversation_id"))
-
-    def _install(self, root: dict[str, Any], channel: Any) -> None:
-        root = json.loads(json.dumps(root))  # our own copy: ops mutate it
-        self._roots[channel] = root
-        _note_conversation(self.state, root.get("conversation_id"))
-        if root.get("error"):
-            self.state.error = _error_text(root["error"])
-        message = root.get("message")
-        if isinstance(message, dict) and isinstance(message.get("id"), str):
-            previous = self._messages.get(message["id"])
-            if previous is not None and previous is not message:
-                previous.clear()
-                previous.update(message)
-                root["message"] = previous
-            else:
-                self._messages[message["id"]] = message
-            self._note(root)
-
-    def _note(self, root: dict[str, Any]) -> None:
-        """Update the state from a root whose message changed."""
-        message = root.get("message")
-        if not isinstance(message, dict):
-            return
-        role = (message.get("author") or {}).get("role")
-        state = self.state
-        if role == "user" and isinstance(message.get("id"), str):
-            state.user_message_id = message["id"]
-        if not is_answer(message):
-            return
-        state.answer_message_id = message.get("id")
-        metadata = message.get("metadata") or {}
-        if isinstance(metadata.get("model_slug"), str):
-            state.model = metadata["model_slug"]
-        state.status = message.get("status")
-        state.end_turn = message.get("end_turn")
-        details = metadata.get("finish_details")
-        if isinstance(details, dict) and isinstance(details.get("type"), str):
-            state.finish_type = details["type"]
+    # --- state ------------------------------------------------------------------------------
 
     def _refresh(self, before: str) -> str:
-        """Recompute the answer text; return what was appended since `before`."""
-        text = "\n\n".join(
-            filter(None, (message_text(m) for m in self._messages.values() if is_answer(m)))
-        )
-        self.state.text = text
+        """Recompute the state from the chosen attempt; return the text added since `before`."""
+        for attempt in self._attempts:
+            self._take(attempt)
+        attempt = self._chosen()
+        if attempt is not None:
+            self._read(attempt)
+        text = self.state.text
         if text.startswith(before):
             return text[len(before) :]
         if not self.state.rewritten:
@@ -304,107 +245,67 @@ class StreamDecoder:
         self.state.rewritten = True
         return ""
 
+    def _take(self, attempt: Attempt) -> None:
+        """Collect an attempt's typed events; titles and conversation ids hold turn-wide."""
+        state = self.state
+        for event in attempt.events:
+            if isinstance(event, Title):
+                state.title = event.text
+        self._events.extend(attempt.events)
+        attempt.events.clear()
+        state.conversation_id = attempt.conversation_id or state.conversation_id
 
-def finished(status: str | None, end_turn: bool | None) -> bool:
-    """An answer message is over: it ended the turn, or was stopped part-way."""
-    if status not in FINISHED_STATUSES:
-        return False
-    return bool(end_turn) or status == "finished_partial_completion"
+    def _read(self, attempt: Attempt) -> None:
+        state = self.state
+        prompt = self._prompt_id or attempt.prompt_id()
+        state.user_message_id = prompt or state.user_message_id
+        state.error = attempt.error
+        state.handoff = attempt.handoff is not None
+        state.async_turn = attempt.async_turn
+        state.model = attempt.server_model or state.model
+        answers = attempt.answers(prompt)
+        last = answers[-1] if answers else None
+        state.stream_complete = attempt.stream_complete
+        if last is None:
+            return
+        done = finished(last.get("status"), last.get("end_turn"))
+        state.text = "\n\n".join(
+            filter(None, (msgs.answer_markdown(m, final=done or m is not last) for m in answers))
+        )
+        state.answer_message_id = last.get("id")
+        state.status, state.end_turn = last.get("status"), last.get("end_turn")
+        details = msgs.metadata(last).get("finish_details")
+        if isinstance(details, dict) and isinstance(details.get("type"), str):
+            state.finish_type = details["type"]
+        self._note_model(last)
+        if done:
+            self._note_citations(answers)
 
+    def _note_model(self, answer: dict[str, Any]) -> None:
+        slug, requested = msgs.answered_model(answer)
+        if slug is None:
+            return
+        self.state.model = slug
+        used = ModelUsed(slug, requested)
+        if used != self._model:
+            self._model = used
+            self._events.append(used)
 
-def message_text(message: dict[str, Any]) -> str:
-    """The text of a message's `parts` (non-text parts, e.g. images, are skipped)."""
-    content = message.get("content") or {}
-    parts = content.get("parts") or []
-    return "".join(part for part in parts if isinstance(part, str))
-
-
-def is_answer(message: dict[str, Any]) -> bool:
-    """An assistant `text` message for everyone: what the person reads as the answer."""
-    if (message.get("author") or {}).get("role") != "assistant":
-        return False
-    if (message.get("content") or {}).get("content_type") != "text":
-        return False
-    if message.get("recipient", "all") not in ("all", None):
-        return False
-    return message.get("channel") in (None, "final")
-
-
-def _is_operation_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, dict) and ("o" in item or "p" in item) for item in value)
-    )
-
-
-def _message_id(root: dict[str, Any]) -> Any:
-    message = root.get("message")
-    return message.get("id") if isinstance(message, dict) else None
-
-
-def _note_conversation(state: StreamState, conversation_id: Any) -> None:
-    if isinstance(conversation_id, str) and conversation_id:
-        state.conversation_id = conversation_id
-
-
-def _error_text(error: Any) -> str | None:
-    """A readable sentence from the many shapes an error takes in the stream."""
-    if error is None:
-        return None
-    if isinstance(error, str):
-        return error
-    if isinstance(error, dict):
-        for key in ("message", "detail", "error"):
-            if key in error:
-                return _error_text(error[key])
-    return json.dumps(error)[:500]
+    def _note_citations(self, answers: list[dict[str, Any]]) -> None:
+        for answer in answers:
+            for citation in msgs.citations(answer):
+                if citation.url not in self._cited:
+                    self._cited.add(citation.url)
+                    self._events.append(citation)
 
 
-def _pointer(path: str) -> list[str]:
-    if not path:
-        return []
-    return [token.replace("~1", "/").replace("~0", "~") for token in path.lstrip("/").split("/")]
-
-
-def _apply_pointer(root: Any, tokens: list[str], operation: str, value: Any) -> None:
-    """Apply one JSON-pointer operation of the delta encoding to `root` in place."""
-    *parents, last = tokens
-    container = root
-    for token in parents:
-        container = container[int(token)] if isinstance(container, list) else container[token]
-    key: Any = last
-    if isinstance(container, list):
-        key = len(container) if last == "-" else int(last)
-    if operation == "add":
-        if isinstance(container, list):
-            container.insert(key, value)
-        else:
-            container[key] = value
-    elif operation == "replace":
-        container[key] = value
-    elif operation == "remove":
-        del container[key]
-    elif operation == "append":
-        current = container[key] if _has(container, key) else None
-        if current is None:
-            container[key] = value
-        elif isinstance(current, str):
-            container[key] = current + str(value)
-        elif isinstance(current, list):
-            current.extend(value if isinstance(value, list) else [value])
-        elif isinstance(current, dict) and isinstance(value, dict):
-            current.update(value)
-        else:
-            raise TypeError(f"cannot append to {type(current).__name__}")
-    elif operation == "truncate":
-        current = container[key]
-        container[key] = current[: int(value)]
-    else:
-        raise ValueError(f"unknown operation {operation!r}")
-
-
-def _has(container: Any, key: Any) -> bool:
-    if isinstance(container, list):
-        return 0 <= key < len(container)
-    return key in container
+def _ws_payload(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The `stream-item` inside a WebSocket message (`{payload: {payload: {...}}}`)."""
+    payload: Any = item
+    for _ in range(3):
+        if not isinstance(payload, dict):
+            return None
+        if "encoded_item" in payload:
+            return payload
+        payload = payload.get("payload")
+    return None

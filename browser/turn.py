@@ -101,6 +101,7 @@ class BrowserTurn:
         self.page_timings: dict[str, float] = {}
         """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self._fetch_ids: set[str] = set()
+        self._resume_ids: set[str] = set()
         self._inbox: deque[dict[str, Any]] = deque()
         self._ready: deque[dict[str, Any]] = deque()
         self._next_seq: dict[str, int] = {}
@@ -360,6 +361,8 @@ class BrowserTurn:
             )
         self._fetch_ids.add(message["id"])
         self.user_message_id = message_id or self.user_message_id
+        if message_id:
+            self._decoder.expect(message_id)
         self.model = body.get("model") or self.model
         self.conversation_id = body.get("conversation_id") or self.conversation_id
         self.page_timings["request"] = message.get("t", 0)
@@ -431,7 +434,10 @@ class BrowserTurn:
             for message in self._ordered():
                 kind = message.get("kind")
                 if kind == "chunk":
-                    delta = self._decoder.feed(message.get("text", ""))
+                    fetch = str(message.get("id"))
+                    delta = self._decoder.feed(
+                        message.get("text", ""), stream=fetch, resume=fetch in self._resume_ids
+                    )
                     if delta:
                         self.page_timings.setdefault("first_text", message.get("t", 0))
                         self.page_timings["last_text"] = message.get("t", 0)
@@ -588,6 +594,7 @@ class BrowserTurn:
             fetch = message.get("id")
             if kind == "request" and self._is_resume(message):
                 self._fetch_ids.add(fetch)
+                self._resume_ids.add(str(fetch))
             if fetch not in self._fetch_ids:
                 continue
             held = self._held.setdefault(fetch, {})

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from browser.decoder import SSEParser, StreamDecoder
+from browser.events import Citation, Handoff, ModelUsed, Progress, Quota, Title
 
 
 def sse(data: Any, event: str | None = None) -> str:
@@ -345,3 +347,192 @@ def test_sse_parser_comments_multiline_and_final_event_without_blank_line() -> N
     events = parser.feed(": ping\n\nevent: x\ndata: a\ndata: b\n\ndata: tail")
     assert events == [("x", "a\nb")]
     assert parser.close() == [(None, "tail")]
+
+
+# --- 2026 streams (tests/streams/*.sse, each file says which capture it imitates) -----------
+
+STREAMS = Path(__file__).parent / "streams"
+TOOL_TEXT = (
+    "**Spain** won the final 2–1 ([FIFA World Cup 26 final report](https://www.fifa.com/wc26/final))."
+    " The match drew a record audience ([Final \\[match\\] report](https://example.org/report),"
+    " [Ratings](https://news.example.com/ratings)).\n\nShort and sweet."
+)
+
+
+def stream_file(name: str) -> str:
+    with open(STREAMS / name, encoding="utf-8", newline="") as file:
+        return file.read()
+
+
+def test_2026_tool_turn_reads_only_the_final_answer() -> None:
+    decoder, deltas = decode(stream_file("tool_turn_2026.sse"))
+    state = decoder.state
+    assert state.text == TOOL_TEXT
+    assert "".join(deltas) == TOOL_TEXT and not state.rewritten
+    assert state.done and state.finish_reason == "stop"
+    assert (state.user_message_id, state.answer_message_id) == ("u-ours", "a-1")
+    assert state.model == "gpt-5-6-thinking"
+    assert state.title == "2026 World Cup winner"  # the late title replaces the first one
+
+
+def test_2026_tool_turn_events() -> None:
+    decoder, _ = decode(stream_file("tool_turn_2026.sse"))
+    events = decoder.take_events()
+    assert [e for e in events if isinstance(e, Progress)] == [
+        Progress("reasoning"),  # the `cot_token` marker: reasoning started
+        Progress("reasoning", "Thought for 4s"),
+        Progress("search", "web.run"),
+    ]
+    assert [e.text for e in events if isinstance(e, Title)] == [
+        "World Cup question",
+        "2026 World Cup winner",
+    ]
+    assert [e for e in events if isinstance(e, ModelUsed)] == [ModelUsed("gpt-5-6-thinking")]
+    assert [e for e in events if isinstance(e, Citation)] == [
+        Citation("https://www.fifa.com/wc26/final", "FIFA World Cup 26 final report"),
+        Citation("https://example.org/report", "Final [match] report"),
+        Citation("https://news.example.com/ratings", "Ratings"),
+    ]
+    assert [e for e in events if isinstance(e, Quota)] == [
+        Quota("deep_research", 24, "2026-12-30T10:00:00+00:00"),
+        Quota("image_gen", 0, "2026-12-02T09:15:00+00:00"),
+    ]
+    assert decoder.take_events() == []  # taken once
+
+
+TOOL_STREAM = stream_file("tool_turn_2026.sse")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(TOOL_STREAM)), max_size=40))
+def test_2026_tool_turn_any_chunking_never_leaks_a_marker(cuts: list[int]) -> None:
+    decoder, deltas = decode(TOOL_STREAM, cuts)
+    assert "".join(deltas) == TOOL_TEXT
+    assert not any("\ue200" in d or "\ue201" in d for d in deltas)
+    assert decoder.state.done
+
+
+def test_2026_hidden_context_and_tool_messages_never_leak() -> None:
+    decoder, _ = decode(stream_file("tool_turn_2026.sse"))
+    for hidden in ("Preferred name", "Search results", "search(", "open(0)", "Thought for"):
+        assert hidden not in decoder.state.text
+
+
+def test_2026_patch_shapes_crlf() -> None:
+    """Patch without `p`, a bare list continuing it, top-level status/end_turn replaces."""
+    decoder, deltas = decode(stream_file("patch_shapes_2026.sse"))
+    assert decoder.state.text == "One, two, three." == "".join(deltas)
+    assert decoder.state.done and decoder.state.answer_message_id == "a-2"
+
+
+def test_2026_image_turn_is_not_done() -> None:
+    decoder, _ = decode(stream_file("image_turn_2026.sse"))
+    state = decoder.state
+    assert state.text == "" and state.async_turn
+    assert state.stream_complete and not state.done  # no answer text finished
+    assert state.title == "Lighthouse at dusk"
+    assert Progress("image", "image_gen") in decoder.take_events()
+
+
+def test_2026_handoff_continues_over_websocket_items() -> None:
+    decoder, deltas = decode(stream_file("handoff_2026.sse"))
+    state = decoder.state
+    assert state.handoff and not state.done and state.text == "Working through"
+    assert not state.stream_complete  # the handed-off body's [DONE] is not the turn's end
+    assert Handoff("conversation-turn-tx-1", "conversation-turn-tx-1") in decoder.take_events()
+    items = json.loads(stream_file("handoff_2026.ws.json"))["items"]
+    deltas += [decoder.feed_ws(item) for item in items]
+    assert state.text == "Working through the proof, step by step."
+    assert "".join(deltas) == state.text  # the replayed items count once
+    assert state.done
+
+
+def test_2026_retried_post_in_one_body_reads_the_successful_attempt() -> None:
+    decoder, deltas = decode(stream_file("retried_post_2026.sse"))
+    state = decoder.state
+    assert state.text == "Spain won." and state.answer_message_id == "a-new"
+    assert state.done and not state.rewritten
+    assert "".join(deltas) == "Spain won."
+
+
+def _attempt(prompt: str, answer: str, text: str) -> str:
+    return (
+        sse("v1", event="delta_encoding")
+        + delta({"p": "", "o": "add", "v": root(message(prompt, "user", ["q"])), "c": 0})
+        + sse(
+            {"type": "input_message", "input_message": {"id": prompt, "author": {"role": "user"}}}
+        )
+        + delta({"v": root(message(answer, "assistant", channel="final")), "c": 1})
+        + delta({"p": PART, "o": "append", "v": text})
+        + delta({"p": "", "o": "patch", "v": FINISH})
+        + CLOSING
+    )
+
+
+def test_attempts_of_separate_posts_pick_our_input_message() -> None:
+    decoder = StreamDecoder(user_message_id="u-ours")
+    decoder.feed(_attempt("u-ours", "a-ours", "Ours."), stream="fetch-1")
+    decoder.feed(_attempt("u-else", "a-else", "Someone else's."), stream="fetch-2")
+    assert decoder.state.text == "Ours." and decoder.state.answer_message_id == "a-ours"
+    assert decoder.state.done
+
+
+def test_prompt_id_learned_later_picks_its_attempt() -> None:
+    decoder = StreamDecoder()
+    decoder.feed(_attempt("u-ours", "a-ours", "Ours."), stream="fetch-1")
+    decoder.feed(_attempt("u-else", "a-else", "Someone else's."), stream="fetch-2")
+    assert decoder.state.answer_message_id == "a-else"  # unknown prompt: the latest finished
+    decoder.expect("u-ours")
+    decoder.feed("", stream="fetch-1")
+    assert decoder.state.answer_message_id == "a-ours" and decoder.state.text == "Ours."
+
+
+def test_sources_keep_their_own_framing_and_carry_over() -> None:
+    """Two bodies fed in interleaved chunks: each has its own SSE buffer and cursor."""
+    first, second = _attempt("u-1", "a-1", "First."), _attempt("u-2", "a-2", "Second.")
+    decoder = StreamDecoder(user_message_id="u-2")
+    for index in range(0, max(len(first), len(second)), 7):
+        decoder.feed(first[index : index + 7], stream="a")
+        decoder.feed(second[index : index + 7], stream="b")
+    assert decoder.state.text == "Second." and decoder.state.done
+
+
+def test_downgraded_model_names_both() -> None:
+    answer = message("a-1", "assistant", channel="final")
+    answer["metadata"] = {"model_slug": "gpt-5-6-thinking", "resolved_model_slug": "gpt-5-6-mini"}
+    decoder, _ = decode(
+        OPENING
+        + delta({"v": root(answer), "c": 1})
+        + delta({"p": PART, "o": "append", "v": "Hi"})
+        + CLOSING
+    )
+    assert decoder.state.model == "gpt-5-6-mini"
+    assert ModelUsed("gpt-5-6-mini", requested="gpt-5-6-thinking") in decoder.take_events()
+
+
+def test_unresolved_citation_marker_is_dropped_when_the_answer_finishes() -> None:
+    decoder, deltas = decode(
+        OPENING
+        + delta({"v": root(message("a-1", "assistant", channel="final")), "c": 1})
+        + delta({"p": PART, "o": "append", "v": "Fact \ue200cite\ue202turn0search9\ue201"})
+        + delta({"v": " more."})
+        + delta({"p": "", "o": "patch", "v": FINISH})
+        + CLOSING
+    )
+    assert deltas == ["Fact ", " more."] and decoder.state.text == "Fact  more."
+
+
+def test_title_after_done_still_counts() -> None:
+    decoder = StreamDecoder()
+    decoder.feed(V1_STREAM)
+    assert decoder.state.done
+    decoder.feed(sse({"type": "title_generation", "title": "Late", "conversation_id": "c-1"}))
+    assert decoder.state.title == "Late" and Title("Late") in decoder.take_events()
+
+
+def test_websocket_replays_without_item_id_dedupe_by_offset() -> None:
+    decoder, _ = decode(stream_file("handoff_2026.sse"))
+    item = {"payload": {"type": "stream-item", "offset": "5", "encoded_item": 'data: {"v": "!"}'}}
+    assert decoder.feed_ws({"topic_id": "t", "payload": item}) == "!"
+    assert decoder.feed_ws({"topic_id": "t", "payload": item}) == ""
+    assert decoder.state.text == "Working through!"
