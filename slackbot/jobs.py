@@ -2,7 +2,8 @@
 
 Each Slack thread has its own FIFO worker, so two messages in one thread are answered one
 after the other (the second continues the conversation the first created), while different
-threads run in parallel up to the number of browser tabs. Every job's state is written to
+threads run side by side: the bridge's pool gives each a tab or a place in its line (Slack asks
+`patient`, so a stored question waits however long the line is). Every job's state is written to
 SQLite before the step it describes, which is what makes a restart honest:
 `queued` jobs never reached ChatGPT and are answered, `sending`/`delivered` ones may have,
 so their thread is told the answer was interrupted instead of asking twice.
@@ -15,7 +16,7 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +28,7 @@ from slackbot.store import Job, JobState, SlackStore
 from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
 
 if TYPE_CHECKING:
-    from browser import Bridge
+    from browser.contract import Bridge, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ class JobRunner:
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
-        self._tabs = asyncio.Semaphore(settings.max_tabs)
-        self._turns: dict[int, Any] = {}
+        self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
 
@@ -82,10 +82,12 @@ class JobRunner:
             self.submit(job)
 
     def request_stop(self, job_id: int) -> bool:
-        """The Stop button: cancel the generation (or the question before it is sent).
+        """The Stop button: cancel the generation.
 
         Pressing Stop in the page takes a moment; it runs in its own task so the button's
-        interaction is acknowledged at once.
+        interaction is acknowledged at once. A question still waiting in the pool's line is
+        stopped the moment it gets a tab: the contract has no way to leave the line, and
+        cancelling `ask()` there could cut a send in half, leaving its delivery unknown.
         """
         known = job_id in self._turns or any(
             job.id == job_id for queue in self._queues.values() for job in queue
@@ -98,7 +100,7 @@ class JobRunner:
             self._cancel(turn)
         return True
 
-    def _cancel(self, turn: Any) -> None:
+    def _cancel(self, turn: Turn) -> None:
         task = asyncio.create_task(turn.cancel(), name="slack-stop")
         self._cancellations.add(task)
         task.add_done_callback(self._cancellations.discard)
@@ -161,8 +163,7 @@ class JobRunner:
         )
         await writer.open(job.id)
         try:
-            async with self._tabs:
-                await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            await self._ask(job, writer, thread.conversation_id if thread else None, model)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -174,10 +175,6 @@ class JobRunner:
     async def _ask(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
     ) -> None:
-        if job.id in self._stop_requested:
-            await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
-            await self._store.set_state(job.id, JobState.ANSWERED)
-            return
         if self._bridge.is_busy():
             await self._post(
                 job,
@@ -200,7 +197,7 @@ class JobRunner:
 
     async def _stream(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
-    ) -> Any:
+    ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         saved = conversation_id
         delivered = False
@@ -212,7 +209,7 @@ class JobRunner:
             job.prompt, conversation_id=conversation_id, model=ask_model, patient=True
         ) as turn:
             self._turns[job.id] = turn
-            if job.id in self._stop_requested:
+            if job.id in self._stop_requested:  # pressed while it waited for a tab
                 self._cancel(turn)
             async for _delta in turn:
                 if not delivered:
@@ -232,7 +229,7 @@ class JobRunner:
 
     def _turn_text(self, job_id: int) -> str:
         turn = self._turns.get(job_id)
-        return str(turn.text or "") if turn is not None else ""
+        return turn.text if turn is not None else ""
 
     def _turn_conversation(self, job_id: int) -> str | None:
         turn = self._turns.get(job_id)
@@ -243,7 +240,7 @@ class JobRunner:
             return None
         return f"<{self._settings.chatgpt_url}/c/{conversation_id}|Open in ChatGPT>"
 
-    def _footer(self, job: Job, turn: Any, model: str) -> str:
+    def _footer(self, job: Job, turn: Turn, model: str) -> str:
         items = []
         if turn.finish_reason == "cancelled" or job.id in self._stop_requested:
             items.append(":black_square_for_stop: Stopped")
