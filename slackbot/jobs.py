@@ -2,8 +2,7 @@
 
 Each Slack thread has its own FIFO worker, so two messages in one thread are answered one
 after the other (the second continues the conversation the first created), while different
-threads run side by side: the bridge's pool gives each a tab or a place in its line (Slack asks
-`patient`, so a stored question waits however long the line is). Every job's state is written to
+threads run in parallel up to the number of browser tabs. Every job's state is written to
 SQLite before the step it describes, which is what makes a restart honest:
 `queued` jobs never reached ChatGPT and are answered, `sending`/`delivered` ones may have,
 so their thread is told the answer was interrupted instead of asking twice.
@@ -56,6 +55,11 @@ class JobRunner:
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
+        # Not a second queue in front of the pool's, but where a job waits while it is still
+        # `queued`: the contract cannot say when a waiting `ask()` starts to send, so a job in
+        # the pool's line must already be `sending`, and a restart could only call it
+        # interrupted. Behind this gate it is answered after a restart instead.
+        self._tabs = asyncio.Semaphore(settings.max_tabs)
         self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
@@ -82,12 +86,10 @@ class JobRunner:
             self.submit(job)
 
     def request_stop(self, job_id: int) -> bool:
-        """The Stop button: cancel the generation.
+        """The Stop button: cancel the generation (or the question before it is sent).
 
         Pressing Stop in the page takes a moment; it runs in its own task so the button's
-        interaction is acknowledged at once. A question still waiting in the pool's line is
-        stopped the moment it gets a tab: the contract has no way to leave the line, and
-        cancelling `ask()` there could cut a send in half, leaving its delivery unknown.
+        interaction is acknowledged at once.
         """
         known = job_id in self._turns or any(
             job.id == job_id for queue in self._queues.values() for job in queue
@@ -163,7 +165,14 @@ class JobRunner:
         )
         await writer.open(job.id)
         try:
-            await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            if self._tabs.locked() or self._bridge.is_busy():
+                await self._post(
+                    job,
+                    ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
+                    "answered in turn.",
+                )
+            async with self._tabs:
+                await self._ask(job, writer, thread.conversation_id if thread else None, model)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -175,12 +184,10 @@ class JobRunner:
     async def _ask(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
     ) -> None:
-        if self._bridge.is_busy():
-            await self._post(
-                job,
-                ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
-                "answered in turn.",
-            )
+        if job.id in self._stop_requested:
+            await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
+            await self._store.set_state(job.id, JobState.ANSWERED)
+            return
         await self._store.set_state(job.id, JobState.SENDING)
         try:
             turn = await self._stream(job, writer, conversation_id, model)
@@ -209,7 +216,7 @@ class JobRunner:
             job.prompt, conversation_id=conversation_id, model=ask_model, patient=True
         ) as turn:
             self._turns[job.id] = turn
-            if job.id in self._stop_requested:  # pressed while it waited for a tab
+            if job.id in self._stop_requested:  # pressed while it waited in the pool's line
                 self._cancel(turn)
             async for _delta in turn:
                 if not delivered:
