@@ -11,7 +11,6 @@ its own thread and unique prompts, so tests never read each other's answers.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,6 +51,7 @@ from tests.fixtures.slack_api import (
     slack_settings,
     text_of,
     wait_for,
+    words,
 )
 
 PERSONAL = "CPERSONAL1"
@@ -62,10 +62,6 @@ CHANNELS = {"slack_channels": [PERSONAL], "slack_channel_models": {MODELS: "gpt-
 
 def _token() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9]+", text)
 
 
 def _warning(messages: list[Message]) -> str:
@@ -445,5 +441,5 @@ async def test_in_chromium_the_stop_button_stops_the_generation(
     assert "Stopped" in footer_of(messages)
     conversation_id = conversation_of(messages)
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
-    assert len(_words(stored)) < 600
-    assert _words(text_of(messages))[:20] == _words(stored)[:20]
+    assert len(words(stored)) < 600
+    assert words(text_of(messages))[:20] == words(stored)[:20]

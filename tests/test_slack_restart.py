@@ -44,11 +44,9 @@ BOT = BotIdentity(BOT_USER_ID, BOT_ID)
 
 
 def _interrupted(messages: list[Message]) -> bool:
-    return (
-        len(messages) == 1
-        and "interrupted" in messages[0].text
-        and ("not sent again" in messages[0].text)
-    )
+    """A thread that holds only the bridge's honest "interrupted, not sent again" notice."""
+    text = text_of(messages)
+    return len(messages) == 1 and "interrupted" in text and "not sent again" in text
 
 
 async def _leave_behind(database: Path, states: dict[str, JobState]) -> list[dict[str, Any]]:

@@ -8,8 +8,6 @@ from Slack. The answer is scripted, so each test compares the thread with exactl
 
 from __future__ import annotations
 
-import re
-
 from slackbot.split import SLACK_TEXT_LIMIT
 from tests.fakes.bridge import Answer, FakeBridge
 from tests.fixtures.slack_api import (
@@ -20,13 +18,10 @@ from tests.fixtures.slack_api import (
     footer_of,
     message_event,
     text_of,
+    words,
 )
 
 CHANNEL = "CWRITER001"
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9]+", text)
 
 
 def _essay(paragraphs: int) -> list[str]:
@@ -52,7 +47,7 @@ async def test_a_long_answer_streams_natively_into_several_messages(run_slack: R
     assert len(messages) >= 3
     assert all(len(message.text) <= SLACK_TEXT_LIMIT for message in messages)
     assert messages[0].method == "chat.startStream"
-    assert _words(text_of(messages)) == _words("".join(deltas))
+    assert words(text_of(messages)) == words("".join(deltas))
     assert footer_of(messages), "the last part ends with the footer"
 
 
@@ -71,7 +66,7 @@ async def test_without_native_streaming_edits_and_splits_on_msg_too_long(
     assert len(messages) >= 3
     assert all(len(message.text) <= 1200 for message in messages)
     assert any(call.error == "msg_too_long" for call in app.slack.calls)
-    assert _words(text_of(messages)) == _words("".join(deltas))
+    assert words(text_of(messages)) == words("".join(deltas))
 
 
 async def test_edits_are_in_slack_formatting(run_slack: RunSlack) -> None:
@@ -94,7 +89,7 @@ async def test_an_expired_stream_is_finished_with_edits(run_slack: RunSlack) -> 
     assert appends and appends[0].error == "message_not_in_streaming_state"
     assert app.slack.calls_to("chat.startStream")
     assert messages[0].method == "chat.update", "the streamed message is edited from then on"
-    assert _words(text_of(messages)) == _words("".join(deltas))
+    assert words(text_of(messages)) == words("".join(deltas))
     assert footer_of(messages)
 
 
