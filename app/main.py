@@ -58,7 +58,7 @@ async def _start_slack(app: FastAPI, stack: AsyncExitStack, bridge: Bridge) -> N
 
 
 async def _slack_events(request: Request) -> Response:
-    """Slack's Request URL (events and the Stop button); bolt checks the signature."""
+    """Slack's Request URL (events and the Stop button); the service checks the signature."""
     service: SlackService | None = getattr(request.app.state, "slack", None)
     if service is None:
         return JSONResponse(

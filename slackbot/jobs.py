@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +27,7 @@ from slackbot.store import Job, JobState, SlackStore
 from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
 
 if TYPE_CHECKING:
-    from browser import Bridge
+    from browser.contract import Bridge, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,12 @@ class JobRunner:
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
+        # Not a second queue in front of the pool's, but where a job waits while it is still
+        # `queued`: the contract cannot say when a waiting `ask()` starts to send, so a job in
+        # the pool's line must already be `sending`, and a restart could only call it
+        # interrupted. Behind this gate it is answered after a restart instead.
         self._tabs = asyncio.Semaphore(settings.max_tabs)
-        self._turns: dict[int, Any] = {}
+        self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
 
@@ -98,7 +102,7 @@ class JobRunner:
             self._cancel(turn)
         return True
 
-    def _cancel(self, turn: Any) -> None:
+    def _cancel(self, turn: Turn) -> None:
         task = asyncio.create_task(turn.cancel(), name="slack-stop")
         self._cancellations.add(task)
         task.add_done_callback(self._cancellations.discard)
@@ -161,6 +165,12 @@ class JobRunner:
         )
         await writer.open(job.id)
         try:
+            if self._tabs.locked() or self._bridge.is_busy():
+                await self._post(
+                    job,
+                    ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
+                    "answered in turn.",
+                )
             async with self._tabs:
                 await self._ask(job, writer, thread.conversation_id if thread else None, model)
         except BaseException:
@@ -178,12 +188,6 @@ class JobRunner:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
-        if self._bridge.is_busy():
-            await self._post(
-                job,
-                ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
-                "answered in turn.",
-            )
         await self._store.set_state(job.id, JobState.SENDING)
         try:
             turn = await self._stream(job, writer, conversation_id, model)
@@ -200,7 +204,7 @@ class JobRunner:
 
     async def _stream(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
-    ) -> Any:
+    ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         saved = conversation_id
         delivered = False
@@ -212,7 +216,7 @@ class JobRunner:
             job.prompt, conversation_id=conversation_id, model=ask_model, patient=True
         ) as turn:
             self._turns[job.id] = turn
-            if job.id in self._stop_requested:
+            if job.id in self._stop_requested:  # pressed while it waited in the pool's line
                 self._cancel(turn)
             async for _delta in turn:
                 if not delivered:
@@ -232,7 +236,7 @@ class JobRunner:
 
     def _turn_text(self, job_id: int) -> str:
         turn = self._turns.get(job_id)
-        return str(turn.text or "") if turn is not None else ""
+        return turn.text if turn is not None else ""
 
     def _turn_conversation(self, job_id: int) -> str | None:
         turn = self._turns.get(job_id)
@@ -243,7 +247,7 @@ class JobRunner:
             return None
         return f"<{self._settings.chatgpt_url}/c/{conversation_id}|Open in ChatGPT>"
 
-    def _footer(self, job: Job, turn: Any, model: str) -> str:
+    def _footer(self, job: Job, turn: Turn, model: str) -> str:
         items = []
         if turn.finish_reason == "cancelled" or job.id in self._stop_requested:
             items.append(":black_square_for_stop: Stopped")

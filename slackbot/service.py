@@ -1,8 +1,9 @@
 """The Slack side as one object the composition root starts, stops and routes to.
 
-HTTP mode: Slack POSTs events and button clicks to `/slack/events`; bolt checks the signing
-secret (and answers `url_verification`). Socket Mode (when `SLACK_APP_TOKEN` is set): the
-bridge opens a websocket to Slack, so no public URL is needed. Both feed the same listeners.
+HTTP mode: Slack POSTs events and button clicks to `/slack/events`; `handle()` checks the
+signing secret before anything reads the body, then bolt acks, answers `url_verification` and
+dispatches. Socket Mode (when `SLACK_APP_TOKEN` is set): the bridge opens a websocket to Slack,
+authenticated by the app token, so no public URL is needed. Both feed the same listeners.
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ class SlackService:
                 interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=1.0),
             )
         )
+        # Bolt's own signature check is off: `handle()` has verified every HTTP request
+        # before bolt sees it, and bolt skips the check for Socket Mode anyway. Bolt is not
+        # given the secret at all (an empty one also stops it reading SLACK_SIGNING_SECRET).
         self.app = AsyncApp(
             client=self.client,
-            signing_secret=secret.get_secret_value() if secret else "",
-            request_verification_enabled=secret is not None,
+            signing_secret="",
+            request_verification_enabled=False,
             process_before_response=True,
         )
         self.store = SlackStore(db)
@@ -127,7 +131,7 @@ class SlackService:
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:
-        """The FastAPI route's body: the signature is checked, then bolt acks and dispatches."""
+        """The FastAPI route's body: the one signature check, then bolt acks and dispatches."""
         if self._verifier is None:
             # Socket Mode without a signing secret: nothing could authenticate an HTTP event.
             return JSONResponse(
