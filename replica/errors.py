@@ -45,11 +45,10 @@ RESUME_FAILURES: dict[int, Any] = {
 class ReplicaError(Exception):
     """Raised by a dependency or a route to answer `{"detail": ...}` with `status`."""
 
-    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, detail: Any) -> None:
         super().__init__(status, detail)
         self.status = status
         self.detail = detail
-        self.headers = headers
 
 
 class ChallengeError(Exception):

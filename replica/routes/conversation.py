@@ -134,9 +134,10 @@ def _plan(replica: Replica, user: Message, new: bool) -> Plan:
     options = replica.options
     asked = user.model or catalog.DEFAULT_MODEL
     options.quota_remaining = max(options.quota_remaining - 1, 0)
+    answered_by = options.downgrade_to or asked
     return Plan(
-        answered_by=options.downgrade_to or asked,
-        thinking=options.thinking or catalog.thinks(asked),
+        answered_by=answered_by,
+        thinking=options.thinking or catalog.thinks(answered_by),
         handoff_via=options.handoff,
         image=replica.take("image_turn_next"),
         announce_title=new,
