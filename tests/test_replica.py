@@ -590,6 +590,21 @@ async def test_dropped_stream_still_finishes_the_answer_in_the_store(client, rep
     assert stored["messages"][-1]["text"] == model.answer("dropped words:20", "gpt-5", 1)
 
 
+async def test_try_again_answers_the_same_user_message_anew(client, replica):
+    first = await converse(client, request_body("again please"))
+    conversation_id = conversation_id_of(first)
+    stored = await replica.conversation(conversation_id)
+    user_id = stored["messages"][0]["id"]
+    body = request_body("again please", conversation_id, action="variant", model="gpt-4o")
+    body["messages"][0]["id"] = user_id
+    found = await converse(client, body)
+    assert Decoder().feed(found).answer()["content"]["parts"][0] == model.answer(
+        "again please", "gpt-4o", 1
+    )
+    stored = await replica.conversation(conversation_id)
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "assistant"]
+
+
 async def test_prepare_gives_a_conduit_token_the_stream_echoes(client, replica):
     prepared = (await client.post("/backend-api/f/conversation/prepare", json={})).json()
     assert prepared["status"] == "ok" and prepared["conduit_token"]
