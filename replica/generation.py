@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 FAULT_AFTER_CHUNKS = 2
 """Error, cut and handoff faults strike after this many answer chunks; a stall after one."""
 THOUGHT_CHUNK = 16
+TOOL = "web.run"
+"""The tool a `tool_call_next` turn calls (the name is (no evidence))."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Plan:
     thinking: bool
     handoff_via: str
     image: bool
+    tool_call: bool
     announce_title: bool
     late_title: bool
     quota_remaining: int
@@ -229,6 +232,20 @@ class Generation:
         await self._emit(encoder.install(conversation, recap))
         return stopped
 
+    async def _tool_call(self) -> None:
+        """A tool step before the answer: the model's call, then the tool's result."""
+        conversation, encoder = self.conversation, self.encoder
+        call = self._new_message(
+            "assistant",
+            "code",
+            f"search({model.quote(self.user.text)[:60]!r})",
+            recipient=TOOL,
+        )
+        call.status, call.end_turn = "finished_successfully", False
+        result = self._new_message("tool", "text", "1 result", author_name=TOOL)
+        result.status = "finished_successfully"
+        await self._emit(encoder.install(conversation, call), encoder.install(conversation, result))
+
     async def _image(self) -> None:
         """An image turn: a tool card and an async status; the picture lands later."""
         conversation = self.conversation
@@ -264,6 +281,8 @@ class Generation:
             if await self._think():
                 await self._finish()
                 return
+        if self.plan.tool_call:
+            await self._tool_call()
         if self.plan.image:
             await self._image()
         elif not await self._answer():

@@ -96,6 +96,9 @@ class ReplicaOptions(BaseModel):
     image_turn_next: int = Field(
         0, ge=0, description="the next N sends make a picture: tool card, no answer text"
     )
+    tool_call_next: int = Field(
+        0, ge=0, description="the next N turns call a tool (a call and a result) first"
+    )
     image_delay_ms: int = Field(
         1500, ge=0, description="how long an image turn's picture takes to reach read-back"
     )

@@ -30,7 +30,8 @@ class Message:
     parent: str
     model: str | None = None
     content_type: str = "text"
-    """"text" | "thoughts" | "reasoning_recap" | "model_editable_context" | "multimodal_text"."""
+    """"text" | "thoughts" | "reasoning_recap" | "model_editable_context" | "code" |
+    "multimodal_text"."""
     status: str = "finished_successfully"
     end_turn: bool | None = None
     finish_type: str | None = None
@@ -38,6 +39,7 @@ class Message:
     requested_model: str | None = None
     author_name: str | None = None
     image_id: str | None = None
+    recipient: str = "all"
     create_time: float = field(default_factory=time.time)
 
     @property
@@ -58,6 +60,8 @@ class Message:
             return {"content_type": "reasoning_recap", "content": self.text}
         if self.content_type == "model_editable_context":
             return {"content_type": "model_editable_context", "model_set_context": self.text}
+        if self.content_type == "code":
+            return {"content_type": "code", "language": "unknown", "text": self.text}
         if self.content_type == "multimodal_text":
             parts: list[Any] = []
             if self.image_id:
@@ -102,7 +106,7 @@ class Message:
             "end_turn": self.end_turn,
             "weight": 0.0 if self.hidden and self.role == "system" else 1.0,
             "metadata": self._metadata(),
-            "recipient": "all",
+            "recipient": self.recipient,
             "channel": "final" if final else None,
         }
 

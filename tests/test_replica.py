@@ -316,6 +316,22 @@ async def test_a_turn_is_hidden_context_then_the_final_answer(client, replica):
     assert "title_generation" not in Decoder().feed(follow_up).types
 
 
+async def test_a_tool_call_turn_has_the_call_and_the_result_before_the_answer(client, replica):
+    await replica.configure(tool_call_next=1)
+    found = await converse(client, request_body("look it up"))
+    messages = Decoder().feed(found).messages()
+    steps = [(m["author"]["role"], m["content"]["content_type"], m["recipient"]) for m in messages]
+    assert steps[-3:] == [
+        ("assistant", "code", "web.run"),
+        ("tool", "text", "all"),
+        ("assistant", "text", "all"),
+    ]
+    assert messages[-1]["channel"] == "final"
+    stored = await replica.conversation(conversation_id_of(found))
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant"]
+    assert stored["messages"][1]["text"] == model.answer("look it up", "gpt-5", 1)
+
+
 async def test_thinking_hands_off_to_the_websocket_topic_with_replays(client, replica):
     await replica.configure(thinking=True, think_silence_ms=200, handoff_silence_ms=20)
     found = await converse(client, request_body("deep thought words:30"))

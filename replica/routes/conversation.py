@@ -140,6 +140,7 @@ def _plan(replica: Replica, user: Message, new: bool) -> Plan:
         thinking=options.thinking or catalog.thinks(answered_by),
         handoff_via=options.handoff,
         image=replica.take("image_turn_next"),
+        tool_call=replica.take("tool_call_next"),
         announce_title=new,
         late_title=options.late_title,
         quota_remaining=options.quota_remaining,
