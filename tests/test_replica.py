@@ -357,6 +357,16 @@ async def test_thinking_hands_off_to_the_websocket_topic_with_replays(client, re
     assert unique_frames(late) == rest
 
 
+async def test_the_websocket_refuses_unknown_topics(client):
+    address = (await client.get("/backend-api/celsius/ws/user")).json()["websocket_url"]
+    async with connect(address) as socket:
+        for command in ("not json", json.dumps({"type": "subscribe", "topic_id": "nope", "id": 7})):
+            await socket.send(command)
+            [reply] = json.loads(await socket.recv())
+            assert reply["type"] == "reply" and reply["payload"]["status"] == "error"
+        assert reply["id"] == 7
+
+
 async def test_thinking_slug_with_resume_handoff(client, replica):
     await replica.configure(handoff="resume", think_silence_ms=10, handoff_silence_ms=10)
     body = request_body("resumed", model="gpt-5-6-thinking", thinking_effort="extended")

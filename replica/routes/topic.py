@@ -28,6 +28,13 @@ REPLAY_EVERY = 3
 
 
 async def _relay(socket: WebSocket, lock: asyncio.Lock, topic: Topic, offset: int) -> None:
+    try:
+        await _send_items(socket, lock, topic, offset)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        logger.debug("a topic subscriber went away: %s", topic.topic_id)
+
+
+async def _send_items(socket: WebSocket, lock: asyncio.Lock, topic: Topic, offset: int) -> None:
     """Catch-up from `offset`, then live arrays; some start with an item already sent."""
     sent = 0
     last = offset
@@ -57,8 +64,13 @@ async def user_socket(socket: WebSocket) -> None:
     relays: list[asyncio.Task[None]] = []
     try:
         while True:
-            command = json.loads(await socket.receive_text())
-            topic = replica.topics.get(command.get("topic_id") or "")
+            try:
+                command = json.loads(await socket.receive_text())
+            except json.JSONDecodeError:
+                command = {}
+            if not isinstance(command, dict):
+                command = {}
+            topic = replica.topics.get(str(command.get("topic_id") or ""))
             if command.get("type") != "subscribe" or topic is None:
                 async with lock:
                     await socket.send_text(_reply(command, "error", reason="unknown_topic"))
