@@ -2,7 +2,8 @@
 // It fetches the session, posts the conversation request itself, decodes the delta-v1
 // (or legacy) stream and renders Markdown incrementally, so a driver meets the same
 // network traffic and DOM it meets on the real site.
-"use strict";
+import { el } from "./dom.js";
+import { parseSse } from "./stream.js";
 
 (() => {
   const PAGE = Object.assign(
@@ -10,19 +11,6 @@
     window.__REPLICA_PAGE__ || {},
   );
   const $ = (selector, root = document) => root.querySelector(selector);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
 
   // Line icons as SVG paths (24x24 viewBox): no icon font, nothing fetched.
   const ICONS = {
@@ -595,24 +583,6 @@
     touched.add(channel);
   }
 
-  function parseSse(buffer) {
-    const events = [];
-    let rest = buffer.replace(/\r\n/g, "\n");
-    let cut;
-    while ((cut = rest.indexOf("\n\n")) >= 0) {
-      const block = rest.slice(0, cut);
-      rest = rest.slice(cut + 2);
-      let name = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) events.push({ name, data: data.join("\n") });
-    }
-    return [events, rest];
-  }
-
   class StreamReader {
     constructor(turnContext) {
       this.ctx = turnContext;
@@ -628,7 +598,7 @@
     handle(event) {
       this.events += 1;
       if (event.data === "[DONE]") {
-        this.done = true;
+        this.done = !this.handoff; // a handed-off stream's [DONE] ends only this leg
         return;
       }
       let frame;
