@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from replica import model
 from replica.store import ASYNC_STREAMING, Conversation, Message
@@ -119,6 +120,7 @@ class Generation:
         self._parent = self.user.id
         self._pipe = _Pipe()
         self._outlet: _Pipe | Topic | None = self._pipe
+        self._picture: asyncio.Task[None] | None = None  # held: the loop keeps weak refs only
         self.conversation.streaming = True
         self.conversation.failed = False
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -162,7 +164,7 @@ class Generation:
             await self._pipe.close()
             await self.topic.close()
 
-    def _new_message(self, role: str, content_type: str, text: str = "", **extra) -> Message:
+    def _new_message(self, role: str, content_type: str, text: str = "", **extra: Any) -> Message:
         message = Message(
             id=str(uuid.uuid4()),
             role=role,
@@ -208,8 +210,7 @@ class Generation:
         )
         self.topic.handed_off = True
         await self._move_to(self.topic)
-        if await self._pause(self.timing.handoff_silence):
-            return
+        await self._pause(self.timing.handoff_silence)
         await self._emit(self.encoder.restart())
 
     async def _think(self) -> bool:
@@ -255,7 +256,7 @@ class Generation:
             self.encoder.install(conversation, tool),
             typed("conversation_async_status", conversation.id, async_status=ASYNC_STREAMING),
         )
-        asyncio.get_running_loop().create_task(self._deliver_picture(tool))
+        self._picture = asyncio.get_running_loop().create_task(self._deliver_picture(tool))
 
     async def _deliver_picture(self, tool: Message) -> None:
         await asyncio.sleep(self.timing.image_delay)
