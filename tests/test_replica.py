@@ -357,6 +357,22 @@ async def test_thinking_hands_off_to_the_websocket_topic_with_replays(client, re
     assert unique_frames(late) == rest
 
 
+async def test_stop_cuts_a_long_thinking_silence_short(client, replica):
+    await replica.configure(thinking=True, think_silence_ms=600_000, handoff_silence_ms=0)
+    found = await converse(client, request_body("think forever"))
+    conversation_id = conversation_id_of(found)
+    [handoff] = typed_events(found, "stream_handoff")
+    stop = {"conversation_id": conversation_id, "exclude_async_types": []}
+    stopped = (await client.post("/backend-api/stop_conversation", json=stop)).json()
+    assert stopped["status"] == "ok" and stopped["last_message_id"]
+    rest = unique_frames(await topic_items(client, handoff["topic_id"]))
+    decoder = Decoder().feed(found).feed(rest)
+    assert not [m for m in decoder.messages() if m["channel"] == "final"]
+    assert rest[-1] == (None, "[DONE]") and "message_stream_complete" in decoder.types
+    status = f"/backend-api/conversation/{conversation_id}/stream_status"
+    assert (await client.get(status)).json() == {"status": "COMPLETE"}
+
+
 async def test_the_websocket_refuses_unknown_topics(client):
     address = (await client.get("/backend-api/celsius/ws/user")).json()["websocket_url"]
     async with connect(address) as socket:
