@@ -2,8 +2,8 @@
 // It fetches the session, posts the conversation request itself, decodes the delta-v1
 // (or legacy) stream and renders Markdown incrementally, so a driver meets the same
 // network traffic and DOM it meets on the real site.
-import { el } from "./dom.js";
-import { parseSse } from "./stream.js";
+import { el, refreshHistory } from "./dom.js";
+import { readSse } from "./stream.js";
 
 (() => {
   const PAGE = Object.assign(
@@ -799,7 +799,7 @@ import { parseSse } from "./stream.js";
       return;
     }
     state.currentNode = body.messages[0].id;
-    await readStream(response, reader);
+    await readSse(response, reader);
     while (reader.handoff && !reader.done && state.stream) {
       // The rest of the answer moved: fetch it from the resume endpoint.
       reader.handoff = false;
@@ -810,30 +810,13 @@ import { parseSse } from "./stream.js";
           body: JSON.stringify({ conversation_id: state.stream.conversationId, offset: reader.events }),
           signal: controller.signal,
         });
-        if (resumed.ok) await readStream(resumed, reader);
+        if (resumed.ok) await readSse(resumed, reader);
       } catch (error) {
         break; // judged below like any broken stream
       }
     }
     if (reader.done) controller.abort(); // like the real page, drop the fetch once done
     settleTurn(reader, assistant, userView, retry);
-  }
-
-  async function readStream(response, reader) {
-    const decoder = new TextDecoder();
-    const stream = response.body.getReader();
-    let buffer = "";
-    try {
-      while (!reader.done) {
-        const { value, done } = await stream.read();
-        if (done) break;
-        const [events, rest] = parseSse(buffer + decoder.decode(value, { stream: true }));
-        buffer = rest;
-        for (const event of events) reader.handle(event);
-      }
-    } catch (error) {
-      // aborted by the page itself or the connection dropped: the caller judges
-    }
   }
 
   async function postJson(path, payload) {
@@ -946,13 +929,7 @@ import { parseSse } from "./stream.js";
     link.classList.toggle("active", id === state.conversationId);
   }
 
-  async function loadHistory() {
-    const response = await api("/backend-api/conversations?offset=0&limit=28&order=updated");
-    if (!response.ok) return;
-    const { items } = await response.json();
-    $("#history-list").replaceChildren();
-    for (const item of [...items].reverse()) upsertHistory(item.id, item.title);
-  }
+  const loadHistory = () => refreshHistory(api, upsertHistory);
 
   function modelTitle(slug) {
     const found = state.models.find((item) => item.slug === slug);

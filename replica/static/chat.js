@@ -1,7 +1,7 @@
 // Today's chatgpt.com page (2026): an app shell whose routes stay mounted when left
 // (hidden), today's composer and model picker, and a turn that may be retried by the front
 // end or handed off to a WebSocket topic / the resume endpoint. The 2025 page is app.js.
-import { el } from "./dom.js";
+import { el, refreshHistory } from "./dom.js";
 import { LABELS } from "./labels.js";
 import { Choice, trigger } from "./picker.js";
 import { followTopic, readSse, Turn } from "./stream.js";
@@ -356,13 +356,7 @@ function upsertHistory(id, title) {
   link.textContent = title || labels.newChat;
 }
 
-async function loadHistory() {
-  const response = await api("/backend-api/conversations?offset=0&limit=28&order=updated");
-  if (!response.ok) return;
-  const { items } = await response.json();
-  $("#history-list").replaceChildren();
-  for (const item of [...items].reverse()) upsertHistory(item.id, item.title);
-}
+const loadHistory = () => refreshHistory(api, upsertHistory);
 
 function shell() {
   document.documentElement.lang = PAGE.lang;

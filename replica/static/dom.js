@@ -34,3 +34,12 @@ export function markdownHtml(markdown) {
   }
   return blocks.join("");
 }
+
+// The sidebar's chat list, newest first, as both pages load it after every turn.
+export async function refreshHistory(api, upsert) {
+  const response = await api("/backend-api/conversations?offset=0&limit=28&order=updated");
+  if (!response.ok) return;
+  const { items } = await response.json();
+  document.getElementById("history-list").replaceChildren();
+  for (const item of [...items].reverse()) upsert(item.id, item.title);
+}

@@ -106,7 +106,7 @@ export class Turn {
     this.opened = false; // the server installed a message: the POST was accepted
   }
 
-  event(event) {
+  handle(event) {
     if (event.data === "[DONE]") {
       this.done = true;
       return;
@@ -152,6 +152,7 @@ export class Turn {
   }
 }
 
+// Reads SSE into `turn` (anything with `handle(event)` and `done`) until done or the end.
 export async function readSse(response, turn) {
   const decoder = new TextDecoder();
   const reader = response.body.getReader();
@@ -162,7 +163,7 @@ export async function readSse(response, turn) {
       if (done) break;
       const [events, rest] = parseSse(buffer + decoder.decode(value, { stream: true }));
       buffer = rest;
-      for (const event of events) turn.event(event);
+      for (const event of events) turn.handle(event);
     }
   } catch {
     // aborted or dropped: the caller judges the turn by what arrived
@@ -188,7 +189,7 @@ export function followTopic(url, topicId, turn) {
         const inner = item.payload && item.payload.payload;
         if (!inner || !inner.encoded_item || seen.has(inner.stream_item_id)) continue;
         seen.add(inner.stream_item_id);
-        for (const event of parseSse(inner.encoded_item)[0]) turn.event(event);
+        for (const event of parseSse(inner.encoded_item)[0]) turn.handle(event);
         if (turn.done) return finish();
       }
     };
