@@ -624,6 +624,9 @@ async def test_the_app_shell_keeps_left_pages_mounted_and_hidden(replica, person
         "the first chat"
     )
     assert await page.evaluate("window.__same_document") is True, "no reload in the page"
+    await page.go_back()  # Back shows the mounted page again, still without a reload
+    await expect(page.locator(ACTIVE)).to_have_attribute("data-route", f"/c/{second}")
+    assert await page.evaluate("window.__same_document") is True
     await page.goto(f"{replica.url}/c/{second}")  # a typed URL loads the page anew
     assert await page.evaluate("window.__same_document") is None
     await expect(page.locator("[data-app-shell-page]")).to_have_count(1)
@@ -695,19 +698,35 @@ async def test_the_hidden_fallback_textarea_ignores_typing(replica, person_page,
     assert await page.locator(TEXTBOX).inner_text() == ""
 
 
-async def test_korean_labels(replica, person_page):
+@pytest.mark.parametrize("renderer", RENDERERS)
+async def test_korean_labels(replica, person_page, renderer):
     page = person_page
-    await open_today(page, replica, lang="ko")
+    await open_today(page, replica, renderer, lang="ko")
     assert await page.evaluate("document.documentElement.lang") == "ko"
     composer = page.locator(f"{ACTIVE} form[data-chatgpt-composer]")
     await expect(composer.get_by_role("textbox", name="ChatGPT에게 물어보세요")).to_be_visible()
     await expect(composer.get_by_role("button", name="ChatGPT 모델 선택")).to_be_visible()
     await expect(composer.get_by_role("button", name="음성 입력")).to_be_visible()
-    conversation_id = await ask_today(page, "안녕하세요")
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("안녕하세요")
+    await expect(composer.get_by_role("button", name="보내기")).to_be_visible()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Backspace")
+    conversation_id = await ask_today(page, "안녕하세요", renderer)
     assert "안녕하세요" in (await replica.conversation(conversation_id))["messages"][-1]["text"]
-    await expect(page.locator(f"{ACTIVE} .turn-action-controls button")).to_have_attribute(
-        "aria-label", "복사"
-    )
+    await expect(page.locator(FINISHED[renderer])).to_have_attribute("aria-label", "복사")
+
+
+async def test_a_refused_send_gives_the_prompt_back(replica, person_page):
+    page = person_page
+    await open_today(page, replica, rate_limit_next=1)
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("too many")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".toast")).to_contain_text("limit")
+    await expect(page.locator(TEXTBOX)).to_have_text("too many")
+    await expect(page.locator(f"{ACTIVE} [data-turn-key]")).to_have_count(0)
+    assert [s["status"] for s in await replica.sends()] == [429]
 
 
 async def choose_effort(page: Page, keys: list[str]) -> None:
@@ -780,3 +799,47 @@ async def test_a_handed_off_answer_is_followed(replica, person_page, via):
 async def copied_today(page: Page) -> str:
     await page.locator(FINISHED["search-unit"]).last.click()
     return await page.evaluate("navigator.clipboard.readText()")
+
+
+async def test_tool_steps_are_activity_and_the_last_id_is_the_reply(replica, person_page):
+    page = person_page
+    await open_today(page, replica, tool_call_next=1)
+    await choose_effort(page, ["Home"])
+    await page.keyboard.press("Escape")
+    conversation_id = await ask_today(page, "look it up")
+    stored = await replica.conversation(conversation_id)
+    answer = stored["messages"][-1]
+    assistant = page.locator(f'{ACTIVE} [data-chatgpt-search-unit-key$=":assistant"]')
+    ids = (await assistant.get_attribute("data-chatgpt-search-message-ids")).split()
+    assert len(ids) >= 3 and ids[-1] == answer["id"], ids
+    await expect(assistant.locator(".activity-header")).to_have_count(1)
+    body = assistant.locator('[data-markdown-text-style="assistant-message"]')
+    assert await body.inner_text() == answer["text"]
+    assert "1 result" not in await body.inner_text()
+
+
+async def test_a_refused_resume_falls_back_to_the_read_back(replica, person_page):
+    page = person_page
+    await open_today(page, replica, handoff="resume", resume_failure=410)
+    conversation_id = await ask_today(page, "think and come back")
+    expected = model.answer("think and come back", "gpt-5-6-thinking", 1)
+    assert await last_answer(replica, conversation_id) == expected
+    assert await copied_today(page) == expected
+
+
+async def test_stop_keeps_the_partial_answer_in_todays_page(replica, person_page):
+    page = person_page
+    await open_today(page, replica, stall_next=1)
+    await choose_effort(page, ["Home"])
+    await page.keyboard.press("Escape")
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("stall words:50")
+    await page.keyboard.press("Enter")
+    body = page.locator(f'{ACTIVE} [data-markdown-text-style="assistant-message"]')
+    await expect(body).to_contain_text("Model:")
+    await page.locator(f'{ACTIVE} form[data-chatgpt-composer] button[aria-label="Stop"]').click()
+    await expect(page.locator(FINISHED["search-unit"])).to_have_count(1)
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = await replica.settled(conversation_id)
+    assert stored["messages"][-1]["status"] == "finished_partial_completion"
+    assert await body.inner_text() == stored["messages"][-1]["text"]

@@ -305,9 +305,18 @@ async function followHandoff(page, turn, signal) {
   if (resumed.ok) await readSse(resumed, turn);
 }
 
-// No finished answer arrived (resume refused, stream cut): show what the server holds.
+const STATUS_POLL_MS = 500;
+
+// No finished answer arrived (resume refused, stream cut): wait until the server says the
+// turn is over (`stream_status`), then show what it holds.
 async function readBack(page, view) {
   if (!page.conversationId) return;
+  const status = `/backend-api/conversation/${page.conversationId}/stream_status`;
+  for (;;) {
+    const response = await api(status);
+    if (!response.ok || (await response.json()).status !== "IS_STREAMING") break;
+    await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
+  }
   const response = await api(`/backend-api/conversations/${page.conversationId}?num_turns=1`);
   if (!response.ok) return;
   const data = await response.json();
