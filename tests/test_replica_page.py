@@ -40,6 +40,13 @@ WATCH = """() => {
 }"""
 
 
+@pytest.fixture(autouse=True)
+async def _classic_page_by_default(request: pytest.FixtureRequest) -> None:
+    """The tests up to "today's page" are the 2025 page's, whatever the default renderer."""
+    if "replica" in request.fixturenames:
+        await request.getfixturevalue("replica").configure(renderer="classic")
+
+
 async def open_chat(page: Page, url: str) -> None:
     await page.goto(url)
     await expect(page.locator("#prompt-textarea")).to_be_visible()
@@ -82,7 +89,7 @@ async def assert_exact_answer(page: Page, replica: Any, conversation_id: str, ex
 
 
 async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, person_page):
-    replica = make_replica(ttft_ms=10, chunk_delay_ms=5)
+    replica = make_replica(renderer="classic", ttft_ms=10, chunk_delay_ms=5)
     page = person_page
     await page.goto(replica.url)
     await expect(page.get_by_test_id("login-button")).to_be_visible()
@@ -476,7 +483,7 @@ async def test_dropped_stream_shows_an_error_but_the_answer_completes(replica, p
 
 
 async def test_anonymous_chat_has_a_composer_and_login_buttons(make_replica, person_page):
-    replica = make_replica(anonymous_chat=True, ttft_ms=10, chunk_delay_ms=5)
+    replica = make_replica(renderer="classic", anonymous_chat=True, ttft_ms=10, chunk_delay_ms=5)
     page = person_page
     await page.goto(replica.url)
     await page.get_by_role("dialog").get_by_text("Stay logged out").click()
