@@ -167,7 +167,8 @@ class Composer {
   }
 
   get text() {
-    return this.editor.innerText.replace(/\n$/, "").trim() ? this.editor.innerText.replace(/\n$/, "") : "";
+    const text = this.editor.innerText.replace(/\n$/, ""); // the editor's own last newline
+    return text.trim() ? text : "";
   }
 
   set text(value) {
@@ -225,7 +226,7 @@ function body(page, messageId, text) {
   return request;
 }
 
-function owner(page, view, turn) {
+function owner(page, view) {
   return {
     onConversation: (id) => page.moveTo(id),
     onTitle: (title) => {
@@ -242,7 +243,7 @@ function owner(page, view, turn) {
       const markdown = (message.content.parts || []).join("");
       layout.answer(view, message, markdown, page.conversationId);
       page.currentNode = message.id;
-      if (message.status && message.status !== "in_progress") layout.finish(view, () => (turn.answer.content.parts || []).join(""));
+      if (message.status && message.status !== "in_progress") layout.finish(view, () => markdown);
     },
   };
 }
@@ -269,8 +270,7 @@ async function send(page, text) {
   let turn = null;
   try {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      turn = new Turn(null);
-      turn.owner = owner(page, view, turn);
+      turn = new Turn(owner(page, view));
       const response = await post(page, request, controller.signal);
       if (!response.ok) return refused(page, view, text, response);
       await readSse(response, turn);
