@@ -193,7 +193,7 @@ class Composer {
         "aria-label": PAGE.send_without_label ? null : labels.send,
       }, "↑");
     } else {
-      button = el("button", { type: "button", class: "composer-dictate", "aria-label": labels.dictate }, "🎙");
+      button = el("button", { type: "button", class: "composer-dictate", "aria-label": labels.dictate }, "◉");
     }
     this.action.replaceChildren(button);
   }

@@ -79,7 +79,7 @@ function openMenu(button, choice, labels, changed) {
   button.dataset.state = "open";
   document.getElementById("portal").append(menu);
   const rect = button.getBoundingClientRect();
-  menu.style.left = `${rect.left}px`;
+  menu.style.right = `${Math.max(innerWidth - rect.right, 8)}px`;
   menu.style.bottom = `${innerHeight - rect.top + 6}px`;
 }
 
