@@ -536,7 +536,7 @@ async def open_today(page: Page, replica: Any, renderer: str = "search-unit", **
     await expect(page.locator(TEXTBOX)).to_be_visible()
 
 
-async def ask_today(page: Page, text: str, renderer: str = "search-unit") -> str:
+async def send_today(page: Page, text: str, renderer: str = "search-unit") -> None:
     """Type and send `text` in the active page; wait until its answer is finished."""
     await page.locator(TEXTBOX).click()
     await page.keyboard.insert_text(text)
@@ -544,6 +544,11 @@ async def ask_today(page: Page, text: str, renderer: str = "search-unit") -> str
     user, finished = LAST_EXCHANGE[renderer]
     await expect(page.locator(user)).to_have_text(text)
     await expect(page.locator(finished)).to_have_count(1)
+
+
+async def ask_today(page: Page, text: str, renderer: str = "search-unit") -> str:
+    """`send_today`; returns the conversation id from the URL."""
+    await send_today(page, text, renderer)
     match = re.search(r"/c/([0-9a-f-]{36})", page.url)
     assert match, page.url
     return match.group(1)
@@ -850,3 +855,22 @@ async def test_stop_keeps_the_partial_answer_in_todays_page(replica, person_page
     stored = await replica.settled(conversation_id)
     assert stored["messages"][-1]["status"] == "finished_partial_completion"
     assert await body.inner_text() == stored["messages"][-1]["text"]
+
+
+async def test_todays_page_logged_out_and_anonymous(make_replica, person_page):
+    replica = make_replica(anonymous_chat=True, renderer="search-unit", ttft_ms=10)
+    page = person_page
+    await page.goto(replica.url)
+    await expect(page.get_by_test_id("login-button")).to_be_visible()
+    await expect(page.get_by_test_id("signup-button")).to_be_visible()
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    await send_today(page, "anonymous question")
+    assert [url.removeprefix(replica.url) for url in posted] == ["/backend-anon/f/conversation"]
+    assert page.url == replica.url + "/"
+    send = (await replica.sends())[-1]
+    assert send["model"] == "gpt-5-6"
+    assert (
+        "anonymous question"
+        in (await replica.conversation(send["conversation_id"]))["messages"][-1]["text"]
+    )

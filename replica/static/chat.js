@@ -8,7 +8,7 @@ import { followTopic, readSse, Turn } from "./stream.js";
 import { renderer } from "./turns.js";
 
 const PAGE = Object.assign(
-  { renderer: "search-unit", lang: "en", composer_without_id: false, send_without_label: false },
+  { renderer: "search-unit", lang: "en", composer_without_id: false, send_without_label: false, anonymous_chat: false },
   window.__REPLICA_PAGE__ || {},
 );
 const labels = LABELS[PAGE.lang] || LABELS.en;
@@ -16,7 +16,9 @@ const layout = renderer(PAGE.renderer, labels);
 const MOUNTED_EXCHANGES = 6; // a long chat keeps only its tail mounted
 const MAX_ATTEMPTS = 2; // the front end sends a turn again when its first POST is aborted
 
-const state = { session: null, choice: null, pages: new Map(), active: null, generating: null };
+const state = { session: null, anonymous: false, choice: null, pages: new Map(), active: null, generating: null };
+// Logged-out visitors may chat too (knob anonymous_chat), through /backend-anon/.
+const backend = () => (state.anonymous ? "/backend-anon" : "/backend-api");
 const $ = (selector, root = document) => root.querySelector(selector);
 
 async function api(path, options = {}) {
@@ -61,6 +63,7 @@ class ChatPage {
   moveTo(conversationId) {
     if (this.conversationId === conversationId) return;
     this.conversationId = conversationId;
+    if (state.anonymous) return; // an anonymous chat gets no URL of its own
     state.pages.delete(this.route);
     this.route = `/c/${conversationId}`;
     this.node.dataset.route = this.route;
@@ -249,14 +252,14 @@ function owner(page, view) {
 }
 
 async function post(page, request, signal) {
+  const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+  if (!state.anonymous) headers["X-Conduit-Token"] = await prepare(request, signal);
+  return api(`${backend()}/f/conversation`, { method: "POST", headers, body: JSON.stringify(request), signal });
+}
+
+async function prepare(request, signal) {
   const prepared = await postJson("/backend-api/f/conversation/prepare", { action: request.action, conversation_id: request.conversation_id, model: request.model }, signal);
-  const token = prepared.ok ? (await prepared.json()).conduit_token : "";
-  return api("/backend-api/f/conversation", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream", "X-Conduit-Token": token || "" },
-    body: JSON.stringify(request),
-    signal,
-  });
+  return (prepared.ok && (await prepared.json()).conduit_token) || "";
 }
 
 async function send(page, text) {
@@ -349,7 +352,7 @@ function toast(message) {
 async function stop() {
   const running = state.generating;
   if (!running) return;
-  if (running.page.conversationId) await postJson("/backend-api/stop_conversation", { conversation_id: running.page.conversationId });
+  if (running.page.conversationId) await postJson(`${backend()}/stop_conversation`, { conversation_id: running.page.conversationId });
   else running.controller.abort();
 }
 
@@ -365,7 +368,17 @@ function upsertHistory(id, title) {
   link.textContent = title || labels.newChat;
 }
 
-const loadHistory = () => refreshHistory(api, upsertHistory);
+const loadHistory = () => (state.anonymous ? null : refreshHistory(api, upsertHistory));
+
+// The logged-out top bar; true when the visitor may still chat (anonymous_chat).
+function loggedOut() {
+  const go = () => (location.href = "/log-in");
+  $("#main").prepend(el("div", { class: "topbar" },
+    el("button", { type: "button", "data-testid": "login-button", onclick: go }, "Log in"),
+    el("button", { type: "button", "data-testid": "signup-button", onclick: go }, "Sign up for free")));
+  state.anonymous = Boolean(PAGE.anonymous_chat);
+  return state.anonymous;
+}
 
 function shell() {
   document.documentElement.lang = PAGE.lang;
@@ -383,14 +396,12 @@ async function boot() {
   shell();
   const response = await fetch("/api/auth/session", { credentials: "include" });
   const session = response.ok ? await response.json() : {};
-  if (!session || !session.accessToken) {
-    $("#pages").append(el("h1", { class: "welcome", text: "ChatGPT" }), el("a", { href: "/log-in", "data-testid": "login-button", text: "Log in" }));
-    return;
-  }
-  state.session = session;
-  const models = await api("/backend-api/models");
-  const listed = models.ok ? (await models.json()).models : [];
+  if (session && session.accessToken) state.session = session;
+  else if (!loggedOut()) return;
+  const models = state.anonymous ? null : await api("/backend-api/models");
+  const listed = models && models.ok ? (await models.json()).models : [];
   state.choice = new Choice(listed, new URLSearchParams(location.search).get("model"));
+  if (state.anonymous) state.choice.index = 0; // the replica's choice: a logged-out chat does not think
   activate(location.pathname);
   await loadHistory();
   document.body.dataset.ready = "true";
