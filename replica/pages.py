@@ -21,10 +21,15 @@ def _template(name: str) -> str:
     return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 
+TEMPLATES = {"classic": "index.html", "search-unit": "today.html", "legacy-turn": "today.html"}
+"""The 2025 page (app.js) stays as it was; today's renderers share one shell (chat.js)."""
+
+
 def index_page(page_knobs: dict[str, Any]) -> str:
     """The single-page app; the page's script reads `page_knobs` for its rendering quirks."""
-    config = json.dumps(page_knobs).replace("</", "<\\/")
-    return _template("index.html").replace("__REPLICA_CONFIG__", config)
+    config = json.dumps(page_knobs, ensure_ascii=False).replace("</", "<\\/")
+    template = TEMPLATES[page_knobs.get("renderer", "classic")]
+    return _template(template).replace("__REPLICA_CONFIG__", config)
 
 
 def login_page(error: str | None = None) -> str:

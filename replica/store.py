@@ -12,55 +12,102 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ROOT_ID = "client-created-root"
+IMAGE_POINTER = "sediment://file_{id}"
+ASYNC_STREAMING = 3
+"""`conversation_async_status` / read-back `async_status` value for "still streaming"."""
 
 
 @dataclass
 class Message:
-    """One node of a conversation's message tree (a linear chain in the replica)."""
+    """One node of a conversation's message tree (a linear chain in the replica).
+
+    A turn holds more than the user message and the answer: hidden system/context messages,
+    the reasoning of a thinking model and tool messages come first (docs/replica.md)."""
 
     id: str
-    role: str  # "user" | "assistant"
+    role: str  # "user" | "assistant" | "system" | "tool"
     text: str
     parent: str
     model: str | None = None
-    content_type: str = "text"  # "text" | "thoughts" | "reasoning_recap"
+    content_type: str = "text"
+    """"text" | "thoughts" | "reasoning_recap" | "model_editable_context" | "code" |
+    "multimodal_text"."""
     status: str = "finished_successfully"
     end_turn: bool | None = None
     finish_type: str | None = None
+    hidden: bool = False
+    requested_model: str | None = None
+    author_name: str | None = None
+    image_id: str | None = None
+    recipient: str = "all"
     create_time: float = field(default_factory=time.time)
 
-    def to_api(self) -> dict[str, Any]:
-        """The message as `/backend-api/conversation/<id>` and the stream show it."""
+    @property
+    def is_answer(self) -> bool:
+        """The visible text a person reads: a user prompt or the final assistant answer."""
+        return (
+            self.content_type == "text" and not self.hidden and self.role in ("user", "assistant")
+        )
+
+    def _content(self) -> dict[str, Any]:
         if self.content_type == "thoughts":
-            content: dict[str, Any] = {
+            return {
                 "content_type": "thoughts",
                 "thoughts": [{"summary": "Thinking", "content": self.text}],
                 "source_analysis_msg_id": None,
             }
-        elif self.content_type == "reasoning_recap":
-            content = {"content_type": "reasoning_recap", "content": self.text}
-        else:
-            content = {"content_type": "text", "parts": [self.text]}
-        metadata: dict[str, Any] = {}
-        if self.role == "assistant":
-            metadata = {"model_slug": self.model, "default_model_slug": self.model}
+        if self.content_type == "reasoning_recap":
+            return {"content_type": "reasoning_recap", "content": self.text}
+        if self.content_type == "model_editable_context":
+            return {"content_type": "model_editable_context", "model_set_context": self.text}
+        if self.content_type == "code":
+            return {"content_type": "code", "language": "unknown", "text": self.text}
+        if self.content_type == "multimodal_text":
+            parts: list[Any] = []
+            if self.image_id:
+                parts.append(
+                    {
+                        "content_type": "image_asset_pointer",
+                        "asset_pointer": IMAGE_POINTER.format(id=self.image_id),
+                        "width": 1024,
+                        "height": 1024,
+                    }
+                )
+            return {"content_type": "multimodal_text", "parts": parts}
+        return {"content_type": "text", "parts": [self.text]}
+
+    def _metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"parent_id": self.parent}
+        if self.hidden:
+            metadata["is_visually_hidden_from_conversation"] = True
+        if self.role in ("assistant", "tool") or (self.role == "system" and self.model):
+            metadata |= {
+                "model_slug": self.model,
+                "resolved_model_slug": self.model,
+                "default_model_slug": self.model,
+                "requested_model_slug": self.requested_model or self.model,
+                "model_switcher_deny": [],
+            }
             if self.finish_type:
                 metadata["finish_details"] = {"type": self.finish_type}
                 metadata["is_complete"] = True
+        return metadata
+
+    def to_api(self) -> dict[str, Any]:
+        """The message as the stream, the read-back and the old tree show it."""
+        final = self.content_type == "text" and self.role == "assistant" and not self.hidden
         return {
             "id": self.id,
-            "author": {"role": self.role, "name": None, "metadata": {}},
+            "author": {"role": self.role, "name": self.author_name, "metadata": {}},
             "create_time": self.create_time,
             "update_time": None,
-            "content": content,
+            "content": self._content(),
             "status": self.status,
             "end_turn": self.end_turn,
-            "weight": 1.0,
-            "metadata": metadata,
-            "recipient": "all",
-            "channel": "final"
-            if self.content_type == "text" and self.role == "assistant"
-            else None,
+            "weight": 0.0 if self.hidden and self.role == "system" else 1.0,
+            "metadata": self._metadata(),
+            "recipient": self.recipient,
+            "channel": "final" if final else None,
         }
 
 
@@ -73,6 +120,10 @@ class Conversation:
     anonymous: bool = False  # started by a logged-out visitor: nobody's history lists it
     messages: list[Message] = field(default_factory=list)
     create_time: float = field(default_factory=time.time)
+    streaming: bool = False
+    async_pending: int = 0
+    """Image turns whose picture has not reached the store yet (`conversation_async_status`)."""
+    failed: bool = False
 
     @property
     def current_node(self) -> str:
@@ -81,8 +132,45 @@ class Conversation:
     def user_message_count(self) -> int:
         return sum(1 for message in self.messages if message.role == "user")
 
+    def stream_status(self) -> str:
+        """`IS_STREAMING` | `COMPLETE` | `FAILURE`, as `/stream_status` reports it."""
+        if self.streaming or self.async_pending:
+            return "IS_STREAMING"
+        return "FAILURE" if self.failed else "COMPLETE"
+
+    def turns(self) -> list[list[Message]]:
+        """The messages grouped by turn: each user message with everything after it."""
+        turns: list[list[Message]] = [[]]
+        for message in self.messages:
+            if message.role == "user" and turns[-1]:
+                turns.append([])
+            turns[-1].append(message)
+        return [turn for turn in turns if turn]
+
+    def page(self, num_turns: int, before: str | None) -> dict[str, Any]:
+        """The newest `num_turns` turns (older than message `before`), as the page reads."""
+        turns = self.turns()
+        end = len(turns)
+        if before:
+            end = next((i for i, turn in enumerate(turns) if turn[0].id == before), end)
+        start = max(0, end - num_turns)
+        shown = turns[start:end]
+        return {
+            "conversation_id": self.id,
+            "title": self.title,
+            "default_model_slug": self.model,
+            "is_temporary": self.temporary,
+            "async_status": ASYNC_STREAMING if self.stream_status() == "IS_STREAMING" else None,
+            "current_node": self.current_node,
+            "messages": [message.to_api() for turn in shown for message in turn],
+            "page_info": {
+                "has_previous_page": start > 0,
+                "before": shown[0][0].id if shown and start > 0 else None,
+            },
+        }
+
     def to_api(self) -> dict[str, Any]:
-        """The shape of `GET /backend-api/conversation/<id>`."""
+        """The shape of the older `GET /backend-api/conversation/<id>` tree."""
         mapping: dict[str, Any] = {
             ROOT_ID: {"id": ROOT_ID, "message": None, "parent": None, "children": []}
         }
@@ -108,7 +196,7 @@ class Conversation:
         }
 
     def to_test_view(self) -> dict[str, Any]:
-        """The helper view for tests: the text messages only, exactly as stored."""
+        """The helper view for tests: the visible text messages only, exactly as stored."""
         return {
             "id": self.id,
             "model": self.model,
@@ -116,9 +204,9 @@ class Conversation:
             "title": self.title,
             "user_messages": self.user_message_count(),
             "messages": [
-                {"id": m.id, "role": m.role, "text": m.text, "status": m.status}
+                {"id": m.id, "role": m.role, "text": m.text, "status": m.status, "model": m.model}
                 for m in self.messages
-                if m.content_type == "text"
+                if m.is_answer
             ],
         }
 

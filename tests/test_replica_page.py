@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from replica import model
+from replica import catalog, model
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +38,13 @@ WATCH = """() => {
   new MutationObserver(record).observe(document.body,
     {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
+
+
+@pytest.fixture(autouse=True)
+async def _classic_page_by_default(request: pytest.FixtureRequest) -> None:
+    """The tests up to "today's page" are the 2025 page's, whatever the default renderer."""
+    if "replica" in request.fixturenames:
+        await request.getfixturevalue("replica").configure(renderer="classic")
 
 
 async def open_chat(page: Page, url: str) -> None:
@@ -82,7 +89,7 @@ async def assert_exact_answer(page: Page, replica: Any, conversation_id: str, ex
 
 
 async def test_logging_in_through_the_form_keeps_the_visitor_in(make_replica, person_page):
-    replica = make_replica(ttft_ms=10, chunk_delay_ms=5)
+    replica = make_replica(renderer="classic", ttft_ms=10, chunk_delay_ms=5)
     page = person_page
     await page.goto(replica.url)
     await expect(page.get_by_test_id("login-button")).to_be_visible()
@@ -376,16 +383,15 @@ async def test_article_turns(replica, person_page):
     await expect(sections.nth(0)).to_have_attribute("data-turn", "user")
 
 
-@pytest.mark.parametrize("knobs", [{"legacy_encoding": True}, {"thinking": True}])
-async def test_other_stream_shapes_render_the_same_answer(replica, person_page, knobs):
+async def test_a_thinking_turn_renders_the_same_answer(replica, person_page):
     page = person_page
-    await replica.configure(**knobs)
+    # The classic page follows a handoff through the resume endpoint only.
+    await replica.configure(thinking=True, handoff="resume", think_silence_ms=0)
     await open_chat(page, replica.url)
     prompt = "shapes markdown:table"
     conversation_id = await ask(page, prompt)
     await assert_exact_answer(page, replica, conversation_id, model.answer(prompt, "auto", 1))
-    if knobs.get("thinking"):
-        await expect(page.locator(".thoughts summary")).to_have_text("Thought for 1s")
+    await expect(page.locator(".thoughts summary")).to_have_text("Thought for a few seconds")
 
 
 async def test_challenge_page_and_the_false_positive_trap(replica, person_page):
@@ -456,7 +462,7 @@ async def test_try_again_regenerates_the_same_user_message(replica, person_page)
 
 async def test_handed_off_stream_is_resumed_by_the_page(replica, person_page):
     page = person_page
-    await replica.configure(handoff_next=1)
+    await replica.configure(handoff_next=1, handoff="resume")
     await open_chat(page, replica.url)
     resumed = []
     page.on("request", lambda r: resumed.append(r.url) if r.url.endswith("/resume") else None)
@@ -477,7 +483,7 @@ async def test_dropped_stream_shows_an_error_but_the_answer_completes(replica, p
 
 
 async def test_anonymous_chat_has_a_composer_and_login_buttons(make_replica, person_page):
-    replica = make_replica(anonymous_chat=True, ttft_ms=10, chunk_delay_ms=5)
+    replica = make_replica(renderer="classic", anonymous_chat=True, ttft_ms=10, chunk_delay_ms=5)
     page = person_page
     await page.goto(replica.url)
     await page.get_by_role("dialog").get_by_text("Stay logged out").click()
@@ -495,3 +501,376 @@ async def test_anonymous_chat_has_a_composer_and_login_buttons(make_replica, per
     assert stored["messages"][-1]["text"] == model.answer("anonymous question", "auto", 1)
     async with httpx.AsyncClient(base_url=replica.url) as http:
         assert (await http.post("/backend-api/f/conversation", json={})).status_code == 401
+
+
+# ---------------------------------------------------------------- today's page (2026)
+# The classic tests above run against `renderer="classic"` (the default of ReplicaOptions
+# for now); the tests below ask the session replica for today's renderers.
+
+ACTIVE = '[data-app-shell-active-page="true"]'
+TEXTBOX = f'{ACTIVE} form[data-chatgpt-composer] div[contenteditable="true"][role="textbox"]'
+TODAY = {"think_silence_ms": 0, "handoff_silence_ms": 0}
+"""Today's default effort (Medium) thinks and hands every answer off: keep that quick."""
+RENDERERS = ["search-unit", "legacy-turn"]
+FINISHED = {
+    "search-unit": f"{ACTIVE} [data-chatgpt-search-unit-key] .turn-action-controls button",
+    "legacy-turn": f'{ACTIVE} [data-testid="copy-turn-action-button"]',
+}
+LAST_EXCHANGE = {
+    "search-unit": (
+        f"{ACTIVE} [data-turn-key]:last-child [data-user-message-bubble]",
+        f"{ACTIVE} [data-turn-key]:last-child .turn-action-controls button",
+    ),
+    "legacy-turn": (
+        f'{ACTIVE} section:nth-last-child(2) [data-message-author-role="user"]',
+        f'{ACTIVE} section:last-child [data-testid="copy-turn-action-button"]',
+    ),
+}
+
+
+async def open_today(page: Page, replica: Any, renderer: str = "search-unit", **knobs: Any):
+    await replica.reset()
+    await replica.configure(renderer=renderer, **TODAY, **knobs)
+    await page.goto(replica.url)
+    await page.wait_for_function("document.body.dataset.ready === 'true'")
+    await expect(page.locator(TEXTBOX)).to_be_visible()
+
+
+async def send_today(page: Page, text: str, renderer: str = "search-unit") -> None:
+    """Type and send `text` in the active page; wait until its answer is finished."""
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text(text)
+    await page.keyboard.press("Enter")
+    user, finished = LAST_EXCHANGE[renderer]
+    await expect(page.locator(user)).to_have_text(text)
+    await expect(page.locator(finished)).to_have_count(1)
+
+
+async def ask_today(page: Page, text: str, renderer: str = "search-unit") -> str:
+    """`send_today`; returns the conversation id from the URL."""
+    await send_today(page, text, renderer)
+    match = re.search(r"/c/([0-9a-f-]{36})", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+async def test_a_search_unit_chat_is_keyed_by_its_user_message(replica, person_page):
+    page = person_page
+    await open_today(page, replica)
+    conversation_id = await ask_today(page, "first question")
+    stored = await replica.conversation(conversation_id)
+    user_id = next(m["id"] for m in stored["messages"] if m["role"] == "user")
+    answer = stored["messages"][-1]
+    exchange = page.locator(f"{ACTIVE} [data-turn-key]")
+    await expect(exchange).to_have_count(1)
+    assert await exchange.get_attribute("data-turn-key") == user_id
+    user_unit = exchange.locator('[data-chatgpt-search-unit-key$=":0:user"]')
+    assert await user_unit.get_attribute("data-chatgpt-search-message-ids") == user_id
+    await expect(user_unit.locator("[data-user-message-bubble]")).to_have_text("first question")
+    assistant = exchange.locator('[data-chatgpt-search-unit-key$=":assistant"]')
+    ids = (await assistant.get_attribute("data-chatgpt-search-message-ids")).split()
+    assert ids[-1] == answer["id"], "the last id of an assistant unit is the reply"
+    body = assistant.locator('[data-markdown-text-style="assistant-message"]')
+    await expect(body).to_contain_text('You said: "first question"')
+    await expect(body).to_contain_text("Model: gpt-5-6-thinking. User messages so far: 1.")
+    # The reasoning shows as an activity header, never as the answer.
+    await expect(assistant.locator(".activity-header")).to_have_text("Thought for a few seconds")
+    assert "I will answer" not in await body.inner_text()
+    assert await page.locator("[data-message-author-role]").count() == 0
+    await expect(assistant.locator(".turn-action-controls button")).to_have_attribute(
+        "aria-label", "Copy"
+    )
+
+    assert await ask_today(page, "second question") == conversation_id
+    await expect(page.locator(f"{ACTIVE} [data-turn-key]")).to_have_count(2)
+    await expect(page.locator(f"{ACTIVE} [data-turn-key]").last).to_contain_text(
+        "User messages so far: 2."
+    )
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+async def test_follow_ups_and_a_reload_keep_the_renderers_structure(replica, person_page, renderer):
+    page = person_page
+    await open_today(page, replica, renderer)
+    conversation_id = await ask_today(page, "one", renderer)
+    assert await ask_today(page, "two", renderer) == conversation_id
+    stored = await replica.conversation(conversation_id)
+    assert stored["user_messages"] == 2
+    user_ids = [m["id"] for m in stored["messages"] if m["role"] == "user"]
+    await page.reload()
+    await page.wait_for_function("document.body.dataset.ready === 'true'")
+    if renderer == "search-unit":
+        keys = page.locator(f"{ACTIVE} [data-turn-key]")
+        await expect(keys).to_have_count(2)
+        assert [await k.get_attribute("data-turn-key") for k in await keys.all()] == user_ids
+    else:
+        users = page.locator(f'{ACTIVE} section [data-message-author-role="user"]')
+        await expect(users).to_have_count(2)
+        assert [await u.get_attribute("data-message-id") for u in await users.all()] == user_ids
+        await expect(
+            page.locator(f'{ACTIVE} section[data-testid="conversation-turn-4"]')
+        ).to_contain_text("User messages so far: 2.")
+
+
+async def test_the_app_shell_keeps_left_pages_mounted_and_hidden(replica, person_page):
+    page = person_page
+    await open_today(page, replica)
+    first = await ask_today(page, "the first chat")
+    await page.evaluate("window.__same_document = true")
+    await page.get_by_test_id("create-new-chat-button").click()
+    await expect(page).to_have_url(replica.url + "/")
+    pages = page.locator("[data-app-shell-page]")
+    await expect(pages).to_have_count(2)
+    await expect(page.locator(ACTIVE)).to_have_count(1)
+    old = page.locator(f'[data-app-shell-page][data-route="/c/{first}"]')
+    await expect(old).to_be_hidden()
+    assert await old.evaluate("e => getComputedStyle(e).display") == "none"
+    assert await old.get_attribute("data-app-shell-active-page") == "false"
+    await expect(old.locator("[data-turn-key]")).to_have_count(1)  # still mounted
+    second = await ask_today(page, "the second chat")
+    assert second != first
+    await page.locator(f'#history a[href="/c/{first}"]').click()
+    await expect(page).to_have_url(f"{replica.url}/c/{first}")
+    await expect(page.locator(ACTIVE)).to_have_attribute("data-route", f"/c/{first}")
+    await expect(page.locator(f"{ACTIVE} [data-user-message-bubble]")).to_have_text(
+        "the first chat"
+    )
+    assert await page.evaluate("window.__same_document") is True, "no reload in the page"
+    await page.go_back()  # Back shows the mounted page again, still without a reload
+    await expect(page.locator(ACTIVE)).to_have_attribute("data-route", f"/c/{second}")
+    assert await page.evaluate("window.__same_document") is True
+    await page.goto(f"{replica.url}/c/{second}")  # a typed URL loads the page anew
+    assert await page.evaluate("window.__same_document") is None
+    await expect(page.locator("[data-app-shell-page]")).to_have_count(1)
+
+
+async def test_a_long_chat_mounts_only_its_tail(replica, person_page):
+    page = person_page
+    await open_today(page, replica, ttft_ms=0, chunk_delay_ms=0)
+    for n in range(8):
+        await ask_today(page, f"message {n}")
+    keys = page.locator(f"{ACTIVE} [data-turn-key]")
+    await expect(keys).to_have_count(6)
+    await expect(keys.first.locator("[data-user-message-bubble]")).to_have_text("message 2")
+    units = page.locator(f"{ACTIVE} [data-chatgpt-search-unit-key]")
+    assert (
+        await units.first.get_attribute("data-chatgpt-search-unit-key") == "fallback-turn-0:0:user"
+    )
+
+
+@pytest.mark.parametrize("knobs", [{}, {"send_without_label": True}])
+async def test_send_appears_only_with_text(replica, person_page, knobs):
+    page = person_page
+    await open_today(page, replica, **knobs)
+    composer = page.locator(f"{ACTIVE} form[data-chatgpt-composer]")
+    send = composer.locator('button[type="submit"]')
+    await expect(send).to_have_count(0)
+    await expect(composer.get_by_role("button", name="Dictate")).to_be_visible()
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("hello")
+    await expect(send).to_be_visible()
+    if knobs:
+        assert await send.get_attribute("aria-label") is None
+        assert await send.get_attribute("id") == "composer-submit-button"
+    else:
+        await expect(composer.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Backspace")
+    await expect(send).to_have_count(0)
+    await page.keyboard.insert_text("now send it")
+    await send.click()
+    stop = composer.locator('button[type="button"][aria-label="Stop"]')
+    await expect(stop).to_be_visible()
+    legacy_stop = page.get_by_test_id("stop-button")
+    assert await legacy_stop.count() == 1
+    await expect(legacy_stop).to_be_hidden()
+    await expect(page.locator(FINISHED["search-unit"])).to_have_count(1)
+    await expect(stop).to_have_count(0)
+
+
+@pytest.mark.parametrize("without_id", [False, True])
+async def test_the_hidden_fallback_textarea_ignores_typing(replica, person_page, without_id):
+    page = person_page
+    await open_today(page, replica, composer_without_id=without_id)
+    target = page.locator("#prompt-textarea")
+    fallback = page.locator(f'{ACTIVE} textarea[name="prompt-textarea"]')
+    await expect(fallback).to_be_hidden()
+    if without_id:
+        assert await target.evaluate("e => e.tagName") == "TEXTAREA"
+        assert await page.locator(TEXTBOX).get_attribute("id") is None
+    else:
+        assert await target.evaluate("e => e.getAttribute('role')") == "textbox"
+    await fallback.evaluate(
+        "e => { e.value = 'typed into the fallback';"
+        " e.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    await page.locator(TEXTBOX).press("Enter")
+    await expect(page.locator(f'{ACTIVE} button[type="submit"]')).to_have_count(0)
+    assert await replica.sends() == []
+    assert await page.locator(TEXTBOX).inner_text() == ""
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+async def test_korean_labels(replica, person_page, renderer):
+    page = person_page
+    await open_today(page, replica, renderer, lang="ko")
+    assert await page.evaluate("document.documentElement.lang") == "ko"
+    composer = page.locator(f"{ACTIVE} form[data-chatgpt-composer]")
+    await expect(composer.get_by_role("textbox", name="ChatGPT에게 물어보세요")).to_be_visible()
+    await expect(composer.get_by_role("button", name="ChatGPT 모델 선택")).to_be_visible()
+    await expect(composer.get_by_role("button", name="음성 입력")).to_be_visible()
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("안녕하세요")
+    await expect(composer.get_by_role("button", name="보내기")).to_be_visible()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Backspace")
+    conversation_id = await ask_today(page, "안녕하세요", renderer)
+    assert "안녕하세요" in (await replica.conversation(conversation_id))["messages"][-1]["text"]
+    await expect(page.locator(FINISHED[renderer])).to_have_attribute("aria-label", "복사")
+
+
+async def test_a_refused_send_gives_the_prompt_back(replica, person_page):
+    page = person_page
+    await open_today(page, replica, rate_limit_next=1)
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("too many")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".toast")).to_contain_text("limit")
+    await expect(page.locator(TEXTBOX)).to_have_text("too many")
+    await expect(page.locator(f"{ACTIVE} [data-turn-key]")).to_have_count(0)
+    assert [s["status"] for s in await replica.sends()] == [429]
+
+
+async def choose_effort(page: Page, keys: list[str]) -> None:
+    await page.locator(f"{ACTIVE} button[data-codex-intelligence-trigger]").click()
+    slider = page.locator(
+        '[role=menu] [role=menuitem][aria-label="Power"][data-reasoning-slider] span[role=slider]'
+    )
+    await slider.focus()
+    for key in keys:
+        await slider.press(key)
+
+
+async def test_the_picker_decides_model_and_effort(replica, person_page):
+    page = person_page
+    await open_today(page, replica)
+    trigger = page.locator(f"{ACTIVE} button[data-codex-intelligence-trigger]")
+    assert await trigger.get_attribute("aria-label") == "Select ChatGPT model"
+    assert await trigger.get_attribute("data-selected-reasoning-effort") == "medium"
+    await choose_effort(page, ["ArrowLeft"])
+    await expect(page.locator("#effort-status")).to_have_text("Instant, 1 of 5.")
+    await expect(trigger).to_have_attribute("data-selected-reasoning-effort", "instant")
+    await page.keyboard.press("Escape")
+    await ask_today(page, "instant please")
+    await choose_effort(page, ["ArrowRight", "ArrowRight"])
+    await expect(page.locator("[role=slider]")).to_have_attribute("aria-valuetext", "High")
+    await page.keyboard.press("Escape")
+    await ask_today(page, "think harder")
+    await trigger.click()
+    await page.locator("[role=menu] [role=menuitem][data-model-picker-view-toggle]").click()
+    radios = page.locator("[role=menu] [role=menuitemradio]")
+    await expect(radios).to_have_text([m["title"] for m in catalog.MODELS])
+    await radios.filter(has_text="GPT-4o").click()
+    await expect(trigger).to_have_text("GPT-4o")
+    await ask_today(page, "an older model")
+    sends = [(s["model"], s["thinking_effort"]) for s in await replica.sends()]
+    assert sends == [("gpt-5-6", None), ("gpt-5-6-thinking", "extended"), ("gpt-4o", None)]
+
+
+async def test_an_aborted_first_post_is_sent_again(replica, person_page):
+    page = person_page
+    await open_today(page, replica, abort_post_next=1)
+    conversation_id = await ask_today(page, "retry me")
+    first, second = await replica.sends()
+    assert first["message_id"] == second["message_id"]
+    assert first["prompt"] == second["prompt"] == "retry me"
+    assert (first["status"], second["status"]) == ("aborted", 200)
+    await expect(page.locator(f"{ACTIVE} [data-turn-key]")).to_have_count(1)
+    stored = await replica.conversation(conversation_id)
+    assert stored["user_messages"] == 1
+
+
+@pytest.mark.parametrize("via", ["ws", "resume"])
+async def test_a_handed_off_answer_is_followed(replica, person_page, via):
+    page = person_page
+    await open_today(page, replica, handoff_next=1, handoff=via)
+    await choose_effort(page, ["Home"])  # Instant: no thinking, the knob hands off mid-answer
+    await page.keyboard.press("Escape")
+    sockets: list[str] = []
+    resumed: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.on("request", lambda r: resumed.append(r.url) if r.url.endswith("/resume") else None)
+    prompt = "hand me off words:30"
+    conversation_id = await ask_today(page, prompt)
+    expected = model.answer(prompt, "gpt-5-6", 1)
+    assert await last_answer(replica, conversation_id) == expected
+    assert await copied_today(page) == expected
+    assert (len(sockets), len(resumed)) == ((1, 0) if via == "ws" else (0, 1))
+
+
+async def copied_today(page: Page) -> str:
+    await page.locator(FINISHED["search-unit"]).last.click()
+    return await page.evaluate("navigator.clipboard.readText()")
+
+
+async def test_tool_steps_are_activity_and_the_last_id_is_the_reply(replica, person_page):
+    page = person_page
+    await open_today(page, replica, tool_call_next=1)
+    await choose_effort(page, ["Home"])
+    await page.keyboard.press("Escape")
+    conversation_id = await ask_today(page, "look it up")
+    stored = await replica.conversation(conversation_id)
+    answer = stored["messages"][-1]
+    assistant = page.locator(f'{ACTIVE} [data-chatgpt-search-unit-key$=":assistant"]')
+    ids = (await assistant.get_attribute("data-chatgpt-search-message-ids")).split()
+    assert len(ids) >= 3 and ids[-1] == answer["id"], ids
+    await expect(assistant.locator(".activity-header")).to_have_count(1)
+    body = assistant.locator('[data-markdown-text-style="assistant-message"]')
+    assert await body.inner_text() == answer["text"]
+    assert "1 result" not in await body.inner_text()
+
+
+async def test_a_refused_resume_falls_back_to_the_read_back(replica, person_page):
+    page = person_page
+    await open_today(page, replica, handoff="resume", resume_failure=410)
+    conversation_id = await ask_today(page, "think and come back")
+    expected = model.answer("think and come back", "gpt-5-6-thinking", 1)
+    assert await last_answer(replica, conversation_id) == expected
+    assert await copied_today(page) == expected
+
+
+async def test_stop_keeps_the_partial_answer_in_todays_page(replica, person_page):
+    page = person_page
+    await open_today(page, replica, stall_next=1)
+    await choose_effort(page, ["Home"])
+    await page.keyboard.press("Escape")
+    await page.locator(TEXTBOX).click()
+    await page.keyboard.insert_text("stall words:50")
+    await page.keyboard.press("Enter")
+    body = page.locator(f'{ACTIVE} [data-markdown-text-style="assistant-message"]')
+    await expect(body).to_contain_text("Model:")
+    await page.locator(f'{ACTIVE} form[data-chatgpt-composer] button[aria-label="Stop"]').click()
+    await expect(page.locator(FINISHED["search-unit"])).to_have_count(1)
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = await replica.settled(conversation_id)
+    assert stored["messages"][-1]["status"] == "finished_partial_completion"
+    assert await body.inner_text() == stored["messages"][-1]["text"]
+
+
+async def test_todays_page_logged_out_and_anonymous(make_replica, person_page):
+    replica = make_replica(anonymous_chat=True, renderer="search-unit", ttft_ms=10)
+    page = person_page
+    await page.goto(replica.url)
+    await expect(page.get_by_test_id("login-button")).to_be_visible()
+    await expect(page.get_by_test_id("signup-button")).to_be_visible()
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    await send_today(page, "anonymous question")
+    assert [url.removeprefix(replica.url) for url in posted] == ["/backend-anon/f/conversation"]
+    assert page.url == replica.url + "/"
+    send = (await replica.sends())[-1]
+    assert send["model"] == "gpt-5-6"
+    assert (
+        "anonymous question"
+        in (await replica.conversation(send["conversation_id"]))["messages"][-1]["text"]
+    )

@@ -2,7 +2,8 @@
 // It fetches the session, posts the conversation request itself, decodes the delta-v1
 // (or legacy) stream and renders Markdown incrementally, so a driver meets the same
 // network traffic and DOM it meets on the real site.
-"use strict";
+import { el, refreshHistory } from "./dom.js";
+import { readSse } from "./stream.js";
 
 (() => {
   const PAGE = Object.assign(
@@ -10,19 +11,6 @@
     window.__REPLICA_PAGE__ || {},
   );
   const $ = (selector, root = document) => root.querySelector(selector);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
 
   // Line icons as SVG paths (24x24 viewBox): no icon font, nothing fetched.
   const ICONS = {
@@ -595,24 +583,6 @@
     touched.add(channel);
   }
 
-  function parseSse(buffer) {
-    const events = [];
-    let rest = buffer.replace(/\r\n/g, "\n");
-    let cut;
-    while ((cut = rest.indexOf("\n\n")) >= 0) {
-      const block = rest.slice(0, cut);
-      rest = rest.slice(cut + 2);
-      let name = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) events.push({ name, data: data.join("\n") });
-    }
-    return [events, rest];
-  }
-
   class StreamReader {
     constructor(turnContext) {
       this.ctx = turnContext;
@@ -628,7 +598,7 @@
     handle(event) {
       this.events += 1;
       if (event.data === "[DONE]") {
-        this.done = true;
+        this.done = !this.handoff; // a handed-off stream's [DONE] ends only this leg
         return;
       }
       let frame;
@@ -829,7 +799,7 @@
       return;
     }
     state.currentNode = body.messages[0].id;
-    await readStream(response, reader);
+    await readSse(response, reader);
     while (reader.handoff && !reader.done && state.stream) {
       // The rest of the answer moved: fetch it from the resume endpoint.
       reader.handoff = false;
@@ -840,30 +810,13 @@
           body: JSON.stringify({ conversation_id: state.stream.conversationId, offset: reader.events }),
           signal: controller.signal,
         });
-        if (resumed.ok) await readStream(resumed, reader);
+        if (resumed.ok) await readSse(resumed, reader);
       } catch (error) {
         break; // judged below like any broken stream
       }
     }
     if (reader.done) controller.abort(); // like the real page, drop the fetch once done
     settleTurn(reader, assistant, userView, retry);
-  }
-
-  async function readStream(response, reader) {
-    const decoder = new TextDecoder();
-    const stream = response.body.getReader();
-    let buffer = "";
-    try {
-      while (!reader.done) {
-        const { value, done } = await stream.read();
-        if (done) break;
-        const [events, rest] = parseSse(buffer + decoder.decode(value, { stream: true }));
-        buffer = rest;
-        for (const event of events) reader.handle(event);
-      }
-    } catch (error) {
-      // aborted by the page itself or the connection dropped: the caller judges
-    }
   }
 
   async function postJson(path, payload) {
@@ -976,13 +929,7 @@
     link.classList.toggle("active", id === state.conversationId);
   }
 
-  async function loadHistory() {
-    const response = await api("/backend-api/conversations?offset=0&limit=28&order=updated");
-    if (!response.ok) return;
-    const { items } = await response.json();
-    $("#history-list").replaceChildren();
-    for (const item of [...items].reverse()) upsertHistory(item.id, item.title);
-  }
+  const loadHistory = () => refreshHistory(api, upsertHistory);
 
   function modelTitle(slug) {
     const found = state.models.find((item) => item.slug === slug);

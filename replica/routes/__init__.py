@@ -1,0 +1,2 @@
+"""The replica's routers, one per surface: site pages, backend reads, the conversation
+turn, the WebSocket topic, and the `/_replica/*` test controls."""

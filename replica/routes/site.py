@@ -1,0 +1,69 @@
+"""The pages a browser loads and the login endpoints around them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from replica import auth
+from replica.errors import challenge_response
+from replica.pages import challenge_page, index_page, login_page
+from replica.state import ReplicaDep, page_knobs
+
+router = APIRouter()
+
+
+def _page(replica: ReplicaDep, body: str) -> Response:
+    if replica.options.challenge:
+        return challenge_response(challenge_page())
+    return HTMLResponse(body)
+
+
+@router.get("/")
+@router.get("/c/{conversation_id}")
+async def index(replica: ReplicaDep) -> Response:
+    return _page(replica, index_page(page_knobs(replica.options)))
+
+
+@router.get("/log-in")
+async def log_in_form(replica: ReplicaDep) -> Response:
+    return _page(replica, login_page())
+
+
+@router.post("/log-in")
+async def log_in(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode())
+    name = (form.get("name") or form.get("email") or ["Replica User"])[0].strip()
+    email = name if "@" in name else f"{name.lower().replace(' ', '.')}@replica.local"
+    user = auth.User(name=name.split("@")[0] or "Replica User", email=email)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        auth.session_cookie(user),
+        max_age=auth.SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+@router.post("/api/auth/signout")
+async def sign_out() -> Response:
+    response = JSONResponse({"url": "/"})
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/api/auth/session")
+async def session(request: Request, replica: ReplicaDep) -> dict[str, Any]:
+    user = replica.visitor(request)
+    return auth.session_payload(user) if user else {}
+
+
+@router.get("/cdn-cgi/challenge-platform/scripts/jsd/main.js")
+async def challenge_platform_script() -> Response:
+    return Response("", media_type="application/javascript")
