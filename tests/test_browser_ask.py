@@ -118,14 +118,6 @@ async def test_thinking_model_answer_excludes_thoughts(bridge: Bridge, replica: 
     assert streamed_thoughts and streamed_thoughts[:40] not in turn.text
 
 
-async def test_legacy_cumulative_encoding(bridge: Bridge, replica: Any) -> None:
-    await replica.configure(legacy_encoding=True, chunk_delay_ms=20)
-    turn, deltas = await ask_all(bridge, "Old style markdown:table words:40")
-    assert len(deltas) > 3
-    assert turn.text == (await stored_answer(replica, turn.conversation_id))["text"]
-    assert turn.finish_reason == "stop"
-
-
 async def test_page_quirks_do_not_fool_the_tap(bridge: Bridge, replica: Any) -> None:
     """Flickering stop button, empty `.markdown`, `<article>` turns: the stream decides."""
     await replica.configure(flicker_stop=True, markdown_empty_until_settled=True, use_article=True)
