@@ -119,12 +119,17 @@ async def examine(
 ) -> Report:
     """Every check, in a tab of `bridge`; `send` also asks one question in a temporary chat."""
     report = Report([Check("browser", True, f"running {bridge.session.describe_display()}")])
-    async with bridge.pool.lease() as tab:
-        assert tab is not None
-        steps = _Steps(report, tab.page, settings)
-        await _examine_page(steps, tab, settings.chatgpt_url, send, settle)
-    if send and report.ok:
-        await _examine_answer(report, bridge, settings)
+    try:
+        async with bridge.pool.lease() as tab:
+            assert tab is not None
+            steps = _Steps(report, tab.page, settings)
+            await _examine_page(steps, tab, settings.chatgpt_url, send, settle)
+        if send and report.ok:
+            await _examine_answer(report, bridge, settings)
+    except (BridgeError, PlaywrightError) as error:
+        # A tab that crashed or a browser that closed mid-check: no page left to describe.
+        reason = str(error) if isinstance(error, BridgeError) else first_line(error)
+        report.checks.append(Check("browser", False, f"the browser failed mid-check: {reason}"))
     return report
 
 

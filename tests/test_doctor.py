@@ -129,17 +129,25 @@ async def test_a_missing_message_box_fails_at_the_composer_with_a_diagnostic(
     assert details(report)["renderer"] in RENDERERS, "the other checks still ran"
 
 
-async def test_send_reads_the_answer_from_the_stream(
-    bridge: BrowserBridge, replica: Any, browser_settings: Callable[..., Settings]
+@pytest.mark.parametrize(
+    ("fault", "source"),
+    [({}, "stream"), ({"drop_stream_next": 1}, "read-back")],
+)
+async def test_send_says_how_the_answer_was_read(
+    bridge: BrowserBridge,
+    replica: Any,
+    browser_settings: Callable[..., Settings],
+    fault: dict[str, int],
+    source: str,
 ) -> None:
-    await replica.configure(**SLOW)
+    await replica.configure(**SLOW, **fault)
     report = await examine(bridge, browser_settings(replica.url), send=True)
     assert report.ok, report.table()
     found = details(report)
     assert LAYER.match(found["send"]), "typed first, so Send itself shows"
     assert LAYER.match(found["stop"]), found["stop"]
     assert found["messages"].startswith(tuple(RENDERERS))
-    assert found["read"].startswith("stream ("), found["read"]
+    assert found["read"].startswith(f"{source} ("), found["read"]
     assert found["ask"].startswith("a temporary chat answered ")
     sends = await replica.sends()
     assert sends[-1]["prompt"].startswith("Reply with one short sentence")
