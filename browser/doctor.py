@@ -149,6 +149,12 @@ class _Steps:
         self.report.checks.append(Check(name, False, detail + explained))
         return False
 
+    async def layer(self, step: str, name: str, layer: str | None, what: str) -> bool:
+        """The layer of selector `name` that found its control, or a failure saying so."""
+        if layer:
+            return self.passed(step, _layer_text(name, layer))
+        return await self.failed(step, f"no layer of `{name}` shows {what}.")
+
 
 async def _examine_page(steps: _Steps, tab: Tab, url: str, send: bool, settle: float) -> None:
     state = await _open(steps, tab, url, settle)
@@ -160,15 +166,9 @@ async def _examine_page(steps: _Steps, tab: Tab, url: str, send: bool, settle: f
         seen = "; ".join(state.detection.seen) or "nothing"
         await steps.failed("renderer", f"no renderer adapter matches this page (saw: {seen}).")
     found = await _picks(steps.page, ("composer", "send", "voice", "model_trigger"))
-    if found["composer"]:
-        steps.passed("composer", _layer_text("composer", found["composer"]))
-    else:
-        await steps.failed("composer", "no layer of `composer` shows a visible message box.")
+    await steps.layer("composer", "composer", found["composer"], "a visible message box")
     await _send_button(steps, found, state, typed=send and bool(found["composer"]))
-    if found["model_trigger"]:
-        steps.passed("picker", _layer_text("model_trigger", found["model_trigger"]))
-    else:
-        await steps.failed("picker", "no layer of `model_trigger` shows the model picker.")
+    await steps.layer("picker", "model_trigger", found["model_trigger"], "the model picker")
 
 
 async def _open(steps: _Steps, tab: Tab, url: str, settle: float) -> PageState | None:
@@ -265,10 +265,7 @@ async def _answered(steps: _Steps, turn: BrowserTurn, stop_layer: str | None) ->
         )
         return
     steps.passed("ask", f"a temporary chat answered {length} characters")
-    if stop_layer:
-        steps.passed("stop", _layer_text("stop", stop_layer))
-    else:
-        await steps.failed("stop", "no layer of `stop` showed while ChatGPT answered.")
+    await steps.layer("stop", "stop", stop_layer, "the stop control while ChatGPT answered")
     read = await adapters.read(turn.page)
     if _answer_follows(read.messages, turn.user_message_id):
         steps.passed(

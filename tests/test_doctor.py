@@ -31,13 +31,14 @@ RENDERERS = {adapter.name for adapter in adapters.REGISTRY}
 SLOW = {"chunk_delay_ms": 80, "chunk_chars": 8}
 """An answer that lasts about a second, so the stop control is there to be seen."""
 
-HIDE_COMPOSER_JS = """
+HIDE_JS = """
 document.addEventListener("DOMContentLoaded", () => {
   const style = document.createElement("style");
-  style.textContent = '[contenteditable="true"] { display: none !important; }';
+  style.textContent = %s + " { display: none !important; }";
   document.head.append(style);
 });
 """
+"""Hide what a CSS selector matches in every page, as a renamed element would be."""
 UNTAP_JS = """
 document.addEventListener("DOMContentLoaded", () => {
   if (window.fetch.__wrapped__) window.fetch = window.fetch.__wrapped__;
@@ -119,7 +120,8 @@ async def test_logged_out_fails_at_the_session(
 async def test_a_missing_message_box_fails_at_the_composer_with_a_diagnostic(
     replica: Any, make_bridge: Callable[..., Any], browser_settings: Callable[..., Settings]
 ) -> None:
-    broken = await bridge_with(make_bridge, replica.url, HIDE_COMPOSER_JS)
+    hidden = json.dumps('[contenteditable="true"]')  # every composer layer demands it
+    broken = await bridge_with(make_bridge, replica.url, HIDE_JS % hidden)
     report = await examine(broken, browser_settings(replica.url), settle=3.0)
     failed = report.failed
     assert failed is not None and failed.name == "composer", report.table()
@@ -152,6 +154,19 @@ async def test_send_says_how_the_answer_was_read(
     sends = await replica.sends()
     assert sends[-1]["prompt"].startswith("Reply with one short sentence")
     assert (await replica.conversation(sends[-1]["conversation_id"]))["temporary"] is True
+
+
+async def test_a_stop_control_no_layer_finds_fails_at_stop(
+    replica: Any, make_bridge: Callable[..., Any], browser_settings: Callable[..., Settings]
+) -> None:
+    hidden = json.dumps(selectors.css("stop"))
+    broken = await bridge_with(make_bridge, replica.url, HIDE_JS % hidden)
+    await replica.configure(**SLOW)
+    report = await examine(broken, browser_settings(replica.url), send=True)
+    failed = report.failed
+    assert failed is not None and failed.name == "stop", report.table()
+    assert diagnostic_of(failed)["step"] == "doctor-stop"
+    assert details(report)["read"].startswith("stream ("), "the answer itself still arrived"
 
 
 async def test_send_says_dom_when_the_tap_sees_nothing(
