@@ -218,12 +218,19 @@ def _register_decode(subcommands: argparse._SubParsersAction) -> None:
 def _run_doctor(args: argparse.Namespace) -> int:
     import json
 
-    from app.logs import configure_logging
-    from browser.doctor import run
+    from pydantic import ValidationError
 
-    settings = Settings()
-    configure_logging(settings)
-    report = asyncio.run(run(settings, send=args.send))
+    from app.logs import configure_logging
+    from browser.doctor import Check, Report, run
+
+    try:
+        settings = Settings()
+    except ValidationError as error:  # e.g. a typo in the BRIDGE_SELECTORS_FILE being fixed
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        report = Report([Check("settings", False, problems)])
+    else:
+        configure_logging(settings)
+        report = asyncio.run(run(settings, send=args.send))
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.table())
     return 0 if report.ok else 1
 

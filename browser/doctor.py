@@ -27,7 +27,6 @@ from browser.bridge import BridgeSettings, BrowserBridge
 from browser.errors import BridgeError
 from browser.page import PageState, auth_session, control, probe
 from browser.pool import Tab
-from browser.selectors import SelectorsFileError
 from browser.session import first_line
 from browser.turn import BrowserTurn
 
@@ -96,10 +95,7 @@ class Report:
 
 async def run(settings: BridgeSettings, *, send: bool = False) -> Report:
     """Start a bridge on `settings`, examine chatgpt.com with it, stop it."""
-    try:
-        bridge = BrowserBridge(settings)
-    except SelectorsFileError as error:
-        return Report([Check("selectors", False, str(error))])
+    bridge = BrowserBridge(settings)
     try:
         try:
             await bridge.start()

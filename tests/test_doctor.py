@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from app import cli
 from app.config import Settings
 from browser import BrowserBridge, adapters, selectors
 from browser.doctor import Check, Report, examine, run
@@ -73,6 +74,19 @@ def test_the_report_names_the_first_failing_step() -> None:
     assert report.table().splitlines()[-1] == "doctor: failed at composer"
     assert report.as_dict()["failed"] == "composer"
     assert Report([Check("session", True, "x")]).verdict == "doctor: all checks passed"
+
+
+def test_a_bad_selectors_file_fails_at_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fix = tmp_path / "selectors.json"
+    fix.write_text('{"composer": ["div#new-composer"]', encoding="utf-8")  # the } is missing
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BRIDGE_SELECTORS_FILE", str(fix))
+    assert cli.main(["doctor"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "doctor: failed at settings"
+    assert f"{fix}: is not valid JSON" in lines[0]
 
 
 async def test_all_green_names_the_renderer_and_the_layers(
