@@ -1,4 +1,4 @@
-"""The `chatgpt-bridge` command: serve | login | ask | status | demo | replica | decode.
+"""The `chatgpt-bridge` command: serve | login | ask | doctor | status | demo | replica | decode.
 
 Each subcommand is a small function that parses nothing itself; argparse does the parsing
 and `main` dispatches. Commands that run async code call `asyncio.run` exactly once.
@@ -215,6 +215,42 @@ def _register_decode(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_decode)
 
 
+def _run_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from pydantic import ValidationError
+
+    from app.logs import configure_logging
+    from browser.doctor import Check, Report, run
+
+    try:
+        settings = Settings()
+    except ValidationError as error:  # e.g. a typo in the BRIDGE_SELECTORS_FILE being fixed
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        report = Report([Check("settings", False, problems)])
+    else:
+        configure_logging(settings)
+        report = asyncio.run(run(settings, send=args.send))
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.table())
+    return 0 if report.ok else 1
+
+
+def _register_doctor(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "doctor",
+        help="check that the bridge still understands chatgpt.com (exit 1 names the failure)",
+        description="Open CHATGPT_URL in the bridge's browser and check the session, the page "
+        "renderer and the controls, naming the selector layer that found each.",
+    )
+    parser.add_argument(
+        "--send",
+        action="store_true",
+        help="also ask one short question in a temporary chat and say how the answer was read",
+    )
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(run=_run_doctor)
+
+
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_serve,
     _register_demo,
@@ -223,6 +259,7 @@ _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_login,
     _register_view,
     _register_ask,
+    _register_doctor,
     _register_decode,
 ]
 

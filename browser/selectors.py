@@ -58,6 +58,14 @@ SEND_BUTTON: Layers = (
     'form button[type="submit"][aria-label="Send"]',
 )
 """Only present while the composer holds text: an empty one shows the voice button there."""
+VOICE_BUTTON: Layers = (
+    'button[data-testid="composer-speech-button"]',
+    'button[style*="--vt-composer-speech-button"]',
+    'button[aria-label="Start voice mode"]',
+    'button[aria-label="Voice 시작"]',
+)
+"""Where Send will be while the composer is empty (shared/research/dom-snapshots 2, 3, 5):
+the doctor tells "Send appears once there is text" from "Send is gone"."""
 STOP_BUTTON: Layers = (
     '#composer-submit-button[data-testid="stop-button"]',
     'button[data-testid="stop-button"]',
@@ -229,6 +237,7 @@ DEFAULTS: dict[str, Layers] = {
     "active_page": ACTIVE_PAGE,
     "composer": COMPOSER,
     "send": SEND_BUTTON,
+    "voice": VOICE_BUTTON,
     "stop": STOP_BUTTON,
     "model_trigger": MODEL_SWITCHER,
     "legacy_signature": LEGACY_SIGNATURE,

@@ -25,9 +25,10 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 
 from browser import diagnostics, faults, selectors
 from browser.contract import FinishReason
@@ -60,6 +61,9 @@ RECOVERY_IDLE = 15.0
 POLL = 0.15
 
 _END = object()
+
+AnswerSource = Literal["stream", "websocket", "resume", "read-back", "dom"]
+"""Where a turn's answer came from, for `chatgpt-bridge doctor` and bug reports."""
 
 
 class TurnSettings(Protocol):
@@ -98,6 +102,11 @@ class BrowserTurn:
         self.finish_reason: FinishReason | None = None
         self.user_message_id: str | None = None
         self.delivered: bool | None = False
+        self.source: AnswerSource | None = None
+        """How the answer was read: the tapped stream, its resume endpoint after a handoff,
+        the stored conversation after a break-off, or the DOM fallback. ("websocket" is
+        reserved for a handed-off part read from the WebSocket, which turn.py does not
+        read yet.)"""
         self.page_timings: dict[str, float] = {}
         """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self._fetch_ids: set[str] = set()
@@ -136,6 +145,11 @@ class BrowserTurn:
         async for _ in self:
             pass
         return self.text
+
+    @property
+    def page(self) -> Page:
+        """The tab's page this turn runs in (the doctor watches its controls)."""
+        return self._page
 
     @property
     def running(self) -> bool:
@@ -427,6 +441,7 @@ class BrowserTurn:
             self._out.put_nowait(_END)
 
     async def _read_tap(self) -> None:
+        self.source = "stream"
         started = time.monotonic()
         last_progress = started
         state = self._decoder.state
@@ -439,6 +454,8 @@ class BrowserTurn:
                         message.get("text", ""), stream=fetch, resume=fetch in self._resume_ids
                     )
                     if delta:
+                        if fetch in self._resume_ids:
+                            self.source = "resume"
                         self.page_timings.setdefault("first_text", message.get("t", 0))
                         self.page_timings["last_text"] = message.get("t", 0)
                     self._emit(delta)
@@ -505,6 +522,7 @@ class BrowserTurn:
                 stored = None
             if stored is not None:
                 if stored.finished:
+                    self.source = "read-back"
                     self._replace_text(stored.text)
                     self._finish("stop")
                     return
@@ -519,6 +537,7 @@ class BrowserTurn:
 
     async def _read_dom(self) -> None:
         """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""
+        self.source = "dom"
         started = time.monotonic()
         last_progress, last_text = started, None
         while True:
