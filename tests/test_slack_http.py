@@ -68,7 +68,7 @@ def server(
 @pytest.fixture
 def slack(server: AppServer, slack_api: FakeSlack) -> FakeSlack:
     """The fake workspace, reset, with native streaming allowed."""
-    server.app.state.slack.streaming.enabled = True
+    server.services.slack.streaming.enabled = True
     return slack_api
 
 
@@ -222,7 +222,7 @@ async def test_without_native_streaming_edits_split_on_msg_too_long(
     event = message_event(f"words:400 {_token()}", channel=PERSONAL)
     await events.event(event)
     messages = await answer(slack, PERSONAL, event["ts"], timeout=120)
-    assert not server.app.state.slack.streaming.enabled
+    assert not server.services.slack.streaming.enabled
     assert {message.method for message in messages} <= {"chat.postMessage", "chat.update"}
     assert len(messages) >= 3
     assert all(len(message.text) <= 1200 for message in messages)
