@@ -5,7 +5,7 @@ the client (strict response validation) and raw httpx where the wire format is u
 
 - `module_api(...)`: the app on real Chromium against the session replica, ONE per module
   (one browser launch): the end-to-end tests, one or a few per API feature.
-- `module_fake_api(...)` / `fake_api(...)`: the app on a `FakeBridge`, for the API's own
+- `module_fake_api(...)` / `fake_app(...)`: the app on a `FakeBridge`, for the API's own
   behaviour (validation, error bodies, emulation, conversation mapping, backpressure): the
   fake says exactly what "ChatGPT" answers and records every prompt typed, in milliseconds.
 """
@@ -67,6 +67,10 @@ class Api:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=120)
 
 
+StartApp = Callable[..., AbstractAsyncContextManager[AppServer]]
+"""The type of the `start_app` fixture."""
+
+
 def api_settings(data_dir: Path, **settings: Any) -> Settings:
     return Settings(data_dir=data_dir, answer_timeout=120.0, _env_file=None, **settings)
 
@@ -116,13 +120,13 @@ def module_fake_api(name: str, **settings: Any) -> Any:
 
 
 @asynccontextmanager
-async def fake_api(
-    start_app: Callable[..., AbstractAsyncContextManager[AppServer]],
+async def fake_app(
+    start_app: StartApp,
     tmp_path: Path,
     bridge: FakeBridge,
     **settings: Any,
 ) -> AsyncIterator[Api]:
-    """`async with fake_api(start_app, tmp_path, FakeBridge(...)) as api:` an app of its own."""
+    """`async with fake_app(start_app, tmp_path, FakeBridge(...)) as api:` an app of its own."""
     settings_ = api_settings(tmp_path / "data", **settings)
     async with start_app(settings_, bridge=bridge) as server:
         yield Api(server, settings.get("api_key"), bridge)
@@ -141,6 +145,15 @@ class Asks:
 
     def __call__(self) -> list[Ask]:
         return self._bridge.asks[self._start :]
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    """Wait until `condition()` holds (the server runs in its own thread); fail if never."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
 
 
 def unique(text: str = "") -> str:

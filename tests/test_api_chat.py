@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
-from tests.api_support import Api, Asks, module_fake_api, unique, user
+from tests.api_support import Api, Asks, eventually, module_fake_api, unique, user
 from tests.fakes.bridge import Answer
 from tests.schemas import EventStream, parse_sse_line, validate
 
@@ -48,12 +48,11 @@ async def _completion(api: Api, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def _until_cancelled(api: Api, turns_before: int) -> None:
     """Wait until the turn started after `turns_before` was cancelled (Stop pressed)."""
-    for _ in range(200):
-        turns = api.bridge.turns[turns_before:]
-        if turns and turns[0].cancelled.is_set():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the turn was never stopped")
+    turns = api.bridge.turns
+    await eventually(
+        lambda: len(turns) > turns_before and turns[turns_before].cancelled.is_set(),
+        "the turn was stopped",
+    )
 
 
 async def test_models_follow_the_account_and_its_aliases(fake_api: Api) -> None:
