@@ -104,19 +104,19 @@ def module_api(name: str, **settings: Any) -> Any:
 
 
 def module_fake_api(name: str, **settings: Any) -> Any:
-    """A module-scoped `fake_api` fixture: one app on one FakeBridge for a module's tests.
+    """A module-scoped `api` fixture: one app on one FakeBridge for a module's tests.
 
     The bridge is shared, so tests only script answers and read `asks` made after they
     started (`Asks.of(api)`).
     """
 
     @pytest.fixture(scope="module")
-    def fake_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         data_dir = tmp_path_factory.mktemp(name) / "data"
         with running_api(api_settings(data_dir, **settings), FakeBridge()) as running:
             yield running
 
-    return fake_api
+    return api
 
 
 @asynccontextmanager
@@ -154,6 +154,16 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"never happened: {what}")
+
+
+async def ask_for_chat(api: Api, messages: list[dict[str, Any]], **options: Any) -> tuple[str, str]:
+    """(answer, X-Conversation-Id) of one completion, through the SDK's raw-response API."""
+    raw = await api.async_client().chat.completions.with_raw_response.create(
+        model="auto", messages=messages, **options
+    )
+    content = raw.parse().choices[0].message.content
+    assert content is not None
+    return content, raw.headers["x-conversation-id"]
 
 
 def unique(text: str = "") -> str:

@@ -21,7 +21,7 @@ from tests.api_support import Api, Asks, eventually, module_fake_api, unique, us
 from tests.fakes.bridge import Answer
 from tests.schemas import EventStream, parse_sse_line, validate
 
-fake_api = module_fake_api("api-chat")
+api = module_fake_api("api-chat")
 
 WORDS = [f"{'' if i == 0 else ' '}word{i}" for i in range(40)]
 """An answer in 40 deltas of one word each."""
@@ -55,14 +55,14 @@ async def _until_cancelled(api: Api, turns_before: int) -> None:
     )
 
 
-async def test_models_follow_the_account_and_its_aliases(fake_api: Api) -> None:
-    client = fake_api.client()
+async def test_models_follow_the_account_and_its_aliases(api: Api) -> None:
+    client = api.client()
     listed = await asyncio.to_thread(client.models.list)
     ids = [model.id for model in listed.data]
-    assert ids[:3] == fake_api.bridge.model_slugs  # the account's picker, in its order
+    assert ids[:3] == api.bridge.model_slugs  # the account's picker, in its order
     assert {"gpt-4o-mini", "gpt-3.5-turbo"} <= set(ids)  # aliases of "auto"
     assert "gpt-4o" not in ids and "chatgpt-4o-latest" not in ids  # their target is missing
-    async with fake_api.http() as http:
+    async with api.http() as http:
         raw = (await http.get("/v1/models")).json()
         validate(raw, "ListModelsResponse")
         for entry in raw["data"]:
@@ -78,21 +78,21 @@ async def test_models_follow_the_account_and_its_aliases(fake_api: Api) -> None:
     assert "alias of 'gpt-4o'" in missing.value.message
 
 
-async def test_every_listed_model_is_asked_for_by_its_target(fake_api: Api) -> None:
-    client = fake_api.async_client()
-    aliases = fake_api.server.settings.model_aliases
+async def test_every_listed_model_is_asked_for_by_its_target(api: Api) -> None:
+    client = api.async_client()
+    aliases = api.server.settings.model_aliases
     ids = [model.id async for model in client.models.list()]
-    asks = Asks.of(fake_api)
+    asks = Asks.of(api)
     for model_id in ids:
         await client.chat.completions.create(model=model_id, messages=[user(unique())])
     assert [ask.model for ask in asks()] == [aliases.get(name, name) for name in ids]
 
 
-async def test_non_streaming_body_and_usage(fake_api: Api) -> None:
+async def test_non_streaming_body_and_usage(api: Api) -> None:
     prompt = unique("Hello there")
-    fake_api.bridge.script(Answer("Hello", " back", model="gpt-5-thinking"))
+    api.bridge.script(Answer("Hello", " back", model="gpt-5-thinking"))
     completion = await asyncio.to_thread(
-        fake_api.client().chat.completions.create, model="gpt-4o-mini", messages=[user(prompt)]
+        api.client().chat.completions.create, model="gpt-4o-mini", messages=[user(prompt)]
     )
     choice = completion.choices[0]
     assert choice.message.content == "Hello back"
@@ -105,9 +105,9 @@ async def test_non_streaming_body_and_usage(fake_api: Api) -> None:
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
     body, with_system = await asyncio.gather(
-        _completion(fake_api, {"model": "auto", "messages": [user(prompt)]}),
+        _completion(api, {"model": "auto", "messages": [user(prompt)]}),
         _completion(
-            fake_api,
+            api,
             {"model": "auto", "messages": [{"role": "system", "content": "Be."}, user(prompt)]},
         ),
     )
@@ -119,14 +119,14 @@ async def test_non_streaming_body_and_usage(fake_api: Api) -> None:
 
 
 async def test_chatgpt_stopping_at_its_length_limit_is_finish_reason_length(
-    fake_api: Api,
+    api: Api,
 ) -> None:
-    fake_api.bridge.script(Answer("Cut", " short", finish_reason="length"))
-    body = await _completion(fake_api, {"model": "auto", "messages": [user(unique())]})
+    api.bridge.script(Answer("Cut", " short", finish_reason="length"))
+    body = await _completion(api, {"model": "auto", "messages": [user(unique())]})
     assert body["choices"][0]["finish_reason"] == "length"
 
 
-async def test_stream_wire_format(fake_api: Api) -> None:
+async def test_stream_wire_format(api: Api) -> None:
     prompt = unique("stream me")
     payload = {
         "model": "auto",
@@ -134,8 +134,8 @@ async def test_stream_wire_format(fake_api: Api) -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    fake_api.bridge.script(Answer(*WORDS[:12]))
-    headers, stream = await _raw_stream(fake_api, payload)
+    api.bridge.script(Answer(*WORDS[:12]))
+    headers, stream = await _raw_stream(api, payload)
     assert headers["content-type"].startswith("text/event-stream")
     assert headers["cache-control"] == "no-cache" and headers["x-accel-buffering"] == "no"
     assert headers["x-request-id"].startswith("req_") and headers["x-conversation-id"]
@@ -157,21 +157,19 @@ async def test_stream_wire_format(fake_api: Api) -> None:
     assert all(c["usage"] is None for c in choice_chunks)
     assert trailer["choices"] == [] and trailer["usage"]["total_tokens"] > 0
 
-    fake_api.bridge.script(Answer(*WORDS[:12]))
-    body = await _completion(fake_api, {"model": "auto", "messages": [user(prompt)]})
+    api.bridge.script(Answer(*WORDS[:12]))
+    body = await _completion(api, {"model": "auto", "messages": [user(prompt)]})
     assert stream.content == body["choices"][0]["message"]["content"] == "".join(WORDS[:12])
     assert trailer["usage"] == body["usage"]
 
-    fake_api.bridge.script(Answer(*WORDS[:12]))
-    _, plain = await _raw_stream(
-        fake_api, {"model": "auto", "messages": [user(prompt)], "stream": True}
-    )
+    api.bridge.script(Answer(*WORDS[:12]))
+    _, plain = await _raw_stream(api, {"model": "auto", "messages": [user(prompt)], "stream": True})
     assert all("usage" not in chunk for chunk in plain.chunks)
     assert plain.content == stream.content
 
 
-async def test_sdk_streaming_sync_async_and_helpers(fake_api: Api) -> None:
-    client, aclient = fake_api.client(), fake_api.async_client()
+async def test_sdk_streaming_sync_async_and_helpers(api: Api) -> None:
+    client, aclient = api.client(), api.async_client()
     prompt = unique("sdk streaming")
     expected = f"You said: {prompt}"  # the fake's echo
     request: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [user(prompt)]}
@@ -202,54 +200,50 @@ async def test_sdk_streaming_sync_async_and_helpers(fake_api: Api) -> None:
     assert results == [expected] * 4
 
 
-async def test_keep_alive_comments_during_pauses(
-    fake_api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_keep_alive_comments_during_pauses(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(streaming, "KEEPALIVE_INTERVAL", 0.05)
-    fake_api.bridge.script(Answer("thinking", " done", delay=0.3))
+    api.bridge.script(Answer("thinking", " done", delay=0.3))
     _, stream = await _raw_stream(
-        fake_api, {"model": "auto", "stream": True, "messages": [user(unique("pauses"))]}
+        api, {"model": "auto", "stream": True, "messages": [user(unique("pauses"))]}
     )
     assert stream.comments >= 1
     assert stream.content == "thinking done"
 
 
-async def test_stop_cuts_before_a_split_stop_string_and_stops_chatgpt(fake_api: Api) -> None:
+async def test_stop_cuts_before_a_split_stop_string_and_stops_chatgpt(api: Api) -> None:
     pieces = ("Model: auto.", " User messag", "es so far", *WORDS)
     request = {"model": "auto", "messages": [user(unique())], "stop": ["zzz", "User messages"]}
     for stream in (False, True):
-        turns = len(fake_api.bridge.turns)
-        fake_api.bridge.script(Answer(*pieces, delay=0.02))
+        turns = len(api.bridge.turns)
+        api.bridge.script(Answer(*pieces, delay=0.02))
         if stream:
-            _, events = await _raw_stream(fake_api, {**request, "stream": True})
+            _, events = await _raw_stream(api, {**request, "stream": True})
             content = events.content
             assert "User" not in json.dumps(events.chunks)
             assert events.chunks[-1]["choices"][0]["finish_reason"] == "stop"
         else:
-            body = await _completion(fake_api, request)
+            body = await _completion(api, request)
             content = body["choices"][0]["message"]["content"]
             assert body["choices"][0]["finish_reason"] == "stop"
         assert content == "Model: auto. "
-        await _until_cancelled(fake_api, turns)  # ChatGPT was stopped, not read to the end
+        await _until_cancelled(api, turns)  # ChatGPT was stopped, not read to the end
 
 
-async def test_max_tokens_truncates_with_the_usage_counter(fake_api: Api) -> None:
+async def test_max_tokens_truncates_with_the_usage_counter(api: Api) -> None:
     full = "".join(WORDS)
     expected = truncate_tokens(full, 7)
     assert expected is not None
-    turns = len(fake_api.bridge.turns)
-    fake_api.bridge.script(Answer(*WORDS, delay=0.01))
-    body = await _completion(
-        fake_api, {"model": "auto", "messages": [user(unique())], "max_tokens": 7}
-    )
+    turns = len(api.bridge.turns)
+    api.bridge.script(Answer(*WORDS, delay=0.01))
+    body = await _completion(api, {"model": "auto", "messages": [user(unique())], "max_tokens": 7})
     assert body["choices"][0]["message"]["content"] == expected
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["usage"]["completion_tokens"] == 7
-    await _until_cancelled(fake_api, turns)
+    await _until_cancelled(api, turns)
 
-    fake_api.bridge.script(Answer(*WORDS))
+    api.bridge.script(Answer(*WORDS))
     _, stream = await _raw_stream(
-        fake_api,
+        api,
         {
             "model": "auto",
             "messages": [user(unique())],
@@ -263,12 +257,12 @@ async def test_max_tokens_truncates_with_the_usage_counter(fake_api: Api) -> Non
     assert stream.chunks[-1]["usage"]["completion_tokens"] == 7
 
 
-async def test_json_object_is_asked_for_and_unfenced(fake_api: Api) -> None:
-    asks = Asks.of(fake_api)
+async def test_json_object_is_asked_for_and_unfenced(api: Api) -> None:
+    asks = Asks.of(api)
     prompt = unique("Describe yourself as JSON.")
-    fake_api.bridge.script(Answer('Sure:\n```json\n{"name": ', '"fake"}\n```'))
+    api.bridge.script(Answer('Sure:\n```json\n{"name": ', '"fake"}\n```'))
     body = await _completion(
-        fake_api,
+        api,
         {
             "model": "auto",
             "messages": [{"role": "system", "content": "You answer in JSON."}, user(prompt)],
@@ -285,11 +279,11 @@ class Person(BaseModel):
     age: int
 
 
-async def test_json_schema_with_the_sdk_parse_helper(fake_api: Api) -> None:
-    asks = Asks.of(fake_api)
-    fake_api.bridge.script(Answer('```json\n{"name": "Ada", ', '"age": 36}\n```'))
+async def test_json_schema_with_the_sdk_parse_helper(api: Api) -> None:
+    asks = Asks.of(api)
+    api.bridge.script(Answer('```json\n{"name": "Ada", ', '"age": 36}\n```'))
     completion = await asyncio.to_thread(
-        fake_api.client().chat.completions.parse,
+        api.client().chat.completions.parse,
         model="auto",
         messages=[user(unique("Who are you?"))],
         response_format=Person,
@@ -297,9 +291,9 @@ async def test_json_schema_with_the_sdk_parse_helper(fake_api: Api) -> None:
     assert completion.choices[0].message.parsed == Person(name="Ada", age=36)
     assert '"age"' in asks()[0].prompt  # the schema was typed into ChatGPT
 
-    fake_api.bridge.script(Answer('{"name": "Bob",', ' "age": 7}'))
+    api.bridge.script(Answer('{"name": "Bob",', ' "age": 7}'))
     _, stream = await _raw_stream(
-        fake_api,
+        api,
         {
             "model": "auto",
             "stream": True,
@@ -313,13 +307,13 @@ async def test_json_schema_with_the_sdk_parse_helper(fake_api: Api) -> None:
     assert Person.model_validate_json(stream.content) == Person(name="Bob", age=7)
 
 
-async def test_json_schema_mismatch_is_an_error_that_is_not_retried(fake_api: Api) -> None:
-    asks = Asks.of(fake_api)
-    fake_api.bridge.script(Answer('{"nom": "x"}'))
+async def test_json_schema_mismatch_is_an_error_that_is_not_retried(api: Api) -> None:
+    asks = Asks.of(api)
+    api.bridge.script(Answer('{"nom": "x"}'))
     schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
     with pytest.raises(openai.InternalServerError) as failure:
         await asyncio.to_thread(
-            fake_api.client(max_retries=2).chat.completions.create,
+            api.client(max_retries=2).chat.completions.create,
             model="auto",
             messages=[user(unique("Who?"))],
             response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
@@ -330,9 +324,9 @@ async def test_json_schema_mismatch_is_an_error_that_is_not_retried(fake_api: Ap
     assert len(asks()) == 1  # the SDK honoured x-should-retry
 
 
-async def test_unknown_fields_tools_and_sampling_options_are_accepted(fake_api: Api) -> None:
+async def test_unknown_fields_tools_and_sampling_options_are_accepted(api: Api) -> None:
     prompt = unique("with extras")
-    completion = await fake_api.async_client().chat.completions.create(
+    completion = await api.async_client().chat.completions.create(
         model="auto",
         messages=[user(prompt)],
         temperature=0.2,
@@ -347,8 +341,8 @@ async def test_unknown_fields_tools_and_sampling_options_are_accepted(fake_api: 
     assert completion.choices[0].finish_reason == "stop"
 
 
-async def test_request_id_on_every_response(fake_api: Api) -> None:
-    async with fake_api.http() as http:
+async def test_request_id_on_every_response(api: Api) -> None:
+    async with api.http() as http:
         responses = [
             await http.get("/v1/models"),
             await http.get("/v1/models/nope"),

@@ -20,6 +20,7 @@ from tests.api_support import (
     Api,
     Asks,
     StartApp,
+    ask_for_chat,
     assistant,
     fake_app,
     module_fake_api,
@@ -32,22 +33,12 @@ from tests.schemas import validate
 api = module_fake_api("api-conversations", max_prompt_chars=2000)
 
 
-async def _ask(api: Api, messages: list[dict[str, Any]], **options: Any) -> tuple[str, str]:
-    """(answer, X-Conversation-Id) through the SDK's raw-response API."""
-    raw = await api.async_client().chat.completions.with_raw_response.create(
-        model="auto", messages=messages, **options
-    )
-    content = raw.parse().choices[0].message.content
-    assert content is not None
-    return content, raw.headers["x-conversation-id"]
-
-
 async def test_follow_ups_type_only_the_new_message_into_the_same_chat(api: Api) -> None:
     asks = Asks.of(api)
     first, second, third = unique("first"), unique("second"), unique("third")
-    answer1, chat = await _ask(api, [user(first)])
-    answer2, chat2 = await _ask(api, [user(first), assistant(answer1), user(second)])
-    _, chat3 = await _ask(
+    answer1, chat = await ask_for_chat(api, [user(first)])
+    answer2, chat2 = await ask_for_chat(api, [user(first), assistant(answer1), user(second)])
+    _, chat3 = await ask_for_chat(
         api, [user(first), assistant(answer1), user(second), assistant(answer2), user(third)]
     )
     assert chat == chat2 == chat3
@@ -80,7 +71,7 @@ async def test_a_new_conversation_is_one_flattened_prompt(api: Api) -> None:
         {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 21 C"},
         user(question),
     ]
-    await _ask(api, messages)
+    await ask_for_chat(api, messages)
     [ask] = asks()
     assert ask.temporary and ask.conversation_id is None
     assert ask.prompt == (
@@ -95,9 +86,11 @@ async def test_a_new_conversation_is_one_flattened_prompt(api: Api) -> None:
 
 async def test_an_edited_history_opens_a_new_chat(api: Api) -> None:
     first, second = unique("original"), unique("after edit")
-    answer1, chat = await _ask(api, [user(first)])
+    answer1, chat = await ask_for_chat(api, [user(first)])
     asks = Asks.of(api)
-    _, other = await _ask(api, [user(first), assistant(answer1 + " (edited)"), user(second)])
+    _, other = await ask_for_chat(
+        api, [user(first), assistant(answer1 + " (edited)"), user(second)]
+    )
     assert other != chat
     [ask] = asks()
     assert ask.conversation_id is None and "(edited)" in ask.prompt
@@ -105,10 +98,10 @@ async def test_an_edited_history_opens_a_new_chat(api: Api) -> None:
 
 async def test_resending_the_same_request_never_stacks_answers(api: Api) -> None:
     first, second = unique("base"), unique("regenerate me")
-    answer1, chat = await _ask(api, [user(first)])
+    answer1, chat = await ask_for_chat(api, [user(first)])
     follow_up = [user(first), assistant(answer1), user(second)]
     asks = Asks.of(api)
-    replies = await asyncio.gather(_ask(api, follow_up), _ask(api, follow_up))
+    replies = await asyncio.gather(ask_for_chat(api, follow_up), ask_for_chat(api, follow_up))
     chats = sorted(chat_id for _, chat_id in replies)
     assert chat in chats and len(set(chats)) == 2  # one continued, one new chat
     assert sorted(str(ask.conversation_id) for ask in asks()) == sorted([chat, "None"])
@@ -123,9 +116,9 @@ async def test_cut_or_reformatted_answers_are_not_continued(api: Api) -> None:
     for options in cases:
         first, second = unique("first second third fourth, as JSON"), unique("next")
         api.bridge.script(Answer('{"a": "first second third fourth"}'))
-        cut, _ = await _ask(api, [user(first)], **options)
+        cut, _ = await ask_for_chat(api, [user(first)], **options)
         asks = Asks.of(api)
-        await _ask(api, [user(first), assistant(cut), user(second)])
+        await ask_for_chat(api, [user(first), assistant(cut), user(second)])
         [ask] = asks()
         assert ask.conversation_id is None and first in ask.prompt, options
 
@@ -133,13 +126,13 @@ async def test_cut_or_reformatted_answers_are_not_continued(api: Api) -> None:
 async def test_a_refused_follow_up_can_continue_the_chat_later(api: Api) -> None:
     """A send that never reached ChatGPT gives the history back: the retry continues it."""
     first, second = unique("first"), unique("second")
-    answer1, chat = await _ask(api, [user(first)])
+    answer1, chat = await ask_for_chat(api, [user(first)])
     follow_up = [user(first), assistant(answer1), user(second)]
     api.bridge.script(Answer(error=RateLimitedError(retry_after=1)))
     with pytest.raises(openai.RateLimitError):
-        await _ask(api, follow_up)
+        await ask_for_chat(api, follow_up)
     asks = Asks.of(api)
-    _, again = await _ask(api, follow_up)
+    _, again = await ask_for_chat(api, follow_up)
     assert again == chat
     assert [(ask.conversation_id, ask.prompt) for ask in asks()] == [(chat, second)]
 

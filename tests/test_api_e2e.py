@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from replica.model import answer
-from tests.api_support import Api, assistant, module_api, settled_chat, unique, user
+from tests.api_support import Api, ask_for_chat, assistant, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
 
 pytestmark = pytest.mark.browser
@@ -103,16 +103,6 @@ async def test_json_object_is_asked_for_and_unfenced(api: Api, replica: Any) -> 
     assert "valid JSON" in sent["prompt"] and prompt in sent["prompt"]
 
 
-async def _ask(api: Api, messages: list[dict[str, Any]], **options: Any) -> tuple[str, str]:
-    """(answer, X-Conversation-Id) through the SDK's raw-response API."""
-    raw = await api.async_client().chat.completions.with_raw_response.create(
-        model="auto", messages=messages, **options
-    )
-    content = raw.parse().choices[0].message.content
-    assert content is not None
-    return content, raw.headers["x-conversation-id"]
-
-
 async def test_follow_ups_type_only_the_new_message_into_the_same_chat(
     api: Api, replica: Any
 ) -> None:
@@ -124,8 +114,8 @@ async def test_follow_ups_type_only_the_new_message_into_the_same_chat(
     chat = stream.headers["x-conversation-id"]
     chunks = stream.parse()
     answer1 = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
-    answer2, chat2 = await _ask(api, [user(first), assistant(answer1), user(second)])
-    answer3, chat3 = await _ask(
+    answer2, chat2 = await ask_for_chat(api, [user(first), assistant(answer1), user(second)])
+    answer3, chat3 = await ask_for_chat(
         api,
         [user(first), assistant(answer1), user(second), assistant(answer2), user(third)],
     )
@@ -143,7 +133,7 @@ async def test_follow_ups_type_only_the_new_message_into_the_same_chat(
 
 async def test_x_conversation_id_pins_a_chat(api: Api, replica: Any) -> None:
     first, second = unique("pinned start"), unique("pinned next")
-    _, chat = await _ask(api, [user(first)])
+    _, chat = await ask_for_chat(api, [user(first)])
     before = len(await replica.sends())
     raw = await api.async_client().chat.completions.with_raw_response.create(
         model="auto",
