@@ -31,7 +31,9 @@ from tests.fixtures.app_server import AppServer
 class Api:
     """A running app and its clients. `bridge` is the FakeBridge it runs on, if any."""
 
-    def __init__(self, server: AppServer, key: str | None, bridge: FakeBridge | None) -> None:
+    def __init__(
+        self, server: AppServer, key: str | None, bridge: FakeBridge | None = None
+    ) -> None:
         self.server = server
         self.url = server.url
         self.key = key
@@ -76,7 +78,15 @@ def api_settings(data_dir: Path, **settings: Any) -> Settings:
 
 
 @contextmanager
-def running_api(settings: Settings, bridge: FakeBridge | None = None) -> Iterator[Api]:
+def running_api(replica: Any, executable: str, data_dir: Path, **settings: Any) -> Iterator[Api]:
+    """The bridge app on real Chromium against `replica`, with `settings` overrides."""
+    browser = {"chatgpt_url": replica.url, "browser_executable": executable}
+    with _serving(api_settings(data_dir, browser_headless=True, **browser, **settings)) as api:
+        yield api
+
+
+@contextmanager
+def _serving(settings: Settings, bridge: FakeBridge | None = None) -> Iterator[Api]:
     """The bridge app (on `bridge`, else on real Chromium), for a `with` block."""
     server = AppServer(settings, bridge)
     server.start()
@@ -94,10 +104,8 @@ def module_api(name: str, **settings: Any) -> Any:
     def api(
         replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Api]:
-        browser = {"chatgpt_url": replica.url, "browser_executable": browser_executable}
         data_dir = tmp_path_factory.mktemp(name) / "data"
-        settings_ = api_settings(data_dir, browser_headless=True, **browser, **settings)
-        with running_api(settings_) as running:
+        with running_api(replica, browser_executable, data_dir, **settings) as running:
             yield running
 
     return api
@@ -113,7 +121,7 @@ def module_fake_api(name: str, **settings: Any) -> Any:
     @pytest.fixture(scope="module")
     def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         data_dir = tmp_path_factory.mktemp(name) / "data"
-        with running_api(api_settings(data_dir, **settings), FakeBridge()) as running:
+        with _serving(api_settings(data_dir, **settings), FakeBridge()) as running:
             yield running
 
     return api
