@@ -63,15 +63,16 @@ def _run_demo(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
     from app.serve import demo
 
-    configure_logging(Settings())
-    return asyncio.run(demo(args.port))
+    settings = _settings(args)  # BRIDGE_PORT, unless --port says otherwise
+    configure_logging(settings)
+    return asyncio.run(demo(settings.port))
 
 
 def _register_demo(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "demo", help="the bridge against an offline ChatGPT replica (no account needed)"
     )
-    parser.add_argument("--port", type=int, default=8765, help="API port (default 8765)")
+    parser.add_argument("--port", type=int, help="API port (default BRIDGE_PORT, 8765)")
     parser.set_defaults(run=_run_demo)
 
 

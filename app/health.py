@@ -9,39 +9,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Literal, TypedDict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.security import request_is_authorized
+from app.services import Services, services
+from browser import Bridge
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
 WHOAMI_TIMEOUT = 3.0  # seconds; a tab may free up, but /health must stay quick
 router = APIRouter()
 
+BrowserHealth = dict[str, str | int | None]
+"""`state`, the bridge's `stats()` counters and, in a detailed report, `user`."""
+SlackHealth = dict[str, object]
+"""`mode` (None when Slack is off) and what `SlackService.health()` tells."""
 
-async def collect_health(state: Any, *, detailed: bool) -> dict[str, Any]:
-    """Build the report from `app.state` (settings, bridge, slack, tunnel, api_key)."""
-    bridge = state.bridge
+
+class TunnelHealth(TypedDict):
+    public_url: str | None
+    error: str | None
+
+
+class ApiHealth(TypedDict):
+    key_required: bool
+
+
+class HealthReport(TypedDict):
+    status: Literal["ok", "degraded"]
+    browser: BrowserHealth
+    slack: SlackHealth
+    tunnel: TunnelHealth
+    api: ApiHealth
+
+
+async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
+    """Build the report from the app's services (bridge, slack, tunnel, api_key)."""
+    bridge = parts.bridge
     browser_state = str((await bridge.state()).value)
-    report: dict[str, Any] = {
-        "status": "ok" if browser_state == "ready" else "degraded",
-        "browser": {"state": browser_state, **bridge.stats()},
-        "slack": _slack_health(state, detailed=detailed),
-        "tunnel": {
-            "public_url": state.tunnel.public_url if state.tunnel else None,
-            "error": state.tunnel_error,
-        },
-        "api": {"key_required": state.api_key is not None},
-    }
+    browser: BrowserHealth = {"state": browser_state, **bridge.stats()}
     if detailed and browser_state == "ready":
-        report["browser"]["user"] = await _whoami(bridge)
-    return report
+        browser["user"] = await _whoami(bridge)
+    return {
+        "status": "ok" if browser_state == "ready" else "degraded",
+        "browser": browser,
+        "slack": _slack_health(parts, detailed=detailed),
+        "tunnel": {
+            "public_url": parts.tunnel.public_url if parts.tunnel else None,
+            "error": parts.tunnel_error,
+        },
+        "api": {"key_required": parts.api_key is not None},
+    }
 
 
-async def _whoami(bridge: Any) -> str | None:
+async def _whoami(bridge: Bridge) -> str | None:
     # Reading the account needs a free tab; a busy bridge is healthy, just not chatty.
     try:
         return await asyncio.wait_for(bridge.whoami(), WHOAMI_TIMEOUT)
@@ -50,11 +74,10 @@ async def _whoami(bridge: Any) -> str | None:
         return None
 
 
-def _slack_health(state: Any, *, detailed: bool) -> dict[str, Any]:
-    slack = getattr(state, "slack", None)
-    if slack is None:
+def _slack_health(parts: Services, *, detailed: bool) -> SlackHealth:
+    if parts.slack is None:
         return {"mode": None}
-    health = dict(slack.health())
+    health: SlackHealth = dict(parts.slack.health())
     if not detailed:
         health.pop("bot_user_id", None)
     return health
@@ -62,11 +85,11 @@ def _slack_health(state: Any, *, detailed: bool) -> dict[str, Any]:
 
 @router.get("/health", include_in_schema=False)
 async def health(request: Request) -> JSONResponse:
-    report = await collect_health(request.app.state, detailed=request_is_authorized(request))
+    report = await collect_health(services(request), detailed=request_is_authorized(request))
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
 
-def render_summary(report: dict[str, Any], *, base_url: str, api_key: str | None) -> str:
+def render_summary(report: HealthReport, *, base_url: str, api_key: str | None) -> str:
     """The short text `chatgpt-bridge serve` prints once everything has started."""
     settings_hint = "see `chatgpt-bridge --help` and the README's Configuration section"
     lines = ["chatgpt-bridge is running", ""]
@@ -79,8 +102,8 @@ def render_summary(report: dict[str, Any], *, base_url: str, api_key: str | None
     return "\n".join(lines)
 
 
-def _browser_line(browser: dict[str, Any]) -> str:
-    state = browser["state"]
+def _browser_line(browser: BrowserHealth) -> str:
+    state = str(browser["state"])
     if state == "ready":
         who = browser.get("user") or "an unknown user"
         return f"ready, logged in as {who}; {browser.get('tabs_total', 0)} tab(s) open"
@@ -94,21 +117,21 @@ def _browser_line(browser: dict[str, Any]) -> str:
     }.get(state, state)
 
 
-def _slack_line(slack: dict[str, Any], tunnel: dict[str, Any]) -> str:
+def _slack_line(slack: SlackHealth, tunnel: TunnelHealth) -> str:
     mode = slack.get("mode")
     if mode is None:
         return "not configured (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
     if mode == "socket":
         state = "connected" if slack.get("connected") else "connecting"
         return f"Socket Mode, {state}"
-    if tunnel.get("public_url"):
-        return f"HTTP events; Request URL to paste in Slack: {tunnel['public_url']}/slack/events"
+    if url := tunnel["public_url"]:
+        return f"HTTP events; Request URL to paste in Slack: {url}/slack/events"
     return "HTTP events at /slack/events, but no public URL: set NGROK_AUTHTOKEN or use Socket Mode"
 
 
-def _tunnel_line(tunnel: dict[str, Any]) -> str:
-    if tunnel.get("public_url"):
-        return tunnel["public_url"]
-    if tunnel.get("error"):
-        return f"failed: {tunnel['error']} (serving locally only)"
+def _tunnel_line(tunnel: TunnelHealth) -> str:
+    if url := tunnel["public_url"]:
+        return url
+    if error := tunnel["error"]:
+        return f"failed: {error} (serving locally only)"
     return "off (set NGROK_AUTHTOKEN to publish the bridge for Slack)"

@@ -18,6 +18,7 @@ from fastapi import Request
 
 from app.config import Settings
 from app.db import ensure_private_dir
+from app.services import services
 
 KEY_FILE_NAME = "api-key"
 
@@ -57,7 +58,7 @@ def resolve_api_key(settings: Settings, *, exposed: bool) -> str | None:
 
 def request_is_authorized(request: Request) -> bool:
     """True when no key is required or the request carries it as a Bearer token."""
-    expected: str | None = request.app.state.api_key
+    expected = services(request).api_key
     if expected is None:
         return True
     scheme, _, given = request.headers.get("authorization", "").partition(" ")

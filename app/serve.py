@@ -23,6 +23,7 @@ import uvicorn
 from app.config import Settings
 from app.health import collect_health, render_summary
 from app.main import create_app
+from app.services import app_services
 from app.status import local_base_url
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,9 @@ async def serve(settings: Settings, *, announce: Announce = _print_to_stderr) ->
         if serving.done():
             return 1  # uvicorn logged why the startup failed
         await asyncio.sleep(0.05)
-    report = await collect_health(app.state, detailed=True)
-    announce(render_summary(report, base_url=local_base_url(settings), api_key=app.state.api_key))
+    parts = app_services(app)
+    report = await collect_health(parts, detailed=True)
+    announce(render_summary(report, base_url=local_base_url(settings), api_key=parts.api_key))
     await serving
     return 0
 
@@ -111,7 +113,8 @@ def demo_instructions(base_url: str, replica_url: str) -> str:
     body = '{"model": "auto", "messages": [{"role": "user", "content": "Hello!"}]}'
     stream_body = body[:-1] + ', "stream": true}'
     return f"""chatgpt-bridge demo: the bridge drives a real browser against an offline ChatGPT
-replica at {replica_url} (open it in your browser to watch). Try, in another terminal:
+replica at {replica_url} (open it in your browser to watch). The API listens on
+{base_url} (port from --port, else BRIDGE_PORT). Try, in another terminal:
 
   curl {base_url}/v1/models
 

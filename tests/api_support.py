@@ -1,16 +1,21 @@
 """What the `tests/test_api_*.py` modules share: a running bridge app and clients for it.
 
-Each module runs ONE app (real uvicorn, real Chromium, the session replica) for all of its
-tests, so a module pays one browser launch. Clients are the official `openai` package with
-strict response validation, and raw httpx where the wire format itself is under test.
+Two kinds of app, both real uvicorn over real HTTP, with the official `openai` package as
+the client (strict response validation) and raw httpx where the wire format is under test:
+
+- `module_api(...)`: the app on real Chromium against the session replica, ONE per module
+  (one browser launch): the end-to-end tests, one or a few per API feature.
+- `module_fake_api(...)` / `fake_app(...)`: the app on a `FakeBridge`, for the API's own
+  behaviour (validation, error bodies, emulation, conversation mapping, backpressure): the
+  fake says exactly what "ChatGPT" answers and records every prompt typed, in milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +24,25 @@ import openai
 import pytest
 
 from app.config import Settings
+from tests.fakes.bridge import Ask, FakeBridge
 from tests.fixtures.app_server import AppServer
 
 
 class Api:
-    def __init__(self, server: AppServer, key: str | None) -> None:
+    """A running app and its clients. `bridge` is the FakeBridge it runs on, if any."""
+
+    def __init__(
+        self, server: AppServer, key: str | None, bridge: FakeBridge | None = None
+    ) -> None:
         self.server = server
         self.url = server.url
         self.key = key
+        self._bridge = bridge
+
+    @property
+    def bridge(self) -> FakeBridge:
+        assert self._bridge is not None, "this app runs on a real browser"
+        return self._bridge
 
     @property
     def headers(self) -> dict[str, str]:
@@ -53,24 +69,30 @@ class Api:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=120)
 
 
+StartApp = Callable[..., AbstractAsyncContextManager[AppServer]]
+"""The type of the `start_app` fixture."""
+
+
+def api_settings(data_dir: Path, **settings: Any) -> Settings:
+    return Settings(data_dir=data_dir, answer_timeout=120.0, _env_file=None, **settings)
+
+
 @contextmanager
 def running_api(replica: Any, executable: str, data_dir: Path, **settings: Any) -> Iterator[Api]:
-    """The bridge app against `replica` with `settings` overrides, for a `with` block."""
-    server = AppServer(
-        Settings(
-            chatgpt_url=replica.url,
-            browser_executable=executable,
-            browser_headless=True,
-            data_dir=data_dir,
-            answer_timeout=120.0,
-            _env_file=None,
-            **settings,
-        )
-    )
+    """The bridge app on real Chromium against `replica`, with `settings` overrides."""
+    browser = {"chatgpt_url": replica.url, "browser_executable": executable}
+    with _serving(api_settings(data_dir, browser_headless=True, **browser, **settings)) as api:
+        yield api
+
+
+@contextmanager
+def _serving(settings: Settings, bridge: FakeBridge | None = None) -> Iterator[Api]:
+    """The bridge app (on `bridge`, else on real Chromium), for a `with` block."""
+    server = AppServer(settings, bridge)
     server.start()
     try:
-        key = settings.get("api_key")
-        yield Api(server, key)
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        yield Api(server, key, bridge)
     finally:
         server.stop()
 
@@ -87,6 +109,69 @@ def module_api(name: str, **settings: Any) -> Any:
             yield running
 
     return api
+
+
+def module_fake_api(name: str, **settings: Any) -> Any:
+    """A module-scoped `api` fixture: one app on one FakeBridge for a module's tests.
+
+    The bridge is shared, so tests only script answers and read `asks` made after they
+    started (`Asks.of(api)`).
+    """
+
+    @pytest.fixture(scope="module")
+    def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+        data_dir = tmp_path_factory.mktemp(name) / "data"
+        with _serving(api_settings(data_dir, **settings), FakeBridge()) as running:
+            yield running
+
+    return api
+
+
+@asynccontextmanager
+async def fake_app(
+    start_app: StartApp,
+    tmp_path: Path,
+    bridge: FakeBridge,
+    **settings: Any,
+) -> AsyncIterator[Api]:
+    """`async with fake_app(start_app, tmp_path, FakeBridge(...)) as api:` an app of its own."""
+    settings_ = api_settings(tmp_path / "data", **settings)
+    async with start_app(settings_, bridge=bridge) as server:
+        yield Api(server, settings.get("api_key"), bridge)
+
+
+class Asks:
+    """The prompts a FakeBridge was asked since this was made."""
+
+    def __init__(self, bridge: FakeBridge) -> None:
+        self._bridge = bridge
+        self._start = len(bridge.asks)
+
+    @classmethod
+    def of(cls, api: Api) -> Asks:
+        return cls(api.bridge)
+
+    def __call__(self) -> list[Ask]:
+        return self._bridge.asks[self._start :]
+
+
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    """Wait until `condition()` holds (the server runs in its own thread); fail if never."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def ask_for_chat(api: Api, messages: list[dict[str, Any]], **options: Any) -> tuple[str, str]:
+    """(answer, X-Conversation-Id) of one completion, through the SDK's raw-response API."""
+    raw = await api.async_client().chat.completions.with_raw_response.create(
+        model="auto", messages=messages, **options
+    )
+    content = raw.parse().choices[0].message.content
+    assert content is not None
+    return content, raw.headers["x-conversation-id"]
 
 
 def unique(text: str = "") -> str:

@@ -1,7 +1,7 @@
-"""/v1/chat/completions and /v1/models on the wire: the official SDK, strict, and raw SSE.
-
-Every body and chunk is validated against OpenAI's published JSON Schemas; answers are
-compared with the replica's deterministic model, so a wrong, stale or cut answer shows.
+"""/v1/chat/completions and /v1/models on the wire, on a FakeBridge: the official SDK,
+strict, and raw SSE. Every body and chunk is validated against OpenAI's published JSON
+Schemas; the fake says exactly what "ChatGPT" answered, so the API's shaping (chunks, usage,
+stop, max_tokens, JSON emulation) is compared with it. End to end: tests/test_api_e2e.py.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from pydantic import BaseModel
 
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
-from replica.model import answer
-from tests.api_support import Api, module_api, settled_chat, unique, user
+from tests.api_support import Api, Asks, eventually, module_fake_api, unique, user
+from tests.fakes.bridge import Answer
 from tests.schemas import EventStream, parse_sse_line, validate
 
-pytestmark = pytest.mark.browser
+api = module_fake_api("api-chat")
 
-
-api = module_api("api-chat")
+WORDS = [f"{'' if i == 0 else ' '}word{i}" for i in range(40)]
+"""An answer in 40 deltas of one word each."""
 
 
 async def _raw_stream(api: Api, payload: dict[str, Any]) -> tuple[dict[str, str], EventStream]:
@@ -46,91 +46,95 @@ async def _completion(api: Api, payload: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-async def test_models_are_listed_and_retrieved(api: Api) -> None:
+async def _until_cancelled(api: Api, turns_before: int) -> None:
+    """Wait until the turn started after `turns_before` was cancelled (Stop pressed)."""
+    turns = api.bridge.turns
+    await eventually(
+        lambda: len(turns) > turns_before and turns[turns_before].cancelled.is_set(),
+        "the turn was stopped",
+    )
+
+
+async def test_models_follow_the_account_and_its_aliases(api: Api) -> None:
     client = api.client()
     listed = await asyncio.to_thread(client.models.list)
     ids = [model.id for model in listed.data]
-    assert {"auto", "gpt-5", "gpt-5-thinking", "gpt-4o"} <= set(ids)  # the replica's picker
-    assert {"gpt-4o-mini", "gpt-3.5-turbo"} <= set(ids)  # aliases whose target exists
-
+    assert ids[:3] == api.bridge.model_slugs  # the account's picker, in its order
+    assert {"gpt-4o-mini", "gpt-3.5-turbo"} <= set(ids)  # aliases of "auto"
+    assert "gpt-4o" not in ids and "chatgpt-4o-latest" not in ids  # their target is missing
     async with api.http() as http:
         raw = (await http.get("/v1/models")).json()
         validate(raw, "ListModelsResponse")
         for entry in raw["data"]:
             validate(entry, "Model")
-        one = await http.get("/v1/models/gpt-5")
-        validate(one.json(), "Model")
-
+        validate((await http.get("/v1/models/gpt-5")).json(), "Model")
     model = await asyncio.to_thread(client.models.retrieve, "gpt-4o-mini")
     assert (model.id, model.object, model.owned_by) == ("gpt-4o-mini", "model", "chatgpt-bridge")
+    assert (await asyncio.to_thread(client.models.retrieve, "gpt-5")).owned_by == "chatgpt"
     with pytest.raises(openai.NotFoundError) as missing:
-        await asyncio.to_thread(client.models.retrieve, "no-such-model")
+        await asyncio.to_thread(client.models.retrieve, "gpt-4o")
     assert missing.value.code == "model_not_found"
     assert missing.value.body["param"] == "model"  # type: ignore[index]
+    assert "alias of 'gpt-4o'" in missing.value.message
 
 
-async def test_every_listed_model_is_accepted(api: Api) -> None:
+async def test_every_listed_model_is_asked_for_by_its_target(api: Api) -> None:
     client = api.async_client()
     aliases = api.server.settings.model_aliases
     ids = [model.id async for model in client.models.list()]
-    async with api.http() as http:
-        for model_id in ids:  # the same resolver as chat completions
-            assert (await http.get(f"/v1/models/{model_id}")).status_code == 200
-    # One real answer per distinct ChatGPT model, plus one through an alias.
-    assert "gpt-4o-mini" in ids
-    asked = [model_id for model_id in ids if model_id not in aliases] + ["gpt-4o-mini"]
-    prompt = unique("which model")
-
-    async def ask(model_id: str) -> tuple[str, str | None]:
-        completion = await client.chat.completions.create(model=model_id, messages=[user(prompt)])
-        return model_id, completion.choices[0].message.content
-
-    for model_id, content in await asyncio.gather(*(ask(model_id) for model_id in asked)):
-        assert content == answer(prompt, aliases.get(model_id, model_id), 1), model_id
+    asks = Asks.of(api)
+    for model_id in ids:
+        await client.chat.completions.create(model=model_id, messages=[user(unique())])
+    assert [ask.model for ask in asks()] == [aliases.get(name, name) for name in ids]
 
 
-async def test_non_streaming_completion(api: Api) -> None:
+async def test_non_streaming_body_and_usage(api: Api) -> None:
     prompt = unique("Hello there")
+    api.bridge.script(Answer("Hello", " back", model="gpt-5-thinking"))
     completion = await asyncio.to_thread(
         api.client().chat.completions.create, model="gpt-4o-mini", messages=[user(prompt)]
     )
     choice = completion.choices[0]
-    assert choice.message.content == answer(prompt, "auto", 1)
+    assert choice.message.content == "Hello back"
     assert (choice.message.role, choice.finish_reason, choice.index) == ("assistant", "stop", 0)
     assert completion.object == "chat.completion" and completion.id.startswith("chatcmpl-")
-    assert completion.model == "auto"
+    assert completion.model == "gpt-5-thinking"  # the model the web app reports
     usage = completion.usage
-    assert usage is not None and usage.prompt_tokens > 0
-    assert usage.completion_tokens == count_tokens(choice.message.content)
+    assert usage is not None and usage.prompt_tokens == prompt_tokens([("user", prompt, None)])
+    assert usage.completion_tokens == count_tokens("Hello back")
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
     body, with_system = await asyncio.gather(
         _completion(api, {"model": "auto", "messages": [user(prompt)]}),
         _completion(
             api,
-            {
-                "model": "auto",
-                "messages": [{"role": "system", "content": "Be kind."}, user(prompt)],
-            },
+            {"model": "auto", "messages": [{"role": "system", "content": "Be."}, user(prompt)]},
         ),
     )
-    # Usage is estimated over the whole messages array, the same way every time.
-    assert body["usage"]["prompt_tokens"] == usage.prompt_tokens
-    assert usage.prompt_tokens == prompt_tokens([("user", prompt, None)])
+    assert body["usage"]["prompt_tokens"] == usage.prompt_tokens  # the same way every time
     assert with_system["usage"]["prompt_tokens"] > usage.prompt_tokens
     raw_choice = body["choices"][0]
     assert raw_choice["logprobs"] is None and raw_choice["message"]["refusal"] is None
     assert body["usage"]["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
 
 
+async def test_chatgpt_stopping_at_its_length_limit_is_finish_reason_length(
+    api: Api,
+) -> None:
+    api.bridge.script(Answer("Cut", " short", finish_reason="length"))
+    body = await _completion(api, {"model": "auto", "messages": [user(unique())]})
+    assert body["choices"][0]["finish_reason"] == "length"
+
+
 async def test_stream_wire_format(api: Api) -> None:
-    prompt = unique("stream me words:12")
+    prompt = unique("stream me")
     payload = {
         "model": "auto",
         "messages": [user(prompt)],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    api.bridge.script(Answer(*WORDS[:12]))
     headers, stream = await _raw_stream(api, payload)
     assert headers["content-type"].startswith("text/event-stream")
     assert headers["cache-control"] == "no-cache" and headers["x-accel-buffering"] == "no"
@@ -149,38 +153,25 @@ async def test_stream_wire_format(api: Api) -> None:
         "logprobs": None,
         "finish_reason": "stop",
     }
-    assert len(choice_chunks) > 5  # forwarded in pieces, not as one block
+    assert [c["choices"][0]["delta"]["content"] for c in choice_chunks[1:-1]] == WORDS[:12]
     assert all(c["usage"] is None for c in choice_chunks)
     assert trailer["choices"] == [] and trailer["usage"]["total_tokens"] > 0
 
+    api.bridge.script(Answer(*WORDS[:12]))
     body = await _completion(api, {"model": "auto", "messages": [user(prompt)]})
-    assert stream.content == body["choices"][0]["message"]["content"] == answer(prompt, "auto", 1)
+    assert stream.content == body["choices"][0]["message"]["content"] == "".join(WORDS[:12])
     assert trailer["usage"] == body["usage"]
 
+    api.bridge.script(Answer(*WORDS[:12]))
     _, plain = await _raw_stream(api, {"model": "auto", "messages": [user(prompt)], "stream": True})
     assert all("usage" not in chunk for chunk in plain.chunks)
     assert plain.content == stream.content
 
 
-async def test_deltas_are_forwarded_while_chatgpt_still_writes(api: Api, replica: Any) -> None:
-    await replica.configure(chunk_delay_ms=250)
-    payload = {"model": "auto", "stream": True, "messages": [user(unique("slow words:40"))]}
-    async with api.http() as http, http.stream("POST", "/v1/chat/completions", json=payload) as r:
-        conversation_id = r.headers["x-conversation-id"]
-        stream = EventStream()
-        async for line in r.aiter_lines():
-            parse_sse_line(stream, line)
-            if stream.content:
-                break
-        chat = await replica.conversation(conversation_id)
-    assert chat["messages"][-1]["role"] == "assistant"
-    assert chat["messages"][-1]["status"] == "in_progress"
-
-
 async def test_sdk_streaming_sync_async_and_helpers(api: Api) -> None:
     client, aclient = api.client(), api.async_client()
-    prompt = unique("sdk streaming words:12")
-    expected = answer(prompt, "auto", 1)
+    prompt = unique("sdk streaming")
+    expected = f"You said: {prompt}"  # the fake's echo
     request: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [user(prompt)]}
 
     def sync_stream() -> str:
@@ -209,57 +200,53 @@ async def test_sdk_streaming_sync_async_and_helpers(api: Api) -> None:
     assert results == [expected] * 4
 
 
-async def test_keep_alive_comments_during_pauses(
-    api: Api, replica: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(streaming, "KEEPALIVE_INTERVAL", 0.1)
-    await replica.configure(chunk_delay_ms=300)
-    prompt = unique("pauses")
+async def test_keep_alive_comments_during_pauses(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "KEEPALIVE_INTERVAL", 0.05)
+    api.bridge.script(Answer("thinking", " done", delay=0.3))
     _, stream = await _raw_stream(
-        api, {"model": "auto", "stream": True, "messages": [user(prompt)]}
+        api, {"model": "auto", "stream": True, "messages": [user(unique("pauses"))]}
     )
     assert stream.comments >= 1
-    assert stream.content == answer(prompt, "auto", 1)
+    assert stream.content == "thinking done"
 
 
-async def test_stop_cuts_before_a_split_stop_string_and_stops_chatgpt(
-    api: Api, replica: Any
-) -> None:
-    await replica.configure(chunk_delay_ms=120)
-    prompt = unique("stop here words:300")
-    # The replica sends 12-character chunks: "Model: auto." | " User messag" | "es so far..."
-    request = {"model": "auto", "messages": [user(prompt)], "stop": ["zzz", "User messages"]}
-    async with api.http() as http:
-        response = await http.post("/v1/chat/completions", json=request)
-    body = response.json()
-    validate(body, "CreateChatCompletionResponse")
-    assert body["choices"][0]["message"]["content"] == "Model: auto. "
-    assert body["choices"][0]["finish_reason"] == "stop"
-
-    _, stream = await _raw_stream(api, {**request, "stream": True})
-    assert stream.content == "Model: auto. "
-    assert "User" not in json.dumps(stream.chunks)
-    assert stream.chunks[-1]["choices"][0]["finish_reason"] == "stop"
-
-    chat = await settled_chat(replica, response.headers["x-conversation-id"])
-    assert chat["messages"][-1]["status"] == "finished_partial_completion"
+async def test_stop_cuts_before_a_split_stop_string_and_stops_chatgpt(api: Api) -> None:
+    pieces = ("Model: auto.", " User messag", "es so far", *WORDS)
+    request = {"model": "auto", "messages": [user(unique())], "stop": ["zzz", "User messages"]}
+    for stream in (False, True):
+        turns = len(api.bridge.turns)
+        api.bridge.script(Answer(*pieces, delay=0.02))
+        if stream:
+            _, events = await _raw_stream(api, {**request, "stream": True})
+            content = events.content
+            assert "User" not in json.dumps(events.chunks)
+            assert events.chunks[-1]["choices"][0]["finish_reason"] == "stop"
+        else:
+            body = await _completion(api, request)
+            content = body["choices"][0]["message"]["content"]
+            assert body["choices"][0]["finish_reason"] == "stop"
+        assert content == "Model: auto. "
+        await _until_cancelled(api, turns)  # ChatGPT was stopped, not read to the end
 
 
 async def test_max_tokens_truncates_with_the_usage_counter(api: Api) -> None:
-    prompt = unique("long words:80")
-    full = answer(prompt, "auto", 1)
+    full = "".join(WORDS)
     expected = truncate_tokens(full, 7)
     assert expected is not None
-    body = await _completion(api, {"model": "auto", "messages": [user(prompt)], "max_tokens": 7})
+    turns = len(api.bridge.turns)
+    api.bridge.script(Answer(*WORDS, delay=0.01))
+    body = await _completion(api, {"model": "auto", "messages": [user(unique())], "max_tokens": 7})
     assert body["choices"][0]["message"]["content"] == expected
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["usage"]["completion_tokens"] == 7
+    await _until_cancelled(api, turns)
 
+    api.bridge.script(Answer(*WORDS))
     _, stream = await _raw_stream(
         api,
         {
             "model": "auto",
-            "messages": [user(prompt)],
+            "messages": [user(unique())],
             "max_completion_tokens": 7,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -270,9 +257,10 @@ async def test_max_tokens_truncates_with_the_usage_counter(api: Api) -> None:
     assert stream.chunks[-1]["usage"]["completion_tokens"] == 7
 
 
-async def test_json_object_is_asked_for_and_unfenced(api: Api, replica: Any) -> None:
-    before = len(await replica.sends())
+async def test_json_object_is_asked_for_and_unfenced(api: Api) -> None:
+    asks = Asks.of(api)
     prompt = unique("Describe yourself as JSON.")
+    api.bridge.script(Answer('Sure:\n```json\n{"name": ', '"fake"}\n```'))
     body = await _completion(
         api,
         {
@@ -281,30 +269,29 @@ async def test_json_object_is_asked_for_and_unfenced(api: Api, replica: Any) -> 
             "response_format": {"type": "json_object"},
         },
     )
-    content = body["choices"][0]["message"]["content"]
-    assert json.loads(content)["model"] == "auto"
-    assert "```" not in content
-    [sent] = (await replica.sends())[before:]
-    assert "valid JSON" in sent["prompt"] and prompt in sent["prompt"]
+    assert json.loads(body["choices"][0]["message"]["content"]) == {"name": "fake"}
+    [ask] = asks()
+    assert "valid JSON" in ask.prompt and prompt in ask.prompt
 
 
-class ReplicaJson(BaseModel):
-    model: str
-    user_messages: int
-    prompt_chars: int
+class Person(BaseModel):
+    name: str
+    age: int
 
 
 async def test_json_schema_with_the_sdk_parse_helper(api: Api) -> None:
-    client = api.client()
+    asks = Asks.of(api)
+    api.bridge.script(Answer('```json\n{"name": "Ada", ', '"age": 36}\n```'))
     completion = await asyncio.to_thread(
-        client.chat.completions.parse,
+        api.client().chat.completions.parse,
         model="auto",
         messages=[user(unique("Who are you?"))],
-        response_format=ReplicaJson,
+        response_format=Person,
     )
-    parsed = completion.choices[0].message.parsed
-    assert parsed is not None and (parsed.model, parsed.user_messages) == ("auto", 1)
+    assert completion.choices[0].message.parsed == Person(name="Ada", age=36)
+    assert '"age"' in asks()[0].prompt  # the schema was typed into ChatGPT
 
+    api.bridge.script(Answer('{"name": "Bob",', ' "age": 7}'))
     _, stream = await _raw_stream(
         api,
         {
@@ -313,20 +300,20 @@ async def test_json_schema_with_the_sdk_parse_helper(api: Api) -> None:
             "messages": [user(unique("stream it"))],
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "replica", "schema": ReplicaJson.model_json_schema()},
+                "json_schema": {"name": "person", "schema": Person.model_json_schema()},
             },
         },
     )
-    assert ReplicaJson.model_validate_json(stream.content).model == "auto"
+    assert Person.model_validate_json(stream.content) == Person(name="Bob", age=7)
 
 
-async def test_json_schema_mismatch_is_an_error_that_is_not_retried(api: Api, replica: Any) -> None:
-    before = len(await replica.sends())
-    client = api.client(max_retries=2)
+async def test_json_schema_mismatch_is_an_error_that_is_not_retried(api: Api) -> None:
+    asks = Asks.of(api)
+    api.bridge.script(Answer('{"nom": "x"}'))
     schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
     with pytest.raises(openai.InternalServerError) as failure:
         await asyncio.to_thread(
-            client.chat.completions.create,
+            api.client(max_retries=2).chat.completions.create,
             model="auto",
             messages=[user(unique("Who?"))],
             response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
@@ -334,7 +321,7 @@ async def test_json_schema_mismatch_is_an_error_that_is_not_retried(api: Api, re
     assert failure.value.code == "invalid_response_format"
     assert failure.value.response.headers["x-should-retry"] == "false"
     assert "'name' is a required property" in failure.value.message
-    assert len(await replica.sends()) == before + 1  # the SDK honoured x-should-retry
+    assert len(asks()) == 1  # the SDK honoured x-should-retry
 
 
 async def test_unknown_fields_tools_and_sampling_options_are_accepted(api: Api) -> None:
@@ -350,7 +337,7 @@ async def test_unknown_fields_tools_and_sampling_options_are_accepted(api: Api) 
         tool_choice="auto",
         extra_body={"vendor_extension": {"x": 1}, "metadata": {"k": "v"}},
     )
-    assert completion.choices[0].message.content == answer(prompt, "auto", 1)
+    assert completion.choices[0].message.content == f"You said: {prompt}"
     assert completion.choices[0].finish_reason == "stop"
 
 

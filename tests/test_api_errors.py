@@ -1,5 +1,6 @@
-"""Errors in OpenAI's envelope: every malformed request, the API key, unknown models, a full
-queue. The app here has an API key, one tab and a queue of one."""
+"""Errors in OpenAI's envelope, on a FakeBridge: every malformed request, the API key,
+unknown models, a full queue, and every typed failure of the browser layer -> its HTTP
+status, code and retry headers. The app here has an API key."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ import httpx
 import openai
 import pytest
 
-from tests.api_support import Api, module_api, unique, user
+from tests.api_support import Api, Asks, module_fake_api, user
 from tests.schemas import validate
-
-pytestmark = pytest.mark.browser
 
 KEY = "test-key-0123456789"
 USER = [user("hello json")]
 
 
-api = module_api("api-errors", api_key=KEY, max_tabs=1, max_queue=1)
+api = module_fake_api("api-errors", api_key=KEY)
 
 
 def _chat(**fields: Any) -> dict[str, Any]:
@@ -171,8 +170,8 @@ async def test_malformed_requests_are_400_with_the_param(
     assert (error["error"]["param"], error["error"]["code"]) == (param, code)
 
 
-async def test_the_sdk_raises_bad_request_error(api: Api, replica: Any) -> None:
-    before = len(await replica.sends())
+async def test_the_sdk_raises_bad_request_error(api: Api) -> None:
+    asks = Asks.of(api)
     client = api.client(max_retries=2)
     with pytest.raises(openai.BadRequestError) as unsupported:
         await asyncio.to_thread(client.chat.completions.create, model="auto", messages=USER, n=3)
@@ -182,7 +181,7 @@ async def test_the_sdk_raises_bad_request_error(api: Api, replica: Any) -> None:
         await asyncio.to_thread(
             client.chat.completions.create, model="auto", messages=[], stream=True
         )
-    assert len(await replica.sends()) == before  # nothing reached ChatGPT
+    assert asks() == []  # nothing reached ChatGPT
 
 
 async def test_unknown_model_is_404(api: Api) -> None:
@@ -222,37 +221,3 @@ async def test_no_fastapi_error_shapes(api: Api) -> None:
         assert response.status_code in (400, 404), response.text
         validate(response.json(), "ErrorResponse")
         assert "detail" not in response.json()
-
-
-async def test_a_full_queue_is_429_with_retry_after(api: Api, replica: Any) -> None:
-    await replica.configure(ttft_ms=4000)
-    client = api.async_client()
-
-    async def ask(text: str) -> str | None:
-        completion = await client.chat.completions.create(model="auto", messages=[user(text)])
-        return completion.choices[0].message.content
-
-    holder = asyncio.create_task(ask(unique("holds the tab")))
-    await _until(api, lambda browser: browser["tabs_busy"] == 1)
-    queued = asyncio.create_task(ask(unique("waits in the queue")))
-    await _until(api, lambda browser: browser["queue_length"] == 1)
-    async with api.http() as http:
-        refused = await http.post("/v1/chat/completions", json=_chat(messages=[user("third")]))
-    assert refused.status_code == 429
-    validate(refused.json(), "ErrorResponse")
-    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    assert int(refused.headers["retry-after"]) >= 1
-    with pytest.raises(openai.RateLimitError):
-        await client.chat.completions.create(model="auto", messages=[user("fourth")])
-    assert all(await asyncio.gather(holder, queued))
-
-
-async def _until(api: Api, condition: Any) -> None:
-    # Without the key /health skips its account lookup, which itself needs a free tab.
-    async with httpx.AsyncClient(base_url=api.url, timeout=60) as http:
-        for _ in range(400):
-            report = (await http.get("/health")).json()
-            if condition(report["browser"]):
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the bridge never reached the expected load")

@@ -1,4 +1,5 @@
-"""The API key rules, the tunnel (with the pyngrok stand-in) and secret redaction in logs."""
+"""The API key rules, the port `demo` listens on, the tunnel (with the pyngrok stand-in) and
+secret redaction in logs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from app import cli, logs, serve
 from app.config import Settings
 from app.logs import RedactSecrets, configure_logging
 from app.security import generated_key_path, is_loopback, resolve_api_key
@@ -56,6 +58,40 @@ def test_a_configured_key_wins(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, api_key="my-own-key")
     assert resolve_api_key(settings, exposed=True) == "my-own-key"
     assert not generated_key_path(settings).exists()
+
+
+@pytest.mark.parametrize(
+    ("env_port", "arguments", "port"),
+    [(None, [], 8765), ("9123", [], 9123), ("9123", ["--port", "9200"], 9200)],
+)
+def test_demo_listens_on_bridge_port_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env_port: str | None,
+    arguments: list[str],
+    port: int,
+) -> None:
+    """Like every command: BRIDGE_PORT, and `--port` wins. (The demo itself: test_serve.py.)"""
+    chosen: list[int] = []
+
+    async def demo(port: int) -> int:
+        chosen.append(port)
+        return 0
+
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    monkeypatch.delenv("BRIDGE_PORT", raising=False)
+    if env_port:
+        monkeypatch.setenv("BRIDGE_PORT", env_port)
+    monkeypatch.setattr(serve, "demo", demo)
+    monkeypatch.setattr(logs, "configure_logging", lambda settings: None)
+    assert cli.main(["demo", *arguments]) == 0
+    assert chosen == [port]
+
+
+def test_demo_says_where_the_api_listens() -> None:
+    text = serve.demo_instructions("http://127.0.0.1:9123", "http://127.0.0.1:5000")
+    assert "The API listens on\nhttp://127.0.0.1:9123" in text
+    assert "curl http://127.0.0.1:9123/v1/models" in text
 
 
 async def test_tunnel_opens_with_https_url_and_domain(

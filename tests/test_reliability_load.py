@@ -134,8 +134,8 @@ async def test_api_and_slack_under_load_lose_nothing(
     for prompts, chat in zip(slack.threads.values(), threads, strict=True):
         assert [by_prompt[p] for p in prompts] == [chat] * len(prompts)
 
-    assert server.app.state.bridge.stats()["tabs_busy"] == 0
-    assert server.app.state.slack.runner.pending == 0
+    assert server.services.bridge.stats()["tabs_busy"] == 0
+    assert server.services.slack.runner.pending == 0
     print(
         f"\nLOAD api={api.requests} in {api.seconds:.1f}s burst={burst.requests} in "
         f"{burst.seconds:.1f}s statuses={dict(statuses)} "

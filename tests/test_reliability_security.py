@@ -62,7 +62,7 @@ async def exposed(
     values |= {"ngrok_authtoken": NGROK_TOKEN, "slack_channels": [CHANNEL]}
     settings = Settings(_env_file=None, **values)
     async with start_app(settings) as server:
-        assert server.app.state.tunnel is not None
+        assert server.services.tunnel is not None
         yield server
 
 

@@ -127,6 +127,7 @@ async def test_follow_ups_and_slack_events_at_once(tmp_path: Path) -> None:
         store = SlackStore(db)
         await store.setup()
         conversations = ConversationMap(db, max_prompt_chars=1000)
+        await conversations.setup()
         reply = Message("assistant", "Hi!")
         chats = [f"c{index}" for index in range(40)]
         for chat in chats:

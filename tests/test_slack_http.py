@@ -385,7 +385,7 @@ def server(
 @pytest.fixture
 def slack(server: AppServer, slack_api: FakeSlack) -> FakeSlack:
     """The fake workspace, reset, with native streaming allowed."""
-    server.app.state.slack.streaming.enabled = True
+    server.services.slack.streaming.enabled = True
     return slack_api
 
 

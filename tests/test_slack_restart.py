@@ -194,7 +194,7 @@ async def test_in_chromium_a_restart_keeps_threads_and_resumes_questions(
         assert HEADER.search(text_of(second)).group(2) == "2"
         assert conversation_of(second) == conversation_id
         # The footer shows before the job's last bookkeeping: wait for it to settle.
-        await wait_for(lambda: server.app.state.slack.health()["pending_jobs"] == 0)
+        await wait_for(lambda: server.services.slack.health()["pending_jobs"] == 0)
 
     prompts = [send["prompt"] for send in await replica.sends() if token in send["prompt"]]
     assert sorted(prompts) == sorted([first["text"], queued_event["text"], reply["text"]]), (

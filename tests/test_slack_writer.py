@@ -61,7 +61,7 @@ async def test_without_native_streaming_edits_and_splits_on_msg_too_long(
         app.slack.streaming_error = "not_allowed"
         app.slack.max_text = 1200
         messages = await _ask(app, "write without streaming")
-        assert not app.server.app.state.slack.streaming.enabled, "refused once: edits from now"
+        assert not app.server.services.slack.streaming.enabled, "refused once: edits from now"
     assert {message.method for message in messages} <= {"chat.postMessage", "chat.update"}
     assert len(messages) >= 3
     assert all(len(message.text) <= 1200 for message in messages)

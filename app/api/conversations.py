@@ -32,6 +32,16 @@ logger = logging.getLogger(__name__)
 KEY_LIFETIME = 30 * 24 * 3600.0
 """Seconds a stored history stays continuable; older keys are pruned."""
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_conversations (
+    key TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    temporary INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_conversations_chat ON api_conversations (conversation_id);
+"""
+
 _LABELS = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
 _REPLY_INSTRUCTION = (
     "[Reply to the last message above as the assistant, following the system instructions "
@@ -154,13 +164,16 @@ def continuation(messages: Sequence[Message], instruction: str | None = None) ->
 
 
 class ConversationMap:
-    """History hashes -> ChatGPT chats, in the bridge's SQLite database."""
+    """History hashes -> ChatGPT chats, in the bridge's SQLite database (`setup()` first)."""
 
     def __init__(self, db: Database, max_prompt_chars: int) -> None:
         self._db = db
         self._max_prompt_chars = max_prompt_chars
         self._busy: Counter[str] = Counter()
-        self._ready = False
+
+    async def setup(self) -> None:
+        """Create the table: once, when the app starts, before the first request."""
+        await self._db.create_tables(_SCHEMA)
 
     async def plan(
         self,
@@ -171,7 +184,6 @@ class ConversationMap:
         instruction: str | None = None,
     ) -> ChatPlan:
         """Decide where the request goes. Call `release()` when its turn is over."""
-        await self._ensure_table()
         if pinned:
             prompt = self._checked(
                 continuation(dialogue.trailing or dialogue.turns[-1:], instruction)
@@ -264,18 +276,3 @@ class ConversationMap:
             await connection.execute(
                 "DELETE FROM api_conversations WHERE created < ?", (now - KEY_LIFETIME,)
             )
-
-    async def _ensure_table(self) -> None:
-        if self._ready:
-            return
-        async with self._db.transaction() as connection:
-            await connection.execute(
-                "CREATE TABLE IF NOT EXISTS api_conversations ("
-                " key TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,"
-                " temporary INTEGER NOT NULL, created REAL NOT NULL)"
-            )
-            await connection.execute(
-                "CREATE INDEX IF NOT EXISTS api_conversations_chat"
-                " ON api_conversations (conversation_id)"
-            )
-        self._ready = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -96,28 +97,43 @@ def api_error_from(error: BaseException) -> APIError:
     return api_error
 
 
+@dataclass(frozen=True)
+class HttpMapping:
+    """How one kind of browser failure is answered over HTTP."""
+
+    status: int
+    code: str
+    type: str = "server_error"
+    person_must_act: bool = False
+    """`x-should-retry: false` whatever `delivered` says: only a person can fix it."""
+    retry_after: bool = False
+    """Announce the error's `retry_after` (or a default) in a `Retry-After` header."""
+
+
+BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
+    BusyError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
+    RateLimitedError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
+    LoginRequiredError: HttpMapping(503, "login_required", person_must_act=True),
+    ChallengeError: HttpMapping(503, "challenge_required", person_must_act=True),
+    BrowserDownError: HttpMapping(503, "browser_unavailable"),
+    AnswerTimeoutError: HttpMapping(504, "answer_timeout"),
+    SendUncertainError: HttpMapping(502, "send_uncertain"),
+    WebAppError: HttpMapping(502, "chatgpt_error"),
+    BridgeError: HttpMapping(500, "bridge_error"),
+}
+"""Each `browser.errors` type -> its HTTP answer; a subclass without a row takes its base's."""
+
+
 def _bridge_error(error: BridgeError) -> APIError:
-    message = str(error)
-    if isinstance(error, BusyError | RateLimitedError):
-        seconds = error.retry_after or DEFAULT_RATE_LIMIT_RETRY_AFTER
-        return APIError(
-            429,
-            message,
-            type="requests",
-            code="rate_limit_exceeded",
-            headers={"Retry-After": str(max(1, math.ceil(seconds)))},
-        )
-    if isinstance(error, LoginRequiredError):
-        # A person has to act in the browser: an automatic retry cannot help.
-        return _no_retry(503, message, code="login_required")
-    if isinstance(error, ChallengeError):
-        return _no_retry(503, message, code="challenge_required")
-    if isinstance(error, BrowserDownError):
-        return APIError(503, message, type="server_error", code="browser_unavailable")
-    if isinstance(error, AnswerTimeoutError):
-        return APIError(504, message, type="server_error", code="answer_timeout")
-    if isinstance(error, SendUncertainError):
-        return APIError(502, message, type="server_error", code="send_uncertain")
-    if isinstance(error, WebAppError):
-        return APIError(502, message, type="server_error", code="chatgpt_error")
-    return APIError(500, message, type="server_error", code="bridge_error")
+    mapping = next(BRIDGE_ERRORS[kind] for kind in type(error).__mro__ if kind in BRIDGE_ERRORS)
+    headers = {"x-should-retry": "false"} if mapping.person_must_act else {}
+    if mapping.retry_after:
+        headers["Retry-After"] = _retry_after(error)
+    return APIError(
+        mapping.status, str(error), type=mapping.type, code=mapping.code, headers=headers
+    )
+
+
+def _retry_after(error: BridgeError) -> str:
+    seconds = error.retry_after if isinstance(error, BusyError | RateLimitedError) else None
+    return str(max(1, math.ceil(seconds or DEFAULT_RATE_LIMIT_RETRY_AFTER)))

@@ -4,11 +4,22 @@ The list comes from the web app (the account's own model picker, `bridge.models(
 it answers, else from `DEFAULT_MODEL`. Clients often send a fixed default such as
 `gpt-4o-mini` or `gpt-3.5-turbo`; `MODEL_ALIASES` maps such names to a ChatGPT model, and
 an alias is listed (and accepted) whenever its target is.
+
+Reading the list needs a browser tab, and a tab may be busy with a long answer for minutes,
+so no request ever waits for a refresh: the catalog serves the last list it read and, once
+that list is older than its TTL, reads a new one in the background (stale-while-revalidate;
+an idle bridge spends no tab on it). The first read starts with the app. A request that
+arrives before that first read has finished waits for it, but at most `FIRST_LIST_WAIT`
+seconds: without the account's list, a valid model such as `gpt-5` would be refused as
+unknown, and a freshly started bridge normally has a free tab, so the wait is short. If the
+read is slower than that, the request gets `DEFAULT_MODEL` (and the aliases of it), which
+every account accepts, and the read carries on for the next request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -25,6 +36,8 @@ MODELS_TTL = 300.0
 """Seconds a model list read from the web app stays fresh."""
 FALLBACK_TTL = 30.0
 """Seconds before asking the web app again after it could not tell (logged out, starting)."""
+FIRST_LIST_WAIT = 10.0
+"""Seconds a request waits for the very first model list before it uses `DEFAULT_MODEL`."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +53,25 @@ class ModelEntry:
 
 
 class ModelCatalog:
+    """The account's models, read in the background. `start()` it with the app."""
+
     def __init__(self, source: Bridge, settings: Settings) -> None:
         self._source = source
         self._settings = settings
         self._created = int(time.time())
-        self._slugs: list[str] = []
+        self._slugs: list[str] | None = None
         self._expires = 0.0
-        self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin reading the list now, so the first request finds it (or nearly)."""
+        self._refresh_soon()
+
+    async def stop(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
 
     async def entries(self) -> list[ModelEntry]:
         slugs = await self._available()
@@ -79,24 +104,37 @@ class ModelCatalog:
         )
 
     async def _available(self) -> list[str]:
-        async with self._lock:
-            if time.monotonic() >= self._expires:
-                self._slugs, ttl = await self._read()
-                self._expires = time.monotonic() + ttl
-            return self._slugs
+        if time.monotonic() >= self._expires:
+            self._refresh_soon()
+        if self._slugs is None and self._refresh is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._refresh), FIRST_LIST_WAIT)
+        return self._slugs or [self._settings.default_model]
 
-    async def _read(self) -> tuple[list[str], float]:
+    def _refresh_soon(self) -> None:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._read(), name="model-list")
+
+    async def _read(self) -> None:
         default = self._settings.default_model
         try:
             slugs = list(dict.fromkeys(await self._source.models()))
-        except BridgeError as error:
+        except Exception as error:
             # Busy tabs or a logged-out page say nothing about the account's models: keep
-            # what was read before, and ask again soon.
+            # what was read before, and ask again soon. Anything else is a bug, but the
+            # list must still be served, so it is logged and handled the same way.
             kept = self._slugs or [default]
-            logger.info("model list unavailable (%s); using %s", error, ", ".join(kept))
-            return kept, FALLBACK_TTL
+            log = logger.info if isinstance(error, BridgeError) else logger.exception
+            log("model list unavailable (%s); using %s", error, ", ".join(kept))
+            self._store(kept, FALLBACK_TTL)
+            return
         if not slugs:
-            return [default], FALLBACK_TTL
-        # The configured default is always accepted, even if the picker does not list it
-        # (ChatGPT's "auto" is a routing choice rather than a model of the list).
-        return ([*slugs, default] if default not in slugs else slugs), MODELS_TTL
+            self._store([default], FALLBACK_TTL)
+        else:
+            # The configured default is always accepted, even if the picker does not list it
+            # (ChatGPT's "auto" is a routing choice rather than a model of the list).
+            self._store(slugs if default in slugs else [*slugs, default], MODELS_TTL)
+
+    def _store(self, slugs: list[str], ttl: float) -> None:
+        self._slugs = slugs
+        self._expires = time.monotonic() + ttl

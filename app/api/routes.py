@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
@@ -10,12 +9,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.completions import CompletionJob
-from app.api.conversations import ConversationMap
 from app.api.errors import APIError
-from app.api.models import ModelCatalog
 from app.api.routing import OpenAIRoute
 from app.api.schemas import parse_chat_request
 from app.api.streaming import KEEPALIVE_INTERVAL, SSE_HEADERS, event_stream
+from app.security import request_is_authorized
+from app.services import services
 
 FIRST_DELTA_GRACE = 10.0
 """Seconds a stream waits for ChatGPT's first delta before sending its status line, so
@@ -27,11 +26,7 @@ _CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]{0,99}")
 
 async def require_api_key(request: Request) -> None:
     """`Authorization: Bearer <key>` whenever the bridge has a key (always when exposed)."""
-    key: str | None = request.app.state.api_key
-    if key is None:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
+    if not request_is_authorized(request):
         raise APIError(
             401,
             "Incorrect or missing API key. Send the bridge's key as `Authorization: Bearer "
@@ -43,40 +38,27 @@ async def require_api_key(request: Request) -> None:
 router = APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_api_key)])
 
 
-def _catalog(request: Request) -> ModelCatalog:
-    state = request.app.state
-    if not hasattr(state, "model_catalog"):
-        state.model_catalog = ModelCatalog(state.bridge, state.settings)
-    return state.model_catalog
-
-
-def _conversations(request: Request) -> ConversationMap:
-    state = request.app.state
-    if not hasattr(state, "conversation_map"):
-        state.conversation_map = ConversationMap(state.db, state.settings.max_prompt_chars)
-    return state.conversation_map
-
-
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
-    entries = await _catalog(request).entries()
+    entries = await services(request).models.entries()
     return {"object": "list", "data": [entry.as_dict() for entry in entries]}
 
 
 @router.get("/models/{model_id}")
 async def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
-    entry = await _catalog(request).resolve(model_id)
+    entry = await services(request).models.resolve(model_id)
     return entry.as_dict()
 
 
 @router.post("/chat/completions")
 async def create_chat_completion(request: Request) -> Response:
     chat = parse_chat_request(await request.body())
+    parts = services(request)
     job = CompletionJob(
-        bridge=request.app.state.bridge,
-        conversations=_conversations(request),
+        bridge=parts.bridge,
+        conversations=parts.conversations,
         request=chat,
-        model=await _catalog(request).resolve(chat.model),
+        model=await parts.models.resolve(chat.model),
         pinned=_pinned_conversation(request),
     )
     await job.open()

@@ -44,6 +44,8 @@ class TurnRunner:
         self._items: asyncio.Queue[object] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._on_done: Callable[[], None] | None = None
+        self._ending = False
+        """Stopped, or answered and releasing its tab: nothing may interrupt it any more."""
 
     @property
     def conversation_id(self) -> str | None:
@@ -92,8 +94,13 @@ class TurnRunner:
         return item
 
     def stop(self) -> None:
-        """End the turn now: Stop is pressed in the page and the tab freed, in the task."""
-        if self._task is not None and not self._task.done():
+        """End the turn now: Stop is pressed in the page and the tab freed, in the task.
+
+        Only once, and never after the answer is complete: a second cancellation, or one of
+        a finished turn, would land in the release of the tab and could lose the tab.
+        """
+        if self._task is not None and not self._task.done() and not self._ending:
+            self._ending = True
             self._task.cancel()
 
     def _over(self) -> None:
@@ -118,7 +125,7 @@ class TurnRunner:
                     raise
                 # The answer is complete: the client need not wait for the tab's release.
                 self._items.put_nowait(_END)
-                answered = True
+                answered = self._ending = True
                 self._over()
         except asyncio.CancelledError:
             if not self._entered.done():

@@ -10,6 +10,7 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
+`models()` answers `model_slugs`; `models_error` and `models_delay` make it fail or slow.
 Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags), so a test can
 prove what was typed, and how often: a prompt "sent" twice is a bug the fake makes visible.
 Tabs and the waiting line behave like the pool's: `tabs` turns at once, `patient` callers
@@ -135,6 +136,12 @@ class FakeBridge:
     asks: list[Ask] = field(default_factory=list)
     turns: list[FakeTurn] = field(default_factory=list)
     started: bool = False
+    models_error: BridgeError | None = None
+    """Raised by `models()` while set (a busy pool, a logged-out page)."""
+    models_delay: float = 0.0
+    """Seconds `models()` takes, like waiting for a free tab."""
+    models_reads: int = 0
+    """How often `models()` was called."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -202,6 +209,11 @@ class FakeBridge:
         return self.state_value
 
     async def models(self) -> list[str]:
+        self.models_reads += 1
+        if self.models_delay:
+            await asyncio.sleep(self.models_delay)
+        if self.models_error is not None:
+            raise self.models_error
         return list(self.model_slugs)
 
     async def whoami(self) -> str | None:

@@ -1,0 +1,94 @@
+"""The model list is read in the background and never makes a request wait for a tab.
+
+On a FakeBridge whose `models()` can be slow or fail: the first request waits for the first
+read only briefly, a stale list is served while the next read runs, and a failed read keeps
+the last list (or the configured default). See the docstring of app/api/models.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.api import models
+from browser.errors import BusyError
+from tests.api_support import Api, StartApp, fake_app
+from tests.fakes.bridge import FakeBridge
+
+HOUR = 3600.0
+"""A `models()` that takes this long is a read that never ends within a test."""
+
+
+async def _ids(api: Api) -> list[str]:
+    # A short client timeout: a request that waited for the slow read would fail here.
+    client = api.async_client(timeout=30)
+    return [model.id async for model in client.models.list()]
+
+
+async def test_the_first_request_waits_for_the_first_read(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    bridge = FakeBridge(models_delay=0.5, model_slugs=["gpt-5", "o3"])
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        ids = await _ids(api)
+    assert ids[:3] == ["gpt-5", "o3", "auto"]  # the account's list, plus DEFAULT_MODEL
+    assert bridge.models_reads == 1  # read once at startup, not once per request
+
+
+async def test_a_first_read_slower_than_the_wait_serves_the_default_model(
+    start_app: StartApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(models, "FIRST_LIST_WAIT", 0.1)
+    bridge = FakeBridge(models_delay=HOUR)
+    async with fake_app(start_app, tmp_path, bridge, default_model="gpt-5") as api:
+        assert await _ids(api) == ["gpt-5"]
+        completion = await api.async_client(timeout=30).chat.completions.create(
+            model="gpt-5", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert completion.choices[0].message.content == "You said: hi"
+    assert bridge.models_reads == 1  # the one read carries on; requests do not stack more
+
+
+async def test_a_stale_list_is_served_while_the_next_read_runs(
+    start_app: StartApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(models, "MODELS_TTL", 0.0)  # every list is stale at once
+    bridge = FakeBridge(model_slugs=["gpt-5"])
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        assert "gpt-5" in await _ids(api)
+        bridge.models_delay = HOUR  # from now on a read waits for a tab that never frees
+        bridge.model_slugs = ["gpt-6"]
+        for _ in range(3):
+            assert "gpt-5" in await _ids(api)  # the last list, at once
+        reads = bridge.models_reads
+        for _ in range(3):
+            await _ids(api)
+        assert bridge.models_reads == reads  # the one running read is not stacked upon
+
+
+async def test_a_failed_read_keeps_the_last_list_and_asks_again(
+    start_app: StartApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(models, "FALLBACK_TTL", 0.0)
+    monkeypatch.setattr(models, "MODELS_TTL", 0.0)
+    bridge = FakeBridge(models_error=BusyError())
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        ids = await _ids(api)
+        assert "auto" in ids and "gpt-5" not in ids  # only DEFAULT_MODEL (and its aliases)
+        bridge.models_error = None
+        await _until_listed(api, "gpt-5")  # asked again, and the list is taken
+        bridge.models_error, reads = BusyError(), bridge.models_reads
+        while bridge.models_reads < reads + 2:  # at least one read that surely failed
+            assert "gpt-5" in await _ids(api)  # a busy pool says nothing: the last list stays
+            await asyncio.sleep(0.01)
+        assert "gpt-5" in await _ids(api)
+
+
+async def _until_listed(api: Api, model_id: str) -> None:
+    for _ in range(200):
+        if model_id in await _ids(api):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{model_id} was never listed")
