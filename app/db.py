@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from browser.private import private_file
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +80,6 @@ class Database:
             return cursor
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) readable by the owner only: it holds cookies and history."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def _prepare_private_file(path: Path) -> None:
-    ensure_private_dir(path.parent)
-    path.touch(mode=0o600, exist_ok=True)
-    os.chmod(path, 0o600)
-
-
 def _unusable(path: Path, reason: str) -> DatabaseError:
     return DatabaseError(
         f"Cannot use the database {path}: {reason}. Check that the file and its folder are "
@@ -112,7 +101,7 @@ async def _prove_writable(connection: aiosqlite.Connection) -> None:
 @asynccontextmanager
 async def open_database(path: Path) -> AsyncIterator[Database]:
     try:
-        await asyncio.to_thread(_prepare_private_file, path)
+        await asyncio.to_thread(private_file, path)
     except OSError as error:
         raise _unusable(path, error.strerror or str(error)) from error
     try:

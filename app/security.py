@@ -10,15 +10,14 @@ printed at startup, so exposure is never open by accident and the key survives r
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 from pathlib import Path
 
 from fastapi import Request
 
 from app.config import Settings
-from app.db import ensure_private_dir
 from app.services import services
+from browser.private import write_private
 
 KEY_FILE_NAME = "api-key"
 
@@ -48,11 +47,8 @@ def resolve_api_key(settings: Settings, *, exposed: bool) -> str | None:
         return path.read_text().strip() or None
     if not exposed:
         return None
-    ensure_private_dir(settings.data_dir)
     key = "cgb-" + secrets.token_urlsafe(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(key + "\n")
+    write_private(path, key + "\n", exclusive=True)
     return key
 
 

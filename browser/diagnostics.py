@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import Page
 
 from browser import adapters, selectors
+from browser.private import write_private
 
 TOKEN = re.compile(r"eyJ[\w.-]{8,}|\b(?:sk|sess|pk)-[\w-]{8,}|(?=[\w+/=]*\d)[\w+/=]{16,}")
 """JWTs, API-key shapes and any long unbroken run of base64 holding a digit; test ids
@@ -118,10 +118,4 @@ def _slug(step: str) -> str:
 
 
 def _save(folder: Path, name: str, report: dict[str, Any]) -> Path:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    path = folder / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        json.dump(report, file, ensure_ascii=False, indent=1)
-    return path
+    return write_private(folder / name, json.dumps(report, ensure_ascii=False, indent=1))
