@@ -23,12 +23,13 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
 
 from browser import faults, selectors
+from browser.channel import Channel
 from browser.contract import FinishReason
 from browser.decoder import StreamDecoder
 from browser.errors import (
@@ -36,6 +37,7 @@ from browser.errors import (
     BridgeError,
     ChallengeError,
     LoginRequiredError,
+    PromptTooLongError,
     RateLimitedError,
     SendUncertainError,
     WebAppError,
@@ -58,14 +60,13 @@ RECOVERY_IDLE = 15.0
 """Seconds without progress before a broken-off stream is given up on."""
 POLL = 0.15
 
-_END = object()
-
 
 class TurnSettings(Protocol):
     chatgpt_url: str
     default_model: str
     idle_timeout: float
     answer_timeout: float
+    max_prompt_chars: int
 
 
 class BrowserTurn:
@@ -80,8 +81,10 @@ class BrowserTurn:
         model: str | None = None,
         *,
         temporary: bool = False,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._tab = tab
+        self._before_send = before_send
         self._page = tab.page
         self._settings = settings
         self.prompt = prompt
@@ -104,29 +107,15 @@ class BrowserTurn:
         self._next_seq: dict[str, int] = {}
         self._held: dict[str, dict[int, dict[str, Any]]] = {}
         self._decoder = StreamDecoder()
-        self._out: asyncio.Queue[object] = asyncio.Queue()
+        self._out: Channel[str] = Channel()
         self._reader: asyncio.Task[None] | None = None
         self._cancelled = False
-        self._iteration_over = False
         self._error: BridgeError | None = None
 
     # --- the caller's side ------------------------------------------------------------------
 
-    def __aiter__(self) -> BrowserTurn:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._iteration_over:
-            raise StopAsyncIteration
-        item = await self._out.get()
-        if item is _END:
-            self._iteration_over = True
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            self._iteration_over = True
-            raise item
-        assert isinstance(item, str)
-        return item
+    def __aiter__(self) -> Channel[str]:
+        return self._out
 
     async def read(self) -> str:
         """Wait for the whole answer and return it (raises like iteration does)."""
@@ -167,6 +156,9 @@ class BrowserTurn:
         """Open the chat, type, send, confirm; raises a typed error on any failure."""
         if not self._expected.strip():
             raise WebAppError("The prompt is empty: there is nothing to send.", delivered=False)
+        if len(self._expected) > self._settings.max_prompt_chars:
+            # Typing it would be cut by the message box or refused half-way: never start.
+            raise PromptTooLongError(len(self._expected), self._settings.max_prompt_chars)
         with self._page_errors():
             self._tab.drain()
             await self._open()
@@ -174,6 +166,8 @@ class BrowserTurn:
             if self._follow_up and self._requested_model:
                 await self._choose_model(self._requested_model)
             await self._type()
+            if self._before_send is not None:
+                await self._before_send()  # the pacing shared by all tabs
             before = await probe(self._page)
             self.delivered = None
             self._tab.turns += 1
@@ -411,12 +405,12 @@ class BrowserTurn:
                 await self._read_dom()
         except BridgeError as error:
             self._error = error
-            self._out.put_nowait(error)
         except PlaywrightError as error:
             self._error = self._down(error)
-            self._out.put_nowait(self._error)
         finally:
-            self._out.put_nowait(_END)
+            if self._error is not None:
+                self._out.fail(self._error)
+            self._out.close()
 
     async def _read_tap(self) -> None:
         started = time.monotonic()
@@ -617,7 +611,7 @@ class BrowserTurn:
         self._note_stream()
         if delta:
             self.text += delta
-            self._out.put_nowait(delta)
+            self._out.put(delta)
 
     def _note_stream(self) -> None:
         state = self._decoder.state
