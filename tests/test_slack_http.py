@@ -276,7 +276,7 @@ async def test_stop_button_stops_the_generation(
 
 
 async def test_chatgpt_failures_are_explained_in_the_thread(
-    slack: FakeSlack, events: SlackEvents, replica: Any
+    slack: FakeSlack, events: SlackEvents, replica: Any, server: AppServer
 ) -> None:
     await replica.configure(rate_limit_next=1)
     limited = message_event(f"rate me {_token()}", channel=PERSONAL)
@@ -285,6 +285,7 @@ async def test_chatgpt_failures_are_explained_in_the_thread(
     warning = next(m.text for m in messages if m.text.startswith(":warning:"))
     assert "limit" in warning
     assert "(until <!date^" in warning
+    server.app.state.bridge.pacer.release()  # as if ChatGPT's wait were over: no tab sends before
 
     await replica.configure(logged_out=True)
     logged_out = message_event(f"anyone there {_token()}", channel=PERSONAL)
