@@ -19,7 +19,13 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.contract import BridgeState
-from browser.errors import BridgeError, BrowserDownError, LoginRequiredError, RateLimitedError
+from browser.errors import (
+    BridgeError,
+    BrowserDownError,
+    ChallengeError,
+    LoginRequiredError,
+    RateLimitedError,
+)
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin, user_label
 from browser.pool import Pool, Tab
@@ -143,6 +149,8 @@ class BrowserBridge:
                 if tab is None:
                     return self._last_state  # every tab is answering: nothing new to learn
                 self._last_state = await self._check(tab)
+        except ChallengeError:  # the page's own fetch met Cloudflare's check
+            self._last_state = BridgeState.CHALLENGE
         except BrowserDownError:
             self._last_state = BridgeState.DOWN
         except PlaywrightError as error:
@@ -219,8 +227,8 @@ class BrowserBridge:
                     continue
                 try:
                     who = user_label(await auth_session(page))
-                except PlaywrightError:
-                    continue  # navigating: look again
+                except (PlaywrightError, ChallengeError):
+                    continue  # navigating, or the person is still on the check: look again
                 if who:
                     return who
             await asyncio.sleep(poll)

@@ -42,8 +42,9 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
-from browser.page import DomMessage, PageState, probe, read_answer
+from browser.page import DomMessage, PageState, probe
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
+from browser.readback import StoredAnswer, read_back
 from browser.session import first_line
 
 logger = logging.getLogger(__name__)
@@ -434,6 +435,7 @@ class BrowserTurn:
                         return
                 if state.done:
                     self._settle()
+                    await self._check_against_read_back()
                     return
             now = time.monotonic()
             if now - started > self._settings.answer_timeout:
@@ -481,11 +483,7 @@ class BrowserTurn:
             )
         seen, last_progress = self.text, time.monotonic()
         while time.monotonic() - last_progress < min(RECOVERY_IDLE, self._settings.idle_timeout):
-            try:
-                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
-            except LookupError as error:
-                logger.info("read-back failed: %s", error)
-                stored = None
+            stored = await self._read_back()
             if stored is not None:
                 if stored.finished:
                     self._replace_text(stored.text)
@@ -499,6 +497,32 @@ class BrowserTurn:
             f"was delivered (conversation {self.conversation_id}); it was not sent again.",
             delivered=True,
         )
+
+    async def _check_against_read_back(self) -> None:
+        """The streamed answer against the stored one: the stored one wins (and is logged)."""
+        if self.finish_reason != "stop":
+            return  # a stopped answer is partial on purpose
+        stored = await self._read_back()
+        if stored is None or not stored.finished or stored.text == self.text:
+            return
+        if stored.text.startswith(self.text):
+            logger.warning(
+                "the stream missed the answer's last %d characters; adding them",
+                len(stored.text) - len(self.text),
+            )
+        self.model = stored.model or self.model
+        self._replace_text(stored.text)  # logs when the two differ otherwise
+
+    async def _read_back(self) -> StoredAnswer | None:
+        """The stored answer to our message, None when it cannot be read (kept as streamed)."""
+        if self.conversation_id is None:
+            return None
+        try:
+            return await read_back(self._page, self.conversation_id, self.user_message_id)
+        except (LookupError, ChallengeError) as error:
+            # Delivered already: a challenged read-back must not turn into a failed turn.
+            logger.info("read-back failed: %s", error)
+            return None
 
     async def _read_dom(self) -> None:
         """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""
@@ -533,14 +557,10 @@ class BrowserTurn:
 
     async def _markdown_of(self, message_id: str) -> str:
         """The answer's exact Markdown: read back from the server, else via the copy button."""
-        if self.conversation_id:
-            try:
-                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
-                if stored.finished:
-                    self.model = stored.model or self.model
-                    return stored.text
-            except LookupError as error:
-                logger.info("read-back failed: %s", error)
+        stored = await self._read_back()
+        if stored is not None and stored.finished:
+            self.model = stored.model or self.model
+            return stored.text
         self._tab.drain()
         if not await self._page.evaluate(_CLICK_COPY_JS, [message_id, selectors.PAGE_SELECTORS]):
             raise WebAppError(
