@@ -108,6 +108,11 @@ class BrowserTurn:
         self._next_seq: dict[str, int] = {}
         self._held: dict[str, dict[int, dict[str, Any]]] = {}
         self._decoder = StreamDecoder()
+        self._attempts: list[str] = []
+        """Tap ids of the page's main requests carrying our message (it may retry)."""
+        self._attempt: str | None = None
+        """The attempt being decoded: the newest one seen."""
+        self._replaying = False
         self._out: Channel[str] = Channel()
         self._reader: asyncio.Task[None] | None = None
         self._cancelled = False
@@ -338,10 +343,16 @@ class BrowserTurn:
     def _take(self, message: dict[str, Any]) -> None:
         """Queue a tap message; the first request after Send is ours: adopt it."""
         self._inbox.append(message)
-        if message.get("kind") != "request" or self._fetch_ids:
+        if message.get("kind") != "request":
             return
         body = faults.json_object(message.get("body"))
         prompt, message_id = _user_message(body)
+        if self._fetch_ids:
+            # The front end may retry its request: an attempt carrying our message is ours.
+            if message.get("endpoint") == "conversation" and message_id == self.user_message_id:
+                self._fetch_ids.add(message["id"])
+                self._attempts.append(message["id"])
+            return
         if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
             logger.warning(
                 "the page sent a different text than typed (%d vs %d chars)",
@@ -349,6 +360,8 @@ class BrowserTurn:
                 len(self._expected),
             )
         self._fetch_ids.add(message["id"])
+        self._attempts.append(message["id"])
+        self._attempt = message["id"]
         self.user_message_id = message_id or self.user_message_id
         self.model = body.get("model") or self.model
         self.conversation_id = body.get("conversation_id") or self.conversation_id
@@ -361,11 +374,17 @@ class BrowserTurn:
             for message in self._ordered():
                 kind = message.get("kind")
                 if kind == "fetch_error":
+                    if await self._retried(message.get("id")):
+                        continue  # the page gave up on that attempt and sent another
                     raise SendUncertainError(
                         "The request to ChatGPT failed on the network "
                         f"({message.get('message')}); the prompt may have arrived. It was not "
                         "sent again; check the conversation on chatgpt.com."
                     )
+                if kind == "challenge":
+                    self.delivered = False  # Cloudflare answered, not ChatGPT
+                    await self._dismiss_dialogs()
+                    raise ChallengeError()
                 if kind == "response":
                     status = int(message.get("status", 0))
                     if status < 400:
@@ -416,21 +435,31 @@ class BrowserTurn:
     async def _read_tap(self) -> None:
         started = time.monotonic()
         last_progress = started
-        state = self._decoder.state
         while True:
             for message in self._ordered():
                 kind = message.get("kind")
+                attempt = message.get("id")
+                if attempt in self._attempts and attempt != self._attempt:
+                    if self._attempts.index(attempt) < self._attempts.index(self._attempt):
+                        continue  # an attempt the page gave up on
+                    self._follow(attempt)
+                state = self._decoder.state
                 if kind == "chunk":
                     delta = self._decoder.feed(message.get("text", ""))
                     if delta:
                         self.page_timings.setdefault("first_text", message.get("t", 0))
                         self.page_timings["last_text"] = message.get("t", 0)
-                    self._emit(delta)
+                    self._emit(self._caught_up() if self._replaying else delta)
                     last_progress = time.monotonic()
+                elif kind == "ws":
+                    last_progress = time.monotonic()  # the page hears about our turn
                 elif kind in ("end", "abort", "fetch_error"):
                     self.page_timings["end"] = message.get("t", 0)
-                    self._emit(self._decoder.close())
+                    delta = self._decoder.close()
+                    self._emit(self._caught_up() if self._replaying else delta)
                     if not state.done:
+                        if not state.handoff and await self._retried(attempt):
+                            continue
                         await self._broken_off(message)
                         return
                 if state.done:
@@ -456,6 +485,28 @@ class BrowserTurn:
                     self._settings.idle_timeout - (now - last_progress),
                 )
             )
+
+    def _follow(self, attempt: str) -> None:
+        """A retried request streams the answer again from the start: decode it afresh."""
+        logger.info("the page retried its request; following the new attempt")
+        self._decoder = StreamDecoder()
+        self._replaying = True
+        self._attempt = attempt
+
+    def _caught_up(self) -> str:
+        """While a retry replays what was handed out already, only what goes beyond it."""
+        text = self._decoder.state.text
+        if len(text) <= len(self.text) or not text.startswith(self.text):
+            return ""  # still replaying (a retry that diverges is settled by the read-back)
+        self._replaying = False
+        return text[len(self.text) :]
+
+    async def _retried(self, attempt: Any) -> bool:
+        """`attempt` broke off: is there, or does the page soon start, a newer one of ours?"""
+        deadline = time.monotonic() + TAP_GRACE
+        while self._attempts[-1] == attempt and time.monotonic() < deadline:
+            await self._wait_event(deadline - time.monotonic())
+        return self._attempts[-1] != attempt
 
     def _settle(self) -> None:
         """The stream is over: a stream error fails the turn, otherwise it is finished."""
@@ -595,6 +646,13 @@ class BrowserTurn:
             if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
                 raise self._gone(kind)
             fetch = message.get("id")
+            if (
+                kind == "ws"
+                and self.conversation_id
+                and self.conversation_id in message.get("text", "")
+            ):
+                self._ready.append(message)  # progress only: the socket's order does not matter
+                continue
             if kind == "request" and self._is_resume(message):
                 self._fetch_ids.add(fetch)
             if fetch not in self._fetch_ids:
