@@ -451,8 +451,10 @@ class BrowserTurn:
                         self.page_timings["last_text"] = message.get("t", 0)
                     self._emit(self._caught_up() if self._replaying else delta)
                     last_progress = time.monotonic()
-                elif kind == "ws":
-                    last_progress = time.monotonic()  # the page hears about our turn
+                elif kind in ("ws", "request"):
+                    # The page hears about our turn, or resumes it by itself: a thinking model
+                    # may stay silent for minutes, and only the page giving up is a stall.
+                    last_progress = time.monotonic()
                 elif kind in ("end", "abort", "fetch_error"):
                     self.page_timings["end"] = message.get("t", 0)
                     delta = self._decoder.close()
@@ -653,8 +655,12 @@ class BrowserTurn:
             ):
                 self._ready.append(message)  # progress only: the socket's order does not matter
                 continue
-            if kind == "request" and self._is_resume(message):
-                self._fetch_ids.add(fetch)
+            if kind == "request" and self._resumes_us(message):
+                if self._decoder.state.handoff:
+                    self._fetch_ids.add(fetch)  # the rest of the answer comes this way
+                else:
+                    self._ready.append(message)  # the page reconnecting by itself: progress
+                    continue
             if fetch not in self._fetch_ids:
                 continue
             held = self._held.setdefault(fetch, {})
@@ -667,9 +673,9 @@ class BrowserTurn:
         while self._ready:
             yield self._ready.popleft()
 
-    def _is_resume(self, message: dict[str, Any]) -> bool:
-        """A resume request of our conversation, after the stream handed off."""
-        if not self._decoder.state.handoff or "/resume" not in str(message.get("url")):
+    def _resumes_us(self, message: dict[str, Any]) -> bool:
+        """A resume request of our conversation (after a handoff, or a long silence)."""
+        if self.conversation_id is None or "/resume" not in str(message.get("url")):
             return False
         return (
             faults.json_object(message.get("body")).get("conversation_id") == self.conversation_id

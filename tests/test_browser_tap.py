@@ -19,7 +19,7 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from browser import Bridge
-from browser.errors import ChallengeError
+from browser.errors import AnswerTimeoutError, ChallengeError
 from browser.pool import Tab
 
 pytestmark = pytest.mark.browser
@@ -239,3 +239,24 @@ async def test_a_challenged_send_delivered_nothing(make_bridge: Any, replica: An
             pass
     assert caught.value.delivered is False
     assert "human-verification" in str(caught.value)
+
+
+async def test_the_page_resuming_by_itself_is_progress(make_bridge: Any, replica: Any) -> None:
+    """A thinking turn may be silent for minutes while the page keeps resuming it: only the
+    page's own signals stopping is a stall."""
+    own = await make_bridge(replica.url, idle_timeout=3.0, answer_timeout=60.0, max_tabs=1)
+    await replica.configure(stall_next=1)
+    async with own.ask("Think silently words:40") as turn:
+        page = own.pool.tabs[0].page
+        reader = asyncio.create_task(turn.read())
+        for _ in range(400):  # the stream names the conversation before it stalls
+            if turn.conversation_id:
+                break
+            await asyncio.sleep(0.05)
+        body = json.dumps({"conversation_id": turn.conversation_id})
+        for _ in range(6):  # every second, as if the page reconnected: 6 s > idle_timeout
+            assert not reader.done(), "the turn gave up while the page was still resuming"
+            await page.evaluate(POST_JS, [["/backend-api/f/conversation/resume"], body])
+            await asyncio.sleep(1.0)
+        with pytest.raises(AnswerTimeoutError):  # the page fell quiet: now it is a stall
+            await reader
