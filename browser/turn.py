@@ -343,13 +343,13 @@ class BrowserTurn:
     def _take(self, message: dict[str, Any]) -> None:
         """Queue a tap message; the first request after Send is ours: adopt it."""
         self._inbox.append(message)
-        if message.get("kind") != "request":
-            return
+        if message.get("kind") != "request" or message.get("endpoint") == "resume":
+            return  # a resume continues a stream: never the page posting our message
         body = faults.json_object(message.get("body"))
         prompt, message_id = _user_message(body)
         if self._fetch_ids:
             # The front end may retry its request: an attempt carrying our message is ours.
-            if message.get("endpoint") == "conversation" and message_id == self.user_message_id:
+            if message_id is not None and message_id == self.user_message_id:
                 self._fetch_ids.add(message["id"])
                 self._attempts.append(message["id"])
             return
