@@ -34,6 +34,9 @@ from browser.turn import BrowserTurn, TurnSettings
 
 logger = logging.getLogger(__name__)
 
+UNUSUAL_ACTIVITY = "unusual activity"
+"""ChatGPT's words when it flags the account (a 403): every send is held, as after a limit."""
+
 STATE_SETTLE_TIMEOUT = 15.0
 """Seconds a freshly loaded page gets to show its composer or a blocking state."""
 
@@ -127,7 +130,11 @@ class BrowserBridge:
                 try:
                     await turn.send()
                 except RateLimitedError as error:
-                    self._hold_sends(error)
+                    self._hold_sends(error.retry_after)
+                    raise
+                except ChallengeError as error:
+                    if UNUSUAL_ACTIVITY in str(error).lower():
+                        self._hold_sends(None)  # a flag on the account, not just a check
                     raise
                 self._pacer.sent()
                 self._pacer.release()  # ChatGPT took a message: the limit cleared
@@ -241,9 +248,9 @@ class BrowserBridge:
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
 
-    def _hold_sends(self, error: RateLimitedError) -> None:
+    def _hold_sends(self, retry_after: float | None) -> None:
         """The first limit signal holds every tab's sends for the page's own wait."""
         held = self._pacer.retry_after() is not None
-        seconds = self._pacer.hold(error.retry_after)
+        seconds = self._pacer.hold(retry_after)
         if not held:
             logger.warning("ChatGPT rate-limited a send: every send is held for %.0f s", seconds)

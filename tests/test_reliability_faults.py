@@ -80,7 +80,7 @@ async def test_each_replica_error_is_a_proper_http_error(
     assert failure.value.code == code
     assert failure.value.response.headers.get("x-should-retry") == retry
     assert len(await typed(replica, prompt)) == 1
-    if status == 429:
+    if knobs.get("fail_next_status") in (403, 429):  # a limit, or "unusual activity"
         await refused_while_held(api, replica)
     await still_answers(api)
 
@@ -92,7 +92,7 @@ async def refused_while_held(api: Api, replica: Any) -> None:
         await api.async_client(max_retries=0).chat.completions.create(
             model="auto", messages=[user(prompt)]
         )
-    assert int(held.value.response.headers["retry-after"]) > 60
+    assert int(held.value.response.headers["retry-after"]) >= 30
     assert await typed(replica, prompt) == []
     api.server.app.state.bridge.pacer.release()  # as if the page's own wait were over
 
