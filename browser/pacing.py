@@ -9,8 +9,7 @@ keep that person looking like one:
 - A hold after the first limit signal (HTTP 429, a "too many requests" dialog, an "unusual
   activity" notice): no tab sends until the page's own wait is over, because every further
   attempt during a limit risks a longer one. When the page names no wait, a default hold
-  applies (also after ChatGPT flags "unusual activity"); callers are refused with
-  `RateLimitedError` carrying `retry_after`, never queued
+  applies. Callers are refused with `RateLimitedError` carrying `retry_after`, never queued
   silently for minutes.
 
 Pure asyncio: the clock and the sleep are injectable, so the logic is tested without a
