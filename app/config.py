@@ -51,10 +51,16 @@ class Settings(BaseSettings):
     max_queue: int = Field(16, ge=0, validation_alias="BRIDGE_MAX_QUEUE")
     idle_timeout: float = Field(120.0, gt=0, validation_alias="BRIDGE_IDLE_TIMEOUT")
     answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
-    # Longest message the API types into ChatGPT (a flattened history included); longer -> 400.
+    # Longest message typed into ChatGPT (a flattened history included); longer is refused
+    # before typing. 30000 stays under the smallest measured ceiling (Free, ~25k tokens) for
+    # text of >= 1.2 characters per token (English ~4, code ~3, CJK ~1.2-1.5); Plus takes
+    # ~40k tokens, Plus Instant 211,256 characters: raise it there.
     max_prompt_chars: int = Field(30000, ge=100, validation_alias="BRIDGE_MAX_PROMPT_CHARS")
     # JSON of extra selector layers tried first, e.g. {"composer": ["div#new-composer"]}.
     selectors_file: Path | None = Field(None, validation_alias="BRIDGE_SELECTORS_FILE")
+    # Minimum gap between two sends from any tabs (0: off). One account is one person: a
+    # burst of parallel prompts within a second is what "unusual activity" checks look for.
+    send_interval_ms: int = Field(1000, ge=0, validation_alias="BRIDGE_SEND_INTERVAL_MS")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"

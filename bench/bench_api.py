@@ -151,6 +151,7 @@ async def run(args: argparse.Namespace) -> None:
             data_dir=Path(data_dir),
             max_tabs=args.tabs,
             max_queue=64,
+            send_interval_ms=0,  # the replica has no abuse check: measure the bridge
             _env_file=None,
         )
         server = AppServer(settings)

@@ -102,6 +102,7 @@ async def main(executable: str, rounds: int, conversations: int) -> None:
         browser_headless=True,
         data_dir=data,
         max_tabs=6,
+        send_interval_ms=0,  # the replica has no abuse check: measure the bridge
     )
     bridge = BrowserBridge(settings)
     await bridge.start()

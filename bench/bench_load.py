@@ -79,6 +79,7 @@ async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) 
             Path(data_dir) / "data",
             slack_channels=[CHANNEL],
             max_tabs=args.tabs,
+            send_interval_ms=0,  # the replica has no abuse check: measure the bridge
             **slack_values(slack.url),
         ) as api,
     ):

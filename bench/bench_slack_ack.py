@@ -66,6 +66,7 @@ async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> Non
             slack.url,
             slack_channels=[CHANNEL],
             max_tabs=tabs,
+            send_interval_ms=0,  # the replica has no abuse check: measure the bridge
         )
         server = AppServer(settings)
         await asyncio.to_thread(server.start)

@@ -21,13 +21,23 @@ from playwright.async_api import Page
 from browser import selectors
 from browser.account import Account, read_account
 from browser.contract import BridgeState
-from browser.errors import BridgeError, BrowserDownError, LoginRequiredError, RateLimitedError
+from browser.errors import (
+    BridgeError,
+    BrowserDownError,
+    ChallengeError,
+    LoginRequiredError,
+    RateLimitedError,
+)
+from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin, user_label
 from browser.pool import Pool, Tab
 from browser.session import Session, SessionSettings, first_line
 from browser.turn import BrowserTurn, TurnSettings
 
 logger = logging.getLogger(__name__)
+
+UNUSUAL_ACTIVITY = "unusual activity"
+"""ChatGPT's words when it flags the account (a 403): every send is held, as after a limit."""
 
 STATE_SETTLE_TIMEOUT = 15.0
 """Seconds a freshly loaded page gets to show its composer or a blocking state."""
@@ -37,6 +47,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     max_tabs: int
     max_queue: int
     selectors_file: Path | None
+    send_interval_ms: int
 
 
 class BrowserBridge:
@@ -47,12 +58,17 @@ class BrowserBridge:
         selectors.use_file(settings.selectors_file)  # the person's hot-fix layers come first
         self._session = Session(settings, headless=headless)
         self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
-        self._rate_limited_until = 0.0
+        self._pacer = SendPacer(settings.send_interval_ms / 1000)
         self._last_state = BridgeState.DOWN
 
     @property
     def pool(self) -> Pool:
         return self._pool
+
+    @property
+    def pacer(self) -> SendPacer:
+        """The send pacing every tab shares (and its hold after a rate limit)."""
+        return self._pacer
 
     @property
     def session(self) -> Session:
@@ -102,18 +118,30 @@ class BrowserBridge:
         temporary: bool,
         patient: bool,
     ) -> AsyncIterator[BrowserTurn]:
+        self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
             turn = BrowserTurn(
-                tab, self._settings, prompt, conversation_id, model, temporary=temporary
+                tab,
+                self._settings,
+                prompt,
+                conversation_id,
+                model,
+                temporary=temporary,
+                before_send=self._pacer.wait_turn,
             )
             try:
                 try:
                     await turn.send()
                 except RateLimitedError as error:
-                    self._note_rate_limit(error)
+                    self._hold_sends(error.retry_after)
                     raise
-                self._rate_limited_until = 0.0  # ChatGPT took a message: the limit cleared
+                except ChallengeError as error:
+                    if UNUSUAL_ACTIVITY in str(error).lower():
+                        self._hold_sends(None)  # a flag on the account, not just a check
+                    raise
+                self._pacer.sent()
+                self._pacer.release()  # ChatGPT took a message: the limit cleared
                 yield turn
             finally:
                 await turn.close()
@@ -125,13 +153,15 @@ class BrowserBridge:
         except BridgeError as error:
             logger.warning("browser down: %s", error)
             return BridgeState.DOWN
-        if time.monotonic() < self._rate_limited_until:
+        if self._pacer.retry_after() is not None:
             return BridgeState.RATE_LIMITED
         try:
             async with self._pool.lease(wait=False) as tab:
                 if tab is None:
                     return self._last_state  # every tab is answering: nothing new to learn
                 self._last_state = await self._check(tab)
+        except ChallengeError:  # the page's own fetch met Cloudflare's check
+            self._last_state = BridgeState.CHALLENGE
         except BrowserDownError:
             self._last_state = BridgeState.DOWN
         except PlaywrightError as error:
@@ -203,6 +233,9 @@ class BrowserBridge:
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
 
-    def _note_rate_limit(self, error: RateLimitedError) -> None:
-        if error.retry_after:
-            self._rate_limited_until = time.monotonic() + error.retry_after
+    def _hold_sends(self, retry_after: float | None) -> None:
+        """The first limit signal holds every tab's sends for the page's own wait."""
+        held = self._pacer.retry_after() is not None
+        seconds = self._pacer.hold(retry_after)
+        if not held:
+            logger.warning("ChatGPT rate-limited a send: every send is held for %.0f s", seconds)

@@ -58,6 +58,19 @@ class BusyError(BridgeError):
         )
 
 
+class PromptTooLongError(BridgeError):
+    """The prompt is longer than ChatGPT's message box takes: refused before typing."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        super().__init__(
+            f"The prompt has {length} characters, more than the {limit} ChatGPT's message box "
+            "takes (BRIDGE_MAX_PROMPT_CHARS). Nothing was typed or sent; shorten it or split "
+            "it into several messages."
+        )
+
+
 class SendUncertainError(BridgeError):
     """The prompt may have been delivered; retrying could post it twice."""
 

@@ -20,6 +20,7 @@ from playwright.async_api import Locator, Page
 from browser import adapters, selectors
 from browser.adapters import Detection, DomMessage
 from browser.decoder import finished, is_answer, message_text
+from browser.errors import ChallengeError
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ async ({path, bearer}) => {
     if (session && session.accessToken) headers.Authorization = "Bearer " + session.accessToken;
   }
   const response = await fetch(path, {credentials: "include", headers});
-  return {status: response.status, body: await response.text()};
+  const challenged = response.status === 403
+    && response.headers.get("cf-mitigated") === "challenge";
+  return {status: response.status, body: await response.text(), challenged};
 }
 """
 
@@ -174,8 +177,15 @@ _CONTROL_JS = f"""
 
 
 async def fetch_json(page: Page, path: str, *, bearer: bool = False) -> tuple[int, Any]:
-    """GET `path` from inside the page; `bearer` adds the session's access token."""
+    """GET `path` from inside the page; `bearer` adds the session's access token.
+
+    A 403 with `cf-mitigated: challenge` raises `ChallengeError`: Cloudflare wants a human
+    check even while the person is logged in (steipete/oracle `navigation.ts`), which is
+    neither a logout nor a refusal of this request.
+    """
     result = await page.evaluate(_FETCH_JSON_JS, {"path": path, "bearer": bearer})
+    if result.get("challenged"):
+        raise ChallengeError()
     try:
         body = json.loads(result["body"]) if result["body"] else None
     except ValueError:

@@ -18,15 +18,15 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser.errors import BusyError
-from browser.session import Session
+from browser.session import TapCallback
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,17 @@ TAB_CLOSED = "tab_closed"
 TAB_CRASHED = "tab_crashed"
 BROWSER_CLOSED = "browser_closed"
 """Kinds of the lifecycle messages put in a tab's event queue beside the tap's messages."""
+
+
+class TabSource(Protocol):
+    """What the pool needs of the browser: new tabs, and word when it dies.
+
+    `browser.session.Session` is the real one; the pool's own logic is tested on a fake.
+    """
+
+    async def new_page(self, on_tap: TapCallback | None = None) -> Page: ...
+
+    def on_close(self, listener: Callable[[], None]) -> None: ...
 
 
 @dataclass(eq=False)
@@ -75,7 +86,7 @@ class Tab:
 class Pool:
     def __init__(
         self,
-        session: Session,
+        session: TabSource,
         max_tabs: int,
         max_queue: int,
         *,
@@ -168,7 +179,13 @@ class Pool:
         if self._waiters:
             return False
         idle = any(not tab.busy and not tab.dead for tab in self._tabs)
-        return idle or len(self._tabs) + self._opening < self._max_tabs
+        return idle or self._can_open()
+
+    def _can_open(self) -> bool:
+        # A dead tab whose turn has not noticed yet holds no renderer: it takes no room, so
+        # waiters open new tabs at once when the browser dies under busy tabs.
+        live = sum(not tab.dead for tab in self._tabs)
+        return live + self._opening < self._max_tabs
 
     @contextlib.asynccontextmanager
     async def _conversation_lock(self, conversation_id: str | None) -> AsyncIterator[None]:
@@ -197,7 +214,7 @@ class Pool:
                 if tab is not None:
                     tab.busy = True
                     return tab
-                if len(self._tabs) + self._opening < self._max_tabs:
+                if self._can_open():
                     return await self._open()
             waiter: asyncio.Future[Tab | None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)

@@ -1,21 +1,33 @@
 // chatgpt-bridge stream tap: an init script that runs before the web app's own code.
 //
-// It wraps window.fetch. For the conversation endpoints (POST .../conversation, the /f/
-// variant, the anonymous variant and .../conversation/resume) it reports the request body
-// and then reads a clone() of the response, pushing every chunk of text to Python through
-// the tab's CDP binding (one-way, a JSON string per message). The page's own response object is returned untouched, so the web
-// app behaves exactly as without the tap. It also reports what the page copies to the
-// clipboard (the "Copy" action of a finished turn), the DOM fallback's source of Markdown.
+// It tees, never alters, the page's own conversation traffic into Python through the tab's
+// CDP binding (one-way, one JSON string per message):
+// - every attempt of `POST .../backend-{api,anon}/[f/]conversation` (the front end may
+//   retry: an aborted attempt, then another) and of `.../conversation/resume`: the request
+//   body, then a clone() of the response, chunk by chunk. Each attempt has its own `id`;
+// - the page's WebSockets to its own site (`ws.chatgpt.com` for chatgpt.com): every
+//   incoming text message, where long turns continue after a `stream_handoff`;
+// - what the page copies to the clipboard (the "Copy" action), the DOM fallback's Markdown.
+// The page's own Response and WebSocket objects are the ones it would have had without the
+// tap, so the web app behaves exactly as without it.
 //
-// Messages: {kind, id, seq, t, ...} with kind request | response | chunk | end | abort |
-// fetch_error | clipboard. `t` is the page's wall clock in ms (for the benchmark).
+// Messages: {kind, id, seq, t, ...}; `seq` orders one id's messages, `t` is the page's wall
+// clock in ms. Kinds:
+//   request    {url, endpoint: "conversation" | "resume", body}  an attempt starts
+//   response   {status, contentType, retryAfter}                 its response arrived
+//   challenge  {status: 403, url}  Cloudflare's `cf-mitigated: challenge`, even logged in:
+//              a human must look at the browser, not a logout (sent instead of `response`)
+//   chunk      {text}              response text, as it arrives
+//   end | abort {message} | fetch_error {message}                the attempt is over
+//   ws_open    {url}  /  ws {text}  /  ws_close {code}          one WebSocket, id "ws-…"
+//   clipboard  {text}              id "clipboard"
 (() => {
   const BINDING = "__chatgptBridgeTap";
   const MARK = Symbol.for("chatgpt-bridge.tap");
   if (window[MARK]) return;
   window[MARK] = true;
 
-  const ENDPOINT = /\/backend-(?:api|anon)\/(?:f\/)?conversation(?:\/resume)?\/?$/;
+  const ENDPOINT = /\/backend-(?:api|anon)\/(?:f\/)?conversation(\/resume)?\/?$/;
   const prefix = Math.random().toString(36).slice(2, 10);
   let counter = 0;
   const now = () => performance.timeOrigin + performance.now();
@@ -29,6 +41,13 @@
     }
   };
 
+  // One source of messages (a fetch attempt, a socket): its own id and sequence.
+  const stream = (label) => {
+    const id = `${label}${prefix}-${++counter}`;
+    let seq = 0;
+    return (kind, fields) => emit({ kind, id, seq: seq++, t: now(), ...fields });
+  };
+
   const target = (input, init) => {
     let url;
     let method;
@@ -39,8 +58,8 @@
     } catch (error) {
       return null;
     }
-    if (method !== "POST" || !ENDPOINT.test(url.pathname)) return null;
-    return url;
+    const match = method === "POST" && ENDPOINT.exec(url.pathname);
+    return match ? { url, endpoint: match[1] ? "resume" : "conversation" } : null;
   };
 
   const requestBody = async (input, init) => {
@@ -55,18 +74,19 @@
     return null;
   };
 
-  const pump = async (id, response, next) => {
-    emit({
-      kind: "response",
-      id,
-      seq: next(),
-      t: now(),
-      status: response.status,
-      contentType: response.headers.get("content-type") || "",
-      retryAfter: response.headers.get("retry-after"),
-    });
+  const pump = async (send, response) => {
+    const headers = response.headers;
+    if (response.status === 403 && headers.get("cf-mitigated") === "challenge") {
+      send("challenge", { status: 403, url: response.url });
+    } else {
+      send("response", {
+        status: response.status,
+        contentType: headers.get("content-type") || "",
+        retryAfter: headers.get("retry-after"),
+      });
+    }
     if (!response.body) {
-      emit({ kind: "end", id, seq: next(), t: now() });
+      send("end");
       return;
     }
     const reader = response.body.getReader();
@@ -76,53 +96,100 @@
         const { done, value } = await reader.read();
         if (done) break;
         const text = decoder.decode(value, { stream: true });
-        if (text) emit({ kind: "chunk", id, seq: next(), t: now(), text });
+        if (text) send("chunk", { text });
       }
       const rest = decoder.decode();
-      if (rest) emit({ kind: "chunk", id, seq: next(), t: now(), text: rest });
-      emit({ kind: "end", id, seq: next(), t: now() });
+      if (rest) send("chunk", { text: rest });
+      send("end");
     } catch (error) {
-      emit({ kind: "abort", id, seq: next(), t: now(), message: String(error) });
+      send("abort", { message: String(error) });
     }
   };
 
   const original = window.fetch;
   if (typeof original === "function") {
     const tapped = function fetch(input, init) {
-      const url = target(input, init);
-      if (!url) return original.apply(this, arguments);
-      const id = `${prefix}-${++counter}`;
-      let seq = 0;
-      const next = () => seq++;
+      const found = target(input, init);
+      if (!found) return original.apply(this, arguments);
+      const send = stream("");
       const started = now();
       const promise = original.apply(this, arguments);
-      requestBody(input, init).then((body) => {
-        emit({ kind: "request", id, seq: next(), t: started, url: url.href, body });
-        promise.then(
-          (response) => {
-            let copy;
-            try {
-              copy = response.clone();
-            } catch (error) {
-              emit({ kind: "fetch_error", id, seq: next(), t: now(), message: String(error) });
-              return;
-            }
-            pump(id, copy, next);
-          },
-          (error) => emit({ kind: "fetch_error", id, seq: next(), t: now(), message: String(error) }),
-        );
+      const announced = requestBody(input, init).then((body) => {
+        send("request", { t: started, url: found.url.href, endpoint: found.endpoint, body });
       });
+      // Registered before the page gets the promise, so the clone is taken before the page
+      // can read the body; reported after the request, whatever resolves first.
+      promise.then(
+        (response) => {
+          let copy;
+          try {
+            copy = response.clone();
+          } catch (error) {
+            announced.then(() => send("fetch_error", { message: String(error) }));
+            return;
+          }
+          announced.then(() => pump(send, copy));
+        },
+        (error) => announced.then(() => send("fetch_error", { message: String(error) })),
+      );
       return promise;
     };
     tapped.__wrapped__ = original;
     window.fetch = tapped;
   }
 
+  // The page's own site only (chatgpt.com -> ws.chatgpt.com): other sockets are not ours.
+  const ownSite = (url) => {
+    try {
+      const host = new URL(url, location.href).hostname;
+      return host === location.hostname || host.endsWith(`.${location.hostname}`);
+    } catch (error) {
+      return false;
+    }
+  };
+
+  const textOf = async (data) => {
+    if (typeof data === "string") return data;
+    if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
+    if (data instanceof Blob) return await data.text();
+    return null;
+  };
+
+  const NativeWebSocket = window.WebSocket;
+  if (typeof NativeWebSocket === "function") {
+    // A subclass, so `instanceof`, the constants and every method stay the page's own.
+    class WebSocket extends NativeWebSocket {
+      constructor(url, protocols) {
+        super(url, protocols);
+        if (!ownSite(this.url)) return;
+        const send = stream("ws-");
+        send("ws_open", { url: this.url });
+        // Blobs are read asynchronously: each message takes its sequence number on arrival.
+        let queue = Promise.resolve();
+        this.addEventListener("message", (event) => {
+          queue = queue.then(async () => {
+            try {
+              const text = await textOf(event.data);
+              if (text !== null) send("ws", { text });
+            } catch (error) {
+              // Reporting is best effort.
+            }
+          });
+        });
+        this.addEventListener("close", (event) => {
+          queue = queue.then(() => send("ws_close", { code: event.code }));
+        });
+      }
+    }
+    window.WebSocket = WebSocket;
+  }
+
   const clipboard = navigator.clipboard;
+  const copied = (text) => emit({ kind: "clipboard", id: "clipboard", seq: 0, t: now(), text });
   if (clipboard && typeof clipboard.writeText === "function") {
     const writeText = clipboard.writeText.bind(clipboard);
     clipboard.writeText = (text) => {
-      emit({ kind: "clipboard", id: "clipboard", seq: 0, t: now(), text: String(text) });
+      copied(String(text));
       return writeText(text);
     };
   }
@@ -132,8 +199,7 @@
       for (const item of items || []) {
         if (item.types && item.types.includes("text/plain")) {
           try {
-            const text = await (await item.getType("text/plain")).text();
-            emit({ kind: "clipboard", id: "clipboard", seq: 0, t: now(), text });
+            copied(await (await item.getType("text/plain")).text());
           } catch (error) {
             // Reporting is best effort; the copy itself goes on.
           }

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -31,6 +31,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import diagnostics, faults, selectors
+from browser.channel import Channel
 from browser.contract import FinishReason
 from browser.decoder import StreamDecoder
 from browser.errors import (
@@ -38,12 +39,14 @@ from browser.errors import (
     BridgeError,
     ChallengeError,
     LoginRequiredError,
+    PromptTooLongError,
     RateLimitedError,
     SendUncertainError,
     WebAppError,
 )
-from browser.page import DomMessage, PageState, control, probe, read_answer
+from browser.page import DomMessage, PageState, control, probe
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
+from browser.readback import StoredAnswer, read_back
 from browser.session import first_line
 
 logger = logging.getLogger(__name__)
@@ -60,8 +63,6 @@ RECOVERY_IDLE = 15.0
 """Seconds without progress before a broken-off stream is given up on."""
 POLL = 0.15
 
-_END = object()
-
 AnswerSource = Literal["stream", "websocket", "resume", "read-back", "dom"]
 """Where a turn's answer came from, for `chatgpt-bridge doctor` and bug reports."""
 
@@ -72,6 +73,7 @@ class TurnSettings(Protocol):
     default_model: str
     idle_timeout: float
     answer_timeout: float
+    max_prompt_chars: int
 
 
 class BrowserTurn:
@@ -86,8 +88,10 @@ class BrowserTurn:
         model: str | None = None,
         *,
         temporary: bool = False,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._tab = tab
+        self._before_send = before_send
         self._page = tab.page
         self._settings = settings
         self.prompt = prompt
@@ -116,29 +120,20 @@ class BrowserTurn:
         self._next_seq: dict[str, int] = {}
         self._held: dict[str, dict[int, dict[str, Any]]] = {}
         self._decoder = StreamDecoder()
-        self._out: asyncio.Queue[object] = asyncio.Queue()
+        self._attempts: list[str] = []
+        """Tap ids of the page's main requests carrying our message (it may retry)."""
+        self._attempt: str | None = None
+        """The attempt being decoded: the newest one seen."""
+        self._replaying = False
+        self._out: Channel[str] = Channel()
         self._reader: asyncio.Task[None] | None = None
         self._cancelled = False
-        self._iteration_over = False
         self._error: BridgeError | None = None
 
     # --- the caller's side ------------------------------------------------------------------
 
-    def __aiter__(self) -> BrowserTurn:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._iteration_over:
-            raise StopAsyncIteration
-        item = await self._out.get()
-        if item is _END:
-            self._iteration_over = True
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            self._iteration_over = True
-            raise item
-        assert isinstance(item, str)
-        return item
+    def __aiter__(self) -> Channel[str]:
+        return self._out
 
     async def read(self) -> str:
         """Wait for the whole answer and return it (raises like iteration does)."""
@@ -184,6 +179,9 @@ class BrowserTurn:
         """Open the chat, type, send, confirm; raises a typed error on any failure."""
         if not self._expected.strip():
             raise WebAppError("The prompt is empty: there is nothing to send.", delivered=False)
+        if len(self._expected) > self._settings.max_prompt_chars:
+            # Typing it would be cut by the message box or refused half-way: never start.
+            raise PromptTooLongError(len(self._expected), self._settings.max_prompt_chars)
         with self._page_errors():
             self._tab.drain()
             await self._open()
@@ -191,6 +189,8 @@ class BrowserTurn:
             if self._follow_up and self._requested_model:
                 await self._choose_model(self._requested_model)
             await self._type()
+            if self._before_send is not None:
+                await self._before_send()  # the pacing shared by all tabs
             before = await probe(self._page)
             self.delivered = None
             self._tab.turns += 1
@@ -363,10 +363,16 @@ class BrowserTurn:
     def _take(self, message: dict[str, Any]) -> None:
         """Queue a tap message; the first request after Send is ours: adopt it."""
         self._inbox.append(message)
-        if message.get("kind") != "request" or self._fetch_ids:
-            return
+        if message.get("kind") != "request" or message.get("endpoint") == "resume":
+            return  # a resume continues a stream: never the page posting our message
         body = faults.json_object(message.get("body"))
         prompt, message_id = _user_message(body)
+        if self._fetch_ids:
+            # The front end may retry its request: an attempt carrying our message is ours.
+            if message_id is not None and message_id == self.user_message_id:
+                self._fetch_ids.add(message["id"])
+                self._attempts.append(message["id"])
+            return
         if prompt is not None and prompt.replace("\r\n", "\n") != self._expected:
             logger.warning(
                 "the page sent a different text than typed (%d vs %d chars)",
@@ -374,6 +380,8 @@ class BrowserTurn:
                 len(self._expected),
             )
         self._fetch_ids.add(message["id"])
+        self._attempts.append(message["id"])
+        self._attempt = message["id"]
         self.user_message_id = message_id or self.user_message_id
         if message_id:
             self._decoder.expect(message_id)
@@ -388,11 +396,17 @@ class BrowserTurn:
             for message in self._ordered():
                 kind = message.get("kind")
                 if kind == "fetch_error":
+                    if await self._retried(message.get("id")):
+                        continue  # the page gave up on that attempt and sent another
                     raise SendUncertainError(
                         "The request to ChatGPT failed on the network "
                         f"({message.get('message')}); the prompt may have arrived. It was not "
                         "sent again; check the conversation on chatgpt.com."
                     )
+                if kind == "challenge":
+                    self.delivered = False  # Cloudflare answered, not ChatGPT
+                    await self._dismiss_dialogs()
+                    raise ChallengeError()
                 if kind == "response":
                     status = int(message.get("status", 0))
                     if status < 400:
@@ -433,21 +447,26 @@ class BrowserTurn:
                 await self._read_dom()
         except BridgeError as error:
             self._error = error
-            self._out.put_nowait(error)
         except PlaywrightError as error:
             self._error = self._down(error)
-            self._out.put_nowait(self._error)
         finally:
-            self._out.put_nowait(_END)
+            if self._error is not None:
+                self._out.fail(self._error)
+            self._out.close()
 
     async def _read_tap(self) -> None:
         self.source = "stream"
         started = time.monotonic()
         last_progress = started
-        state = self._decoder.state
         while True:
             for message in self._ordered():
                 kind = message.get("kind")
+                attempt = message.get("id")
+                if attempt in self._attempts and attempt != self._attempt:
+                    if self._attempts.index(attempt) < self._attempts.index(self._attempt):
+                        continue  # an attempt the page gave up on
+                    self._follow(attempt)
+                state = self._decoder.state
                 if kind == "chunk":
                     fetch = str(message.get("id"))
                     delta = self._decoder.feed(
@@ -458,16 +477,24 @@ class BrowserTurn:
                             self.source = "resume"
                         self.page_timings.setdefault("first_text", message.get("t", 0))
                         self.page_timings["last_text"] = message.get("t", 0)
-                    self._emit(delta)
+                    self._emit(self._caught_up() if self._replaying else delta)
+                    last_progress = time.monotonic()
+                elif kind in ("ws", "request"):
+                    # The page hears about our turn, or resumes it by itself: a thinking model
+                    # may stay silent for minutes, and only the page giving up is a stall.
                     last_progress = time.monotonic()
                 elif kind in ("end", "abort", "fetch_error"):
                     self.page_timings["end"] = message.get("t", 0)
-                    self._emit(self._decoder.close())
+                    delta = self._decoder.close()
+                    self._emit(self._caught_up() if self._replaying else delta)
                     if not state.done:
+                        if not state.handoff and await self._retried(attempt):
+                            continue
                         await self._broken_off(message)
                         return
                 if state.done:
                     self._settle()
+                    await self._check_against_read_back()
                     return
             now = time.monotonic()
             if now - started > self._settings.answer_timeout:
@@ -488,6 +515,28 @@ class BrowserTurn:
                     self._settings.idle_timeout - (now - last_progress),
                 )
             )
+
+    def _follow(self, attempt: str) -> None:
+        """A retried request streams the answer again from the start: decode it afresh."""
+        logger.info("the page retried its request; following the new attempt")
+        self._decoder = StreamDecoder()
+        self._replaying = True
+        self._attempt = attempt
+
+    def _caught_up(self) -> str:
+        """While a retry replays what was handed out already, only what goes beyond it."""
+        text = self._decoder.state.text
+        if len(text) <= len(self.text) or not text.startswith(self.text):
+            return ""  # still replaying (a retry that diverges is settled by the read-back)
+        self._replaying = False
+        return text[len(self.text) :]
+
+    async def _retried(self, attempt: Any) -> bool:
+        """`attempt` broke off: is there, or does the page soon start, a newer one of ours?"""
+        deadline = time.monotonic() + TAP_GRACE
+        while self._attempts[-1] == attempt and time.monotonic() < deadline:
+            await self._wait_event(deadline - time.monotonic())
+        return self._attempts[-1] != attempt
 
     def _settle(self) -> None:
         """The stream is over: a stream error fails the turn, otherwise it is finished."""
@@ -515,11 +564,7 @@ class BrowserTurn:
             )
         seen, last_progress = self.text, time.monotonic()
         while time.monotonic() - last_progress < min(RECOVERY_IDLE, self._settings.idle_timeout):
-            try:
-                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
-            except LookupError as error:
-                logger.info("read-back failed: %s", error)
-                stored = None
+            stored = await self._read_back()
             if stored is not None:
                 if stored.finished:
                     self.source = "read-back"
@@ -534,6 +579,32 @@ class BrowserTurn:
             f"was delivered (conversation {self.conversation_id}); it was not sent again.",
             delivered=True,
         )
+
+    async def _check_against_read_back(self) -> None:
+        """The streamed answer against the stored one: the stored one wins (and is logged)."""
+        if self.finish_reason != "stop":
+            return  # a stopped answer is partial on purpose
+        stored = await self._read_back()
+        if stored is None or not stored.finished or stored.text == self.text:
+            return
+        if stored.text.startswith(self.text):
+            logger.warning(
+                "the stream missed the answer's last %d characters; adding them",
+                len(stored.text) - len(self.text),
+            )
+        self.model = stored.model or self.model
+        self._replace_text(stored.text)  # logs when the two differ otherwise
+
+    async def _read_back(self) -> StoredAnswer | None:
+        """The stored answer to our message, None when it cannot be read (kept as streamed)."""
+        if self.conversation_id is None:
+            return None
+        try:
+            return await read_back(self._page, self.conversation_id, self.user_message_id)
+        except (LookupError, ChallengeError) as error:
+            # Delivered already: a challenged read-back must not turn into a failed turn.
+            logger.info("read-back failed: %s", error)
+            return None
 
     async def _read_dom(self) -> None:
         """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""
@@ -569,14 +640,10 @@ class BrowserTurn:
 
     async def _markdown_of(self, message_id: str) -> str:
         """The answer's exact Markdown: read back from the server, else via the copy button."""
-        if self.conversation_id:
-            try:
-                stored = await read_answer(self._page, self.conversation_id, self.user_message_id)
-                if stored.finished:
-                    self.model = stored.model or self.model
-                    return stored.text
-            except LookupError as error:
-                logger.info("read-back failed: %s", error)
+        stored = await self._read_back()
+        if stored is not None and stored.finished:
+            self.model = stored.model or self.model
+            return stored.text
         self._tab.drain()
         if not await self._page.evaluate(_CLICK_COPY_JS, [message_id, selectors.page_selectors()]):
             raise WebAppError(
@@ -611,9 +678,20 @@ class BrowserTurn:
             if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
                 raise self._gone(kind)
             fetch = message.get("id")
-            if kind == "request" and self._is_resume(message):
-                self._fetch_ids.add(fetch)
-                self._resume_ids.add(str(fetch))
+            if (
+                kind == "ws"
+                and self.conversation_id
+                and self.conversation_id in message.get("text", "")
+            ):
+                self._ready.append(message)  # progress only: the socket's order does not matter
+                continue
+            if kind == "request" and self._resumes_us(message):
+                if self._decoder.state.handoff:
+                    self._fetch_ids.add(fetch)  # the rest of the answer comes this way
+                    self._resume_ids.add(str(fetch))
+                else:
+                    self._ready.append(message)  # the page reconnecting by itself: progress
+                    continue
             if fetch not in self._fetch_ids:
                 continue
             held = self._held.setdefault(fetch, {})
@@ -626,9 +704,9 @@ class BrowserTurn:
         while self._ready:
             yield self._ready.popleft()
 
-    def _is_resume(self, message: dict[str, Any]) -> bool:
-        """A resume request of our conversation, after the stream handed off."""
-        if not self._decoder.state.handoff or "/resume" not in str(message.get("url")):
+    def _resumes_us(self, message: dict[str, Any]) -> bool:
+        """A resume request of our conversation (after a handoff, or a long silence)."""
+        if self.conversation_id is None or "/resume" not in str(message.get("url")):
             return False
         return (
             faults.json_object(message.get("body")).get("conversation_id") == self.conversation_id
@@ -648,7 +726,7 @@ class BrowserTurn:
         self._note_stream()
         if delta:
             self.text += delta
-            self._out.put_nowait(delta)
+            self._out.put(delta)
 
     def _note_stream(self) -> None:
         state = self._decoder.state

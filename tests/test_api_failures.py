@@ -24,6 +24,7 @@ from browser.errors import (
     BusyError,
     ChallengeError,
     LoginRequiredError,
+    PromptTooLongError,
     RateLimitedError,
     SendUncertainError,
     WebAppError,
@@ -66,6 +67,7 @@ CASES = [
     Case(BusyError(), 429, "rate_limit_exceeded", False, "5"),
     Case(RateLimitedError(retry_after=41.2), 429, "rate_limit_exceeded", False, "42"),
     Case(RateLimitedError(), 429, "rate_limit_exceeded", False, "60"),
+    Case(PromptTooLongError(40_000, 30_000), 400, "context_length_exceeded", True),
     Case(LoginRequiredError(), 503, "login_required", True),
     Case(ChallengeError(), 503, "challenge_required", True),
     Case(BrowserDownError(), 503, "browser_unavailable", False),
@@ -90,7 +92,8 @@ def _assert_maps(response: httpx.Response, case: Case) -> None:
     validate(body, "ErrorResponse")
     assert body["error"]["code"] == case.code
     assert body["error"]["message"] == str(case.error)
-    assert body["error"]["type"] == ("requests" if case.status == 429 else "server_error")
+    kinds = {429: "requests", 400: "invalid_request_error"}
+    assert body["error"]["type"] == kinds.get(case.status, "server_error")
     assert response.headers.get("x-should-retry") == ("false" if case.no_retry else None)
     assert response.headers.get("retry-after") == case.retry_after
 

@@ -2,7 +2,8 @@
 
 `delivered` is what callers rely on to decide whether a resend could post the prompt twice:
 False only when the web app provably refused it, True once it is answering, None when unsure.
-After each fault the next ask on the same bridge works.
+After each fault the next ask on the same bridge works; after a rate limit, only once its
+wait is over (until then every ask is refused before anything is typed).
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ async def still_works(bridge: Bridge) -> None:
     assert 'You said: "Are you fine?"' in text
 
 
+async def refused_while_held(bridge: Bridge, replica: Any) -> None:
+    """After a rate limit no tab sends until ChatGPT's wait is over; then sends go again."""
+    assert isinstance(bridge, BrowserBridge)
+    before = len(await replica.sends())
+    held = await fails(bridge, "Too soon")
+    assert isinstance(held, RateLimitedError) and held.retry_after and held.delivered is False
+    assert len(await replica.sends()) == before, "nothing is sent while the limit holds"
+    bridge.pacer.release()  # as if the page's own wait were over
+
+
 @pytest.fixture(scope="module")
 async def impatient_bridge(
     replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
@@ -75,6 +86,8 @@ async def test_http_failures_deliver_nothing(
     assert type(error) is error_type
     assert error.delivered is False
     assert (await replica.sends())[-1]["status"] == status
+    if status in (403, 429):  # a limit, or "unusual activity": no tab sends for a while
+        await refused_while_held(bridge, replica)
     await still_works(bridge)
 
 
@@ -90,6 +103,7 @@ async def test_rate_limit_dialog_is_dismissed_and_retry_after_reported(
     assert await bridge.state() is BridgeState.RATE_LIMITED
     for tab in bridge.pool.tabs:
         assert (await probe(tab.page)).rate_limit is None, "the dialog was left open"
+    await refused_while_held(bridge, replica)
     await still_works(bridge)
 
 

@@ -80,7 +80,21 @@ async def test_each_replica_error_is_a_proper_http_error(
     assert failure.value.code == code
     assert failure.value.response.headers.get("x-should-retry") == retry
     assert len(await typed(replica, prompt)) == 1
+    if knobs.get("fail_next_status") in (403, 429):  # a limit, or "unusual activity"
+        await refused_while_held(api, replica)
     await still_answers(api)
+
+
+async def refused_while_held(api: Api, replica: Any) -> None:
+    """After a rate limit every ask is a 429 until ChatGPT's wait is over, and none is typed."""
+    prompt = unique("too soon")
+    with pytest.raises(openai.RateLimitError) as held:
+        await api.async_client(max_retries=0).chat.completions.create(
+            model="auto", messages=[user(prompt)]
+        )
+    assert int(held.value.response.headers["retry-after"]) >= 30
+    assert await typed(replica, prompt) == []
+    api.server.services.bridge.pacer.release()  # as if the page's own wait were over
 
 
 async def test_the_sdk_retries_what_never_reached_chatgpt_once(api: Api, replica: Any) -> None:

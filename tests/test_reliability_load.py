@@ -59,6 +59,7 @@ def server(
         tmp_path_factory.mktemp("load") / "data",
         slack_channels=[CHANNEL],
         max_tabs=3,
+        send_interval_ms=0,  # the replica has no abuse check: measure the bridge, not pacing
         **slack_values(slack_api_server.url),
     ) as api:
         yield api.server

@@ -21,6 +21,7 @@ from browser.errors import (
     BusyError,
     ChallengeError,
     LoginRequiredError,
+    PromptTooLongError,
     RateLimitedError,
     SendUncertainError,
     WebAppError,
@@ -113,6 +114,9 @@ class HttpMapping:
 BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
     BusyError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
     RateLimitedError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
+    PromptTooLongError: HttpMapping(
+        400, "context_length_exceeded", type="invalid_request_error", person_must_act=True
+    ),
     LoginRequiredError: HttpMapping(503, "login_required", person_must_act=True),
     ChallengeError: HttpMapping(503, "challenge_required", person_must_act=True),
     BrowserDownError: HttpMapping(503, "browser_unavailable"),

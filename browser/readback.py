@@ -1,0 +1,206 @@
+"""The read-back: the answer to one user message as ChatGPT stored it.
+
+The stream is what the page received; the stored conversation is what ChatGPT kept. They
+normally agree, and when they do not (a stream that broke off, a decoder that missed a
+frame, citations patched in after the text) the stored one is the truth.
+
+The page itself reads a conversation as `GET /backend-api/conversations/{id}?
+include_has_versions=true&num_turns=10`: a page of `messages[]` (oldest first, the messages
+of one exchange sharing `metadata.turn_exchange_id`) plus `page_info` (`has_previous_page`,
+`start_cursor`; older turns at `/conversations/{id}/messages?before=<cursor>`), not the
+`mapping` tree (KobaProduction/browser-extensions `docs/CHATGPT_RUNTIME_CONTRACTS.md`, and a
+2026-09-10 live finding of an exporter: "paginated `messages[]`, `current_node`, and
+`page_info`"). The older `GET /backend-api/conversation/{id}` `mapping` tree may still
+answer on some accounts (Octo-Lex/ChatGPT-Web2API `docs/research/chatgpt-web-contract-
+2026-09.md`), so both are read: the paginated shape first, the tree when it is refused.
+
+Parsing is pure (`stored_answer(body, user_message_id)`); `read_back()` does the in-page
+fetches with the page's own cookies and bearer token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from playwright.async_api import Page
+
+from browser import selectors
+from browser.decoder import finished, is_answer, message_text
+from browser.page import fetch_json
+
+PAGE_TURNS = 10
+"""Turns per page, as the web app asks; our turn is the newest, so the first page has it."""
+MAX_PAGES = 3
+"""Older pages read at most while looking for a user message not on the first page."""
+
+CONVERSATION_PAGE_PATH = (
+    "/backend-api/conversations/{id}?include_has_versions=true&num_turns=" + str(PAGE_TURNS)
+)
+OLDER_MESSAGES_PATH = (
+    "/backend-api/conversations/{id}/messages?before={cursor}&include_has_versions=true"
+    "&num_turns=" + str(PAGE_TURNS)
+)
+
+# A citation marker inside the text: U+E200 kind U+E202 payload U+E201 (private-use code
+# points the web app replaces by its rendering of `metadata.content_references`).
+_MARKER = re.compile("\ue200[^\ue201]*\ue201")
+_MARKER_CHARS = str.maketrans("", "", "\ue200\ue201\ue202")
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The final-channel assistant answer of one exchange, as stored."""
+
+    text: str
+    finished: bool
+    model: str | None
+    message_id: str | None = None
+
+
+NO_ANSWER_YET = StoredAnswer("", False, None)
+
+
+def stored_answer(body: Any, user_message_id: str | None) -> StoredAnswer | None:
+    """The answer to `user_message_id` (None: the newest user message) in either shape.
+
+    None when the body does not hold that user message at all (look on an older page), and
+    `NO_ANSWER_YET` when it does but nothing answers it yet.
+    """
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("messages"), list):
+        return _answer_in_page(body["messages"], user_message_id)
+    if isinstance(body.get("mapping"), dict):
+        return _answer_in_tree(body["mapping"], body.get("current_node"), user_message_id)
+    return None
+
+
+def older_cursor(body: Any) -> str | None:
+    """`page_info.start_cursor` when an older page exists, else None."""
+    info = body.get("page_info") if isinstance(body, dict) else None
+    if not isinstance(info, dict) or not info.get("has_previous_page"):
+        return None
+    cursor = info.get("start_cursor")
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def resolve_references(text: str, references: Any) -> str:
+    """Citation markers replaced by what the page shows for them (`alt`), or dropped.
+
+    Each `content_references` entry names the `matched_text` it stands for; the longest
+    are replaced first so that a marker holding another is not split. Markers without an
+    entry (or `type: hidden`) are removed, as the page does not show them either.
+    """
+    entries = [r for r in references if isinstance(r, dict)] if isinstance(references, list) else []
+    entries = [r for r in entries if isinstance(r.get("matched_text"), str) and r["matched_text"]]
+    for entry in sorted(entries, key=lambda r: len(r["matched_text"]), reverse=True):
+        shown = "" if entry.get("type") == "hidden" else str(entry.get("alt") or "")
+        text = text.replace(entry["matched_text"], shown)
+    return _MARKER.sub("", text).translate(_MARKER_CHARS)
+
+
+async def read_back(page: Page, conversation_id: str, user_message_id: str | None) -> StoredAnswer:
+    """The stored answer to `user_message_id`, read from inside `page`.
+
+    Raises LookupError when neither endpoint gives the conversation (the caller keeps what
+    streamed), and `ChallengeError` when Cloudflare challenges the fetch.
+    """
+    quoted = quote(conversation_id, safe="")
+    status, body = await fetch_json(page, CONVERSATION_PAGE_PATH.format(id=quoted), bearer=True)
+    if status == 200 and isinstance(body, dict) and "messages" in body:
+        for _ in range(MAX_PAGES):
+            found = stored_answer(body, user_message_id)
+            cursor = older_cursor(body)
+            if found is not None or cursor is None:
+                return found or NO_ANSWER_YET
+            path = OLDER_MESSAGES_PATH.format(id=quoted, cursor=quote(cursor, safe=""))
+            status, body = await fetch_json(page, path, bearer=True)
+            if status != 200:
+                break
+        raise LookupError(f"user message {user_message_id} is not in the newest turns")
+    tree_path = selectors.CONVERSATION_READ_PATH.format(id=quoted)
+    tree_status, tree = await fetch_json(page, tree_path, bearer=True)
+    found = stored_answer(tree, user_message_id) if tree_status == 200 else None
+    if found is None:
+        raise LookupError(
+            f"reading the conversation back failed (HTTP {status}, then {tree_status})"
+        )
+    return found
+
+
+def _answer_in_page(messages: list[Any], user_message_id: str | None) -> StoredAnswer | None:
+    """The exchange after our user message in a flat, oldest-first page of messages."""
+    messages = [m for m in messages if isinstance(m, dict)]
+    users = [i for i, m in enumerate(messages) if _role(m) == "user"]
+    if user_message_id is None:
+        start = users[-1] if users else None
+    else:
+        start = next((i for i in users if messages[i].get("id") == user_message_id), None)
+    if start is None:
+        return None
+    exchange = _metadata(messages[start]).get("turn_exchange_id")
+    turn: list[dict[str, Any]] = []
+    for message in messages[start + 1 :]:
+        if _role(message) == "user":
+            break
+        other = _metadata(message).get("turn_exchange_id")
+        if exchange is None or other is None or other == exchange:
+            turn.append(message)
+    return _final(turn)
+
+
+def _answer_in_tree(
+    mapping: dict[str, Any], current: Any, user_message_id: str | None
+) -> StoredAnswer | None:
+    """The exchange below our user node, following the newest child at each step."""
+    start = user_message_id if user_message_id is not None else _last_user_node(mapping, current)
+    if start is None or start not in mapping:
+        return None
+    turn: list[dict[str, Any]] = []
+    node = mapping[start]
+    while isinstance(node, dict) and node.get("children"):
+        node = mapping.get(node["children"][-1])
+        message = (node or {}).get("message") or {}
+        if _role(message) == "user":
+            break
+        turn.append(message)
+    return _final(turn)
+
+
+def _final(turn: Iterable[dict[str, Any]]) -> StoredAnswer:
+    """The exchange's last answer message: earlier ones are tool-step preambles."""
+    answers = [m for m in turn if is_answer(m)]
+    if not answers:
+        return NO_ANSWER_YET
+    answer = answers[-1]
+    metadata = _metadata(answer)
+    return StoredAnswer(
+        text=resolve_references(message_text(answer), metadata.get("content_references")),
+        finished=finished(answer.get("status"), answer.get("end_turn")),
+        model=metadata.get("resolved_model_slug") or metadata.get("model_slug"),
+        message_id=answer.get("id"),
+    )
+
+
+def _last_user_node(mapping: dict[str, Any], current: Any) -> str | None:
+    seen: set[str] = set()
+    while isinstance(current, str) and current in mapping and current not in seen:
+        seen.add(current)
+        if _role((mapping[current] or {}).get("message") or {}) == "user":
+            return current
+        current = mapping[current].get("parent")
+    return None
+
+
+def _role(message: dict[str, Any]) -> str | None:
+    author = message.get("author")
+    return author.get("role") if isinstance(author, dict) else None
+
+
+def _metadata(message: dict[str, Any]) -> dict[str, Any]:
+    metadata = message.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
