@@ -20,7 +20,7 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.account import Account, read_account
-from browser.contract import BridgeState
+from browser.contract import BridgeState, OnSend
 from browser.errors import (
     BridgeError,
     BrowserDownError,
@@ -97,13 +97,15 @@ class BrowserBridge:
         *,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[BrowserTurn]:
         """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
 
         A `patient` caller (one that stores its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when `max_queue` callers already wait.
+        `on_send()` is awaited once a tab is the caller's, before anything is typed.
         """
-        return self._ask(prompt, conversation_id, model, temporary, patient)
+        return self._ask(prompt, conversation_id, model, temporary, patient, on_send)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -117,10 +119,13 @@ class BrowserBridge:
         model: str | None,
         temporary: bool,
         patient: bool,
+        on_send: OnSend | None,
     ) -> AsyncIterator[BrowserTurn]:
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
+            if on_send is not None:
+                await on_send()  # the caller's last word before the prompt may leave
             turn = BrowserTurn(
                 tab,
                 self._settings,

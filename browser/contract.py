@@ -13,12 +13,17 @@ again. Importing this module loads no browser.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from enum import Enum
 from typing import Literal, Protocol
 
 FinishReason = Literal["stop", "length", "cancelled"]
+OnSend = Callable[[], Awaitable[None]]
+"""Awaited by `ask()` once a tab is the caller's, just before anything is typed: the moment
+the question stops waiting and may start to reach ChatGPT. A caller that stores its
+questions marks them there (a question still in line is safe to ask after a restart), and
+may raise to withdraw it: nothing is sent and the exception reaches the caller."""
 
 
 class BridgeState(str, Enum):
@@ -68,11 +73,13 @@ class Bridge(Protocol):
         *,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[Turn]:
         """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
 
         A `patient` caller (one that stored its question, like a Slack job) waits in line
-        however long it is; others get `BusyError` when the line is full.
+        however long it is; others get `BusyError` when the line is full. `on_send`: see
+        `OnSend`.
         """
         ...
 

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from browser.contract import BridgeState, FinishReason
+from browser.contract import BridgeState, FinishReason, OnSend
 from browser.errors import BridgeError, BusyError
 
 
@@ -172,13 +172,16 @@ class FakeBridge:
         *,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[FakeTurn]:
-        return self._ask(Ask(prompt, conversation_id, model, temporary, patient))
+        return self._ask(Ask(prompt, conversation_id, model, temporary, patient), on_send)
 
     @asynccontextmanager
-    async def _ask(self, ask: Ask) -> AsyncIterator[FakeTurn]:
+    async def _ask(self, ask: Ask, on_send: OnSend | None) -> AsyncIterator[FakeTurn]:
         await self._take_tab(ask.patient)
         try:
+            if on_send is not None:
+                await on_send()
             answer = self._scripted.popleft() if self._scripted else self.handler(ask)
             self.asks.append(ask)
             if answer.error is not None:
