@@ -136,6 +136,9 @@ class FakeBridge:
     asks: list[Ask] = field(default_factory=list)
     turns: list[FakeTurn] = field(default_factory=list)
     started: bool = False
+    release_delay: float = 0.0
+    """Seconds the end of an `ask()` takes, as the real tab release does (`released` counts)."""
+    released: int = 0
     models_error: BridgeError | None = None
     """Raised by `models()` while set (a busy pool, a logged-out page)."""
     models_delay: float = 0.0
@@ -193,9 +196,12 @@ class FakeBridge:
             self.turns.append(turn)
             yield turn
         finally:
+            if self.release_delay:
+                await asyncio.sleep(self.release_delay)  # the real one saves and frees the tab
             async with self._free:
                 self._busy -= 1
                 self._free.notify()
+            self.released += 1
 
     async def _take_tab(self, patient: bool) -> None:
         async with self._free:
