@@ -406,3 +406,22 @@ async def test_an_unreachable_chrome_says_what_to_start(
     with pytest.raises(BrowserDownError, match="BROWSER_CDP_URL"):
         await missing.start()
     await missing.stop()
+
+
+@pytest.mark.browser
+async def test_an_expiring_login_is_noticed_before_any_question(
+    make_bridge: Any, make_replica: Any
+) -> None:
+    site = make_replica(auto_login=True, session_lifetime_s=4)
+    watched = await make_bridge(site.url, probe_interval=0.5)
+    account = watched.last_account
+    assert account is not None and account.logged_in and account.expires is not None
+    for _ in range(100):
+        account = watched.last_account
+        if account is not None and not account.logged_in:
+            break
+        await asyncio.sleep(0.1)
+    assert account is not None and not account.logged_in, "the probe noticed"
+    assert "nobody is logged in" in (account.problem or "")
+    assert await watched.state() is BridgeState.LOGIN_REQUIRED
+    assert await site.sends() == [], "no question was needed to find out"
