@@ -21,7 +21,7 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.account import Account, read_account
-from browser.contract import BridgeState, OnSend
+from browser.contract import BridgeState, BrowserInfo, OnSend
 from browser.errors import (
     BridgeError,
     BrowserDownError,
@@ -240,6 +240,15 @@ class BrowserBridge:
                 return await self._read_account(await self._home(tab))
             except PlaywrightError as error:
                 raise BrowserDownError(f"Reading the session failed: {first_line(error)}") from None
+
+    def browser_info(self) -> BrowserInfo:
+        session = self._session
+        return BrowserInfo(
+            display=session.describe_display(),
+            warning=None if session.attached else session.display_plan.warning,
+            attached=session.attached,
+            login_expires=self._account.expires if self._account else None,
+        )
 
     @property
     def last_account(self) -> Account | None:

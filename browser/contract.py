@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
@@ -32,6 +34,20 @@ class BridgeState(str, Enum):
     CHALLENGE = "challenge"
     RATE_LIMITED = "rate_limited"
     DOWN = "down"
+
+
+@dataclass(frozen=True)
+class BrowserInfo:
+    """How the browser runs, for `/health`, `status` and the startup summary."""
+
+    display: str
+    """E.g. "with a window", "with a window on the virtual display :1", "headless"."""
+    warning: str | None = None
+    """Said at startup and in `/health`: e.g. headless, which chatgpt.com challenges."""
+    attached: bool = False
+    """The person's own Chrome (BROWSER_CDP_URL): never closed or relaunched by the bridge."""
+    login_expires: datetime | None = None
+    """When the session says it ends, as last read; None before the first read."""
 
 
 class Turn(Protocol):
@@ -101,4 +117,8 @@ class Bridge(Protocol):
 
     def is_busy(self) -> bool:
         """Every tab is taken: a question asked now would wait in line."""
+        ...
+
+    def browser_info(self) -> BrowserInfo:
+        """How the browser runs (display, warnings, attached) and when the login ends."""
         ...

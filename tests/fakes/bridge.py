@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from browser.contract import BridgeState, FinishReason, OnSend
+from browser.contract import BridgeState, BrowserInfo, FinishReason, OnSend
 from browser.errors import BridgeError, BusyError
 
 
@@ -136,6 +136,7 @@ class FakeBridge:
     asks: list[Ask] = field(default_factory=list)
     turns: list[FakeTurn] = field(default_factory=list)
     started: bool = False
+    info: BrowserInfo = field(default_factory=lambda: BrowserInfo(display="in memory"))
     release_delay: float = 0.0
     """Seconds the end of an `ask()` takes, as the real tab release does (`released` counts)."""
     released: int = 0
@@ -233,3 +234,6 @@ class FakeBridge:
 
     def is_busy(self) -> bool:
         return self._busy >= self.tabs
+
+    def browser_info(self) -> BrowserInfo:
+        return self.info
