@@ -292,3 +292,6 @@ async def test_health_warns_of_a_headless_browser_and_a_login_about_to_end(
     ]
     summary = render_summary(report, base_url=server.url, api_key=None)
     assert summary.count("warning: ") == 2 and "headless" in summary.splitlines()[2]
+    status_text = describe_status(report)  # `chatgpt-bridge status` reads the same report
+    assert "display  headless" in status_text and "login    until " in status_text
+    assert status_text.count("warning  ") == 2
