@@ -213,7 +213,6 @@ def cli_env(data_dir: Path, browser_executable: str, **values: str) -> dict[str,
     return {
         "BRIDGE_DATA_DIR": str(data_dir),
         "BROWSER_EXECUTABLE": browser_executable,
-        "BROWSER_HEADLESS": "true",
         "LOG_LEVEL": "INFO",
         **values,
     }
