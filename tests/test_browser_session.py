@@ -160,6 +160,7 @@ case " $* " in *" --remote-debugging-pipe "*) exec {chromium} "$@";; esac
 # The login: record how the bridge started us, then be a person who signs in and, a few
 # seconds later, closes the window (SIGINT: Chrome exits cleanly, as on a closed window).
 printf '%s\\0' "$@" > {argv}
+env > {argv}.env
 exec timeout -s INT {seconds} {chromium} "$@" {sign_in}
 """
 
@@ -233,10 +234,14 @@ async def test_login_in_a_plain_browser_persists_across_processes(
 
     screen = VirtualDisplay()  # the person's desktop
     try:
-        code, out, err = await run_cli("login", env={**env, "DISPLAY": await screen.start()})
+        desktop = await screen.start()
+        code, out, err = await run_cli("login", env={**env, "DISPLAY": desktop})
     finally:
         await screen.stop()
     assert code == 0, err
+    environment = (tmp_path / "argv.env").read_text().splitlines()
+    assert f"DISPLAY={desktop}" in environment, "the window opens on the person's screen"
+    assert not [v for v in environment if v.startswith(("PLAYWRIGHT", "PW_"))]
     assert "Logged in as ada.lovelace@replica.local" in out
     argv = (tmp_path / "argv").read_text().split("\0")
     assert f"--user-data-dir={settings_.profile_dir}" in argv
