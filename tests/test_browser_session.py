@@ -359,12 +359,11 @@ async def test_the_serving_browser_shows_no_automation_tells(
 
 
 @pytest.fixture
-async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A Chromium the person started themselves, with a debugging port on its own profile."""
+async def own_chrome(browser_executable: str, tmp_path: Path, screen: str) -> AsyncIterator[str]:
+    """A Chromium the person started on their screen, with a debugging port on its profile."""
     profile = tmp_path / "own-chrome"
     process = await asyncio.create_subprocess_exec(
         browser_executable,
-        "--headless=new",
         "--remote-debugging-port=0",
         f"--user-data-dir={profile}",
         "--no-first-run",
@@ -372,6 +371,7 @@ async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[s
         "about:blank",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "DISPLAY": screen},
     )
     port_file = profile / "DevToolsActivePort"
     for _ in range(300):
