@@ -359,12 +359,18 @@ async def test_the_serving_browser_shows_no_automation_tells(
 
 
 @pytest.fixture
-async def own_chrome(browser_executable: str, tmp_path: Path, screen: str) -> AsyncIterator[str]:
-    """A Chromium the person started on their screen, with a debugging port on its profile."""
+async def own_chrome(
+    browser_executable: str, tmp_path: Path, screen: str, unused_tcp_port: int
+) -> AsyncIterator[str]:
+    """A Chromium the person started on their screen, with a debugging port on its profile.
+
+    A fixed port, as a person gives it: `--remote-debugging-port=0` makes Chromium report
+    `navigator.webdriver` true (mozilla/web-ext#3553), which the replica's bot check sees.
+    """
     profile = tmp_path / "own-chrome"
     process = await asyncio.create_subprocess_exec(
         browser_executable,
-        "--remote-debugging-port=0",
+        f"--remote-debugging-port={unused_tcp_port}",
         f"--user-data-dir={profile}",
         "--no-first-run",
         *sandbox_args(),
@@ -373,14 +379,13 @@ async def own_chrome(browser_executable: str, tmp_path: Path, screen: str) -> As
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "DISPLAY": screen},
     )
-    port_file = profile / "DevToolsActivePort"
+    port_file = profile / "DevToolsActivePort"  # written once the port listens
     for _ in range(300):
         if port_file.is_file() and port_file.read_text().strip():
             break
         await asyncio.sleep(0.1)
-    port = port_file.read_text().split()[0]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{unused_tcp_port}"
     finally:
         process.kill()
         await process.wait()
