@@ -18,9 +18,9 @@ from typing import Protocol
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import selectors
+from browser import picker, selectors
 from browser.account import Account, read_account
-from browser.contract import BridgeState
+from browser.contract import AskOptions, BridgeState, ask_options
 from browser.errors import (
     BridgeError,
     BrowserDownError,
@@ -28,6 +28,8 @@ from browser.errors import (
     LoginRequiredError,
     RateLimitedError,
 )
+from browser.events import Quota
+from browser.models import ModelInfo, models_from_payload
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin, user_label
 from browser.pool import Pool, Tab
@@ -60,6 +62,7 @@ class BrowserBridge:
         self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
         self._pacer = SendPacer(settings.send_interval_ms / 1000)
         self._last_state = BridgeState.DOWN
+        self._quotas: dict[str, Quota] = {}
 
     @property
     def pool(self) -> Pool:
@@ -89,12 +92,17 @@ class BrowserBridge:
     def stats(self) -> dict[str, int]:
         return self._pool.stats()
 
+    def quotas(self) -> list[Quota]:
+        """The account's remaining quotas, per feature, as the latest answers reported them."""
+        return list(self._quotas.values())
+
     def ask(
         self,
         prompt: str,
         conversation_id: str | None = None,
         model: str | None = None,
         *,
+        options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
     ) -> AbstractAsyncContextManager[BrowserTurn]:
@@ -103,7 +111,7 @@ class BrowserBridge:
         A `patient` caller (one that stores its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when `max_queue` callers already wait.
         """
-        return self._ask(prompt, conversation_id, model, temporary, patient)
+        return self._ask(prompt, conversation_id, ask_options(model, options), temporary, patient)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -114,10 +122,11 @@ class BrowserBridge:
         self,
         prompt: str,
         conversation_id: str | None,
-        model: str | None,
+        options: AskOptions,
         temporary: bool,
         patient: bool,
     ) -> AsyncIterator[BrowserTurn]:
+        picker.refuse_unsupported(options)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
@@ -126,9 +135,10 @@ class BrowserBridge:
                 self._settings,
                 prompt,
                 conversation_id,
-                model,
+                options.model,
                 temporary=temporary,
                 before_send=self._pacer.wait_turn,
+                options=options,
             )
             try:
                 try:
@@ -145,6 +155,7 @@ class BrowserBridge:
                 yield turn
             finally:
                 await turn.close()
+                self._note_quotas(turn)
 
     async def state(self) -> BridgeState:
         """ready | login_required | challenge | rate_limited | down, checked in a free tab."""
@@ -199,6 +210,10 @@ class BrowserBridge:
 
     async def models(self) -> list[str]:
         """Model slugs the account offers, from the web app's own `/backend-api/models`."""
+        return [info.slug for info in await self.model_infos()]
+
+    async def model_infos(self) -> list[ModelInfo]:
+        """The account's models with titles and effort levels (`/backend-api/models`)."""
         async with self._pool.lease() as tab:
             assert tab is not None
             try:
@@ -208,8 +223,7 @@ class BrowserBridge:
                 raise BrowserDownError(f"Reading the models failed: {first_line(error)}") from None
         if status == 401:
             raise LoginRequiredError()
-        models = (body or {}).get("models") if isinstance(body, dict) else None
-        return [m["slug"] for m in models or [] if isinstance(m, dict) and m.get("slug")]
+        return models_from_payload(body)
 
     async def whoami(self) -> str | None:
         """The logged-in person's email (or name), None when logged out."""
@@ -232,6 +246,11 @@ class BrowserBridge:
             tab.clean = False
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
+
+    def _note_quotas(self, turn: BrowserTurn) -> None:
+        for event in turn.events:
+            if isinstance(event, Quota):
+                self._quotas[event.feature] = event
 
     def _hold_sends(self, retry_after: float | None) -> None:
         """The first limit signal holds every tab's sends for the page's own wait."""
