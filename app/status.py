@@ -57,4 +57,13 @@ def describe_status(report: dict[str, Any]) -> str:
         ),
         f"tunnel   {report['tunnel'].get('public_url') or report['tunnel'].get('error') or 'off'}",
     ]
+    quotas = report.get("quotas") or []
+    if quotas:
+        lines.append("quotas   " + "; ".join(_quota(q) for q in quotas))
     return "\n".join(lines)
+
+
+def _quota(quota: dict[str, Any]) -> str:
+    remaining = "?" if quota.get("remaining") is None else quota["remaining"]
+    reset = f" (resets {quota['reset_after']})" if quota.get("reset_after") else ""
+    return f"{quota.get('feature')} {remaining} left{reset}"

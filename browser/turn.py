@@ -593,11 +593,20 @@ class BrowserTurn:
         if self.conversation_id is None:
             return None
         try:
-            return await read_back(self._page, self.conversation_id, self.user_message_id)
+            stored = await read_back(self._page, self.conversation_id, self.user_message_id)
         except (LookupError, ChallengeError) as error:
             # Delivered already: a challenged read-back must not turn into a failed turn.
             logger.info("read-back failed: %s", error)
             return None
+        self._note_answered(stored.model if stored is not None else None)
+        return stored
+
+    def _note_answered(self, slug: str | None) -> None:
+        """The stored answer names its model too: the only word on it after a handoff."""
+        known = [event.slug for event in self.events if isinstance(event, ModelUsed)]
+        if slug and slug not in known[-1:]:
+            asked = self._options.model
+            self.events.append(ModelUsed(slug, asked if asked not in (None, slug) else None))
 
     async def _read_dom(self) -> None:
         """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""

@@ -56,9 +56,9 @@ def test_odd_entries_of_the_list_are_skipped() -> None:
 
 def test_resolving_checks_the_slug_and_the_effort_against_the_account() -> None:
     assert resolve_model_id("gpt-5-6-thinking@max", ACCOUNT) == ModelId("gpt-5-6-thinking", "max")
-    with pytest.raises(ModelIdError, match="no model 'gpt-9'. Choose one of: gpt-5-6, "):
+    with pytest.raises(ModelIdError, match=r"no model 'gpt-9'\. Choose one of: gpt-5-6, "):
         resolve_model_id("gpt-9", ACCOUNT)
-    with pytest.raises(ModelIdError, match="no effort 'huge'.*gpt-5-6-thinking@standard"):
+    with pytest.raises(ModelIdError, match=r"no effort 'huge'.*gpt-5-6-thinking@standard"):
         resolve_model_id("gpt-5-6-thinking@huge", ACCOUNT)
     with pytest.raises(ModelIdError, match="it has no effort levels"):
         resolve_model_id("gpt-4o@max", ACCOUNT)
