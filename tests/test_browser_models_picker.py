@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import openai
 import pytest
 
+from app.config import Settings
 from browser import Bridge
 from browser.contract import AskOptions
 from browser.errors import WebAppError
@@ -113,3 +115,24 @@ async def test_options_not_supported_yet_are_refused(today: tuple[Any, Bridge]) 
     _, bridge = today
     with pytest.raises(WebAppError, match="web_search is not supported yet"):
         await _ask(bridge, "Search", options=AskOptions(web_search=True))
+
+
+async def test_the_api_offers_and_asks_what_the_account_lists(
+    make_replica: Callable[..., Any], start_app: Any, app_settings: Settings
+) -> None:
+    """End to end: openai client -> the app -> real Chromium -> today's page."""
+    replica = make_replica(**FAST, renderer="search-unit")
+    settings = app_settings.model_copy(update={"chatgpt_url": replica.url})
+    async with start_app(settings) as server:
+        client = openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="-", max_retries=0)
+        ids = [model.id async for model in client.models.list()]
+        await replica.configure(downgrade_to="gpt-5-6")
+        response = await client.chat.completions.with_raw_response.create(
+            model="gpt-5-6-thinking@max", messages=[{"role": "user", "content": "Hi"}]
+        )
+    assert "gpt-5-6-thinking@max" in ids and "gpt-6-pro" in ids
+    send = (await replica.sends())[-1]
+    assert (send["model"], send["thinking_effort"]) == ("gpt-5-6-thinking", "max")
+    assert response.parse().model == "gpt-5-6"  # the model that answered
+    assert response.headers["x-chatgpt-model-used"] == "gpt-5-6"
+    assert "not gpt-5-6-thinking as asked" in response.headers["x-chatgpt-model-note"]
