@@ -8,12 +8,14 @@ kept by the bridge (`quotas()`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import openai
 import pytest
 
+from app import browser_commands
 from app.config import Settings
 from browser import Bridge
 from browser.contract import AskOptions
@@ -136,3 +138,28 @@ async def test_the_api_offers_and_asks_what_the_account_lists(
     assert response.parse().model == "gpt-5-6"  # the model that answered
     assert response.headers["x-chatgpt-model-used"] == "gpt-5-6"
     assert "not gpt-5-6-thinking as asked" in response.headers["x-chatgpt-model-note"]
+
+
+async def test_the_cli_takes_the_same_model_ids(
+    make_replica: Callable[..., Any], browser_settings: Callable[..., Settings]
+) -> None:
+    replica = make_replica(**FAST, renderer="search-unit")
+    settings = browser_settings(replica.url)
+    out, err = io.StringIO(), io.StringIO()
+    refused = await browser_commands.ask(
+        settings, "Hi", conversation_id=None, model="gpt-9", temporary=False, out=out, err=err
+    )
+    assert refused == 1 and "no model 'gpt-9'. Choose one of: gpt-5-6," in err.getvalue()
+    assert await replica.sends() == []
+    answered = await browser_commands.ask(
+        settings,
+        "Hi",
+        conversation_id=None,
+        model="gpt-5-6-thinking@extended",
+        temporary=False,
+        out=out,
+        err=err,
+    )
+    assert answered == 0 and out.getvalue().startswith("Model: gpt-5-6-thinking.")
+    send = (await replica.sends())[-1]
+    assert (send["model"], send["thinking_effort"]) == ("gpt-5-6-thinking", "extended")
