@@ -22,7 +22,7 @@ from playwright.async_api import Page
 from browser import diagnostics, selectors
 from browser.contract import AskOptions
 from browser.errors import WebAppError
-from browser.models import ModelInfo, models_from_payload
+from browser.models import ROUTERS, ModelInfo, models_from_payload
 from browser.page import control, fetch_json
 
 SLIDER_STEPS: tuple[tuple[str, str, str | None], ...] = (
@@ -76,6 +76,9 @@ async def choose(page: Page, options: AskOptions, *, follow_up: bool, data_dir: 
 
 
 async def _choose_today(page: Page, slug: str, effort: str | None) -> None:
+    if slug in ROUTERS and effort is None:
+        # "Let ChatGPT choose" is the page's own default; the account's list need not name it.
+        return
     trigger = await control(page, "model_trigger")
     step = next(
         (i for i, (_, model, e) in enumerate(SLIDER_STEPS) if (model, e) == (slug, effort)), None
