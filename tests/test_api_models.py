@@ -121,7 +121,7 @@ async def test_each_model_is_listed_with_its_effort_levels(
         "gpt-5-6-thinking@extended",
         "gpt-5-6-thinking@max",
     ]
-    assert found.id == "gpt-5-6-thinking@extended"
+    assert (found.id, found.owned_by) == ("gpt-5-6-thinking@extended", "chatgpt")
     assert "'gpt-5-6' has no effort 'max'" in no_effort.value.message
     assert "no model 'gpt-9'. Choose one of: gpt-5-6, gpt-5-6-thinking," in no_model.value.message
 

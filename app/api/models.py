@@ -58,7 +58,8 @@ class ModelEntry:
         return AskOptions(model=self.target, effort=self.effort)
 
     def as_dict(self) -> dict[str, Any]:
-        owner = "chatgpt" if self.id == self.target else "chatgpt-bridge"
+        alias = self.id != format_model_id(self.target, self.effort)
+        owner = "chatgpt-bridge" if alias else "chatgpt"
         return {"id": self.id, "object": "model", "created": self.created, "owned_by": owner}
 
 
