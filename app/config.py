@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Minimum gap between two sends from any tabs (0: off). One account is one person: a
     # burst of parallel prompts within a second is what "unusual activity" checks look for.
     send_interval_ms: int = Field(1000, ge=0, validation_alias="BRIDGE_SEND_INTERVAL_MS")
+    # Seconds between two reads of ChatGPT's session in a free tab, so an expired login is
+    # noticed before a question fails (0: off). One small same-origin fetch each time.
+    probe_interval: float = Field(300.0, ge=0, validation_alias="BRIDGE_PROBE_INTERVAL")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"

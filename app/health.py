@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Literal, TypedDict
 
 from fastapi import APIRouter, Request
@@ -17,14 +18,18 @@ from fastapi.responses import JSONResponse
 from app.security import request_is_authorized
 from app.services import Services, services
 from browser import Bridge
+from browser.contract import BrowserInfo
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
 WHOAMI_TIMEOUT = 3.0  # seconds; a tab may free up, but /health must stay quick
 router = APIRouter()
 
-BrowserHealth = dict[str, str | int | None]
-"""`state`, the bridge's `stats()` counters and, in a detailed report, `user`."""
+BrowserHealth = dict[str, str | int | bool | list[str] | None]
+"""`state`, `display`, `attached`, `warnings`, the bridge's `stats()` counters and, in a
+detailed report, `user` and `login_expires`."""
+EXPIRY_WARNING = timedelta(days=1)
+"""A login that ends sooner than this is warned about, so it can be renewed in time."""
 SlackHealth = dict[str, object]
 """`mode` (None when Slack is off) and what `SlackService.health()` tells."""
 
@@ -60,9 +65,18 @@ async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
     """Build the report from the app's services (bridge, slack, tunnel, api_key)."""
     bridge = parts.bridge
     browser_state = str((await bridge.state()).value)
-    browser: BrowserHealth = {"state": browser_state, **bridge.stats()}
-    if detailed and browser_state == "ready":
-        browser["user"] = await _whoami(bridge)
+    info = bridge.browser_info()
+    browser: BrowserHealth = {
+        "state": browser_state,
+        "display": info.display,
+        "attached": info.attached,
+        "warnings": _warnings(info),
+        **bridge.stats(),
+    }
+    if detailed:
+        browser["login_expires"] = info.login_expires.isoformat() if info.login_expires else None
+        if browser_state == "ready":
+            browser["user"] = await _whoami(bridge)
     return {
         "status": "ok" if browser_state == "ready" else "degraded",
         "browser": browser,
@@ -77,6 +91,17 @@ async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
             for q in (bridge.quotas() if detailed else [])
         ],
     }
+
+
+def _warnings(info: BrowserInfo) -> list[str]:
+    warnings = [info.warning] if info.warning else []
+    expires = info.login_expires
+    if expires is not None and expires - datetime.now(timezone.utc) < EXPIRY_WARNING:
+        warnings.append(
+            f"the ChatGPT login ends {expires:%Y-%m-%d %H:%M} UTC: run `chatgpt-bridge login` "
+            "before then"
+        )
+    return warnings
 
 
 async def _whoami(bridge: Bridge) -> str | None:
@@ -108,6 +133,9 @@ def render_summary(report: HealthReport, *, base_url: str, api_key: str | None) 
     settings_hint = "see `chatgpt-bridge --help` and the README's Configuration section"
     lines = ["chatgpt-bridge is running", ""]
     lines.append(f"  Browser  {_browser_line(report['browser'])}")
+    warnings = report["browser"].get("warnings")
+    for warning in warnings if isinstance(warnings, list) else []:
+        lines.append(f"           warning: {warning}")
     key_note = f"key {api_key}" if api_key else "no key needed: local only"
     lines.append(f"  API      {base_url}/v1   ({key_note})")
     lines.append(f"  Slack    {_slack_line(report['slack'], report['tunnel'])}")
@@ -120,12 +148,13 @@ def _browser_line(browser: BrowserHealth) -> str:
     state = str(browser["state"])
     if state == "ready":
         who = browser.get("user") or "an unknown user"
-        return f"ready, logged in as {who}; {browser.get('tabs_total', 0)} tab(s) open"
+        tabs = browser.get("tabs_total", 0)
+        return f"ready, logged in as {who}; {tabs} tab(s) open, {browser.get('display')}"
     return {
         "login_required": "logged out: run `chatgpt-bridge login` and log in in the window "
         "that opens (once; the profile keeps it)",
-        "challenge": "ChatGPT shows a human-verification check: run `chatgpt-bridge login` "
-        "and complete the check",
+        "challenge": "ChatGPT shows a human-verification check: complete the check in the "
+        "browser window (on a server: `chatgpt-bridge view`)",
         "rate_limited": "ChatGPT is rate-limiting this account: answers resume when it lifts",
         "down": "the browser is not running: check BROWSER_EXECUTABLE and the log above",
     }.get(state, state)

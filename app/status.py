@@ -57,6 +57,12 @@ def describe_status(report: dict[str, Any]) -> str:
         ),
         f"tunnel   {report['tunnel'].get('public_url') or report['tunnel'].get('error') or 'off'}",
     ]
+    if browser.get("display"):
+        attached = " (never closed by the bridge)" if browser.get("attached") else ""
+        lines.insert(2, f"display  {browser['display']}{attached}")
+    if browser.get("login_expires"):
+        lines.insert(3, f"login    until {browser['login_expires']}")
+    lines += [f"warning  {warning}" for warning in browser.get("warnings") or []]
     quotas = report.get("quotas") or []
     if quotas:
         lines.append("quotas   " + "; ".join(_quota(q) for q in quotas))

@@ -8,6 +8,7 @@ other layer uses: `ask()` for a streaming turn, `state()` for health, `models()`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from playwright.async_api import Page
 
 from browser import picker, selectors
 from browser.account import Account, read_account
-from browser.contract import AskOptions, BridgeState, ask_options
+from browser.contract import AskOptions, BridgeState, BrowserInfo, OnSend, ask_options
 from browser.errors import (
     BridgeError,
     BrowserDownError,
@@ -31,7 +32,7 @@ from browser.errors import (
 from browser.events import Quota
 from browser.models import ModelInfo, models_from_payload
 from browser.pacing import SendPacer
-from browser.page import auth_session, fetch_json, probe, same_origin, user_label
+from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
 from browser.session import Session, SessionSettings, first_line
 from browser.turn import BrowserTurn, TurnSettings
@@ -48,6 +49,7 @@ STATE_SETTLE_TIMEOUT = 15.0
 class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     max_tabs: int
     max_queue: int
+    probe_interval: float
     selectors_file: Path | None
     send_interval_ms: int
 
@@ -63,6 +65,8 @@ class BrowserBridge:
         self._pacer = SendPacer(settings.send_interval_ms / 1000)
         self._last_state = BridgeState.DOWN
         self._quotas: dict[str, Quota] = {}
+        self._account: Account | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> Pool:
@@ -84,8 +88,15 @@ class BrowserBridge:
         state = await self.state()
         if state is not BridgeState.READY:
             logger.warning("ChatGPT is not ready in the bridge's browser: %s", state.value)
+        if self._settings.probe_interval > 0 and self._watch is None:
+            self._watch = asyncio.create_task(self._watch_session(), name="session-probe")
 
     async def stop(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         await self._pool.close()
         await self._session.stop()
 
@@ -105,13 +116,16 @@ class BrowserBridge:
         options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[BrowserTurn]:
         """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
 
         A `patient` caller (one that stores its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when `max_queue` callers already wait.
+        `on_send()` is awaited once a tab is the caller's, before anything is typed.
         """
-        return self._ask(prompt, conversation_id, ask_options(model, options), temporary, patient)
+        chosen = ask_options(model, options)
+        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -125,11 +139,14 @@ class BrowserBridge:
         options: AskOptions,
         temporary: bool,
         patient: bool,
+        on_send: OnSend | None,
     ) -> AsyncIterator[BrowserTurn]:
         picker.refuse_unsupported(options)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
+            if on_send is not None:
+                await on_send()  # the caller's last word before the prompt may leave
             turn = BrowserTurn(
                 tab,
                 self._settings,
@@ -188,21 +205,21 @@ class BrowserBridge:
         reloaded = False
         while True:
             state = await probe(page)
-            if state.challenge == "strong":
-                return BridgeState.CHALLENGE
-            if state.rate_limit:
-                return BridgeState.RATE_LIMITED
-            if state.logged_out:
-                if reloaded or not user_label(await auth_session(page)):
-                    return BridgeState.LOGIN_REQUIRED
-                # Logged in since this page loaded (e.g. in another tab): look again.
+            if state.challenge == "strong" or state.logged_out:
+                if reloaded or (state.logged_out and not (await self._read_account(page)).who):
+                    strong = state.challenge == "strong"
+                    return BridgeState.CHALLENGE if strong else BridgeState.LOGIN_REQUIRED
+                # Once, never in a loop: a check may pass by itself, and a login made in
+                # another tab since this page loaded shows after a reload.
                 tab.clean, reloaded = False, True
                 await page.reload(wait_until="domcontentloaded")
                 continue
+            if state.rate_limit:
+                return BridgeState.RATE_LIMITED
             if state.composer or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
-        if not user_label(await auth_session(page)):
+        if not (await self._read_account(page)).logged_in:
             return BridgeState.LOGIN_REQUIRED
         if not state.composer and state.challenge == "weak":
             return BridgeState.CHALLENGE
@@ -235,9 +252,47 @@ class BrowserBridge:
         async with self._pool.lease() as tab:
             assert tab is not None
             try:
-                return read_account(await auth_session(await self._home(tab)))
+                return await self._read_account(await self._home(tab))
             except PlaywrightError as error:
                 raise BrowserDownError(f"Reading the session failed: {first_line(error)}") from None
+
+    def browser_info(self) -> BrowserInfo:
+        session = self._session
+        return BrowserInfo(
+            display=session.describe_display(),
+            warning=None if session.attached else session.display_plan.warning,
+            attached=session.attached,
+            login_expires=self._account.expires if self._account else None,
+        )
+
+    @property
+    def last_account(self) -> Account | None:
+        """The login as last read (every `BRIDGE_PROBE_INTERVAL` seconds), None before."""
+        return self._account
+
+    async def _read_account(self, page: Page) -> Account:
+        self._account = read_account(await auth_session(page))
+        return self._account
+
+    async def _watch_session(self) -> None:
+        """Read the session now and then, so an expired login is noticed before a question.
+
+        Only in a free tab (a busy one is proof enough that the login works), and a
+        session that is over moves the bridge to `login_required` at once.
+        """
+        while True:
+            await asyncio.sleep(self._settings.probe_interval)
+            try:
+                async with self._pool.lease(wait=False) as tab:
+                    if tab is None:
+                        continue
+                    account = await self._read_account(await self._home(tab))
+            except (BridgeError, PlaywrightError) as error:
+                logger.info("session probe failed: %s", error)
+                continue
+            if not account.logged_in and self._last_state is not BridgeState.LOGIN_REQUIRED:
+                logger.warning("ChatGPT's session is over: %s", account.problem)
+                self._last_state = BridgeState.LOGIN_REQUIRED
 
     async def _home(self, tab: Tab, *, fresh: bool = False) -> Page:
         """The tab's page, on ChatGPT (navigating only when it is elsewhere, or `fresh`)."""

@@ -13,9 +13,10 @@ again. Importing this module loads no browser.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
@@ -23,6 +24,11 @@ from browser.events import Quota, TurnEvent
 from browser.models import ModelInfo
 
 FinishReason = Literal["stop", "length", "cancelled"]
+OnSend = Callable[[], Awaitable[None]]
+"""Awaited by `ask()` once a tab is the caller's, just before anything is typed: the moment
+the question stops waiting and may start to reach ChatGPT. A caller that stores its
+questions marks them there (a question still in line is safe to ask after a restart), and
+may raise to withdraw it: nothing is sent and the exception reaches the caller."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,20 @@ class BridgeState(str, Enum):
     CHALLENGE = "challenge"
     RATE_LIMITED = "rate_limited"
     DOWN = "down"
+
+
+@dataclass(frozen=True)
+class BrowserInfo:
+    """How the browser runs, for `/health`, `status` and the startup summary."""
+
+    display: str
+    """E.g. "with a window", "with a window on the virtual display :1", "headless"."""
+    warning: str | None = None
+    """Said at startup and in `/health`: e.g. headless, which chatgpt.com challenges."""
+    attached: bool = False
+    """The person's own Chrome (BROWSER_CDP_URL): never closed or relaunched by the bridge."""
+    login_expires: datetime | None = None
+    """When the session says it ends, as last read; None before the first read."""
 
 
 class Turn(Protocol):
@@ -110,13 +130,15 @@ class Bridge(Protocol):
         options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[Turn]:
         """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
 
         `options` says how to ask (model, effort, ...); `model=` alone is its short form.
 
         A `patient` caller (one that stored its question, like a Slack job) waits in line
-        however long it is; others get `BusyError` when the line is full.
+        however long it is; others get `BusyError` when the line is full. `on_send`: see
+        `OnSend`.
         """
         ...
 
@@ -146,4 +168,8 @@ class Bridge(Protocol):
 
     def is_busy(self) -> bool:
         """Every tab is taken: a question asked now would wait in line."""
+        ...
+
+    def browser_info(self) -> BrowserInfo:
+        """How the browser runs (display, warnings, attached) and when the login ends."""
         ...

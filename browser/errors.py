@@ -33,8 +33,9 @@ class ChallengeError(BridgeError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
             message
-            or "ChatGPT is showing a human-verification challenge. Open the bridge's browser "
-            "window (`chatgpt-bridge login`), complete the check, then try again."
+            or "ChatGPT is showing a human-verification challenge: complete the check in the "
+            "bridge's browser window (on a server without a screen, `chatgpt-bridge view` "
+            "shows it), then try again."
         )
 
 

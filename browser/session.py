@@ -28,6 +28,7 @@ from playwright.async_api import Error as PlaywrightError
 from browser.display import DisplayError, VirtualDisplay, has_display, write_display_file
 from browser.errors import BrowserDownError
 from browser.executables import BrowserChoice, find_browser
+from browser.private import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -131,11 +132,8 @@ async def bundled_chromium() -> str | None:
 
 def prepare_profile(settings: SessionSettings) -> Path:
     """Create the data and profile directories readable by the owner only."""
-    profile = settings.profile_dir
-    for directory in (settings.data_dir, profile):
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-    return profile
+    private_dir(settings.data_dir)
+    return private_dir(settings.profile_dir)
 
 
 class Session:

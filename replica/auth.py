@@ -72,9 +72,13 @@ def user_from_authorization(header: str | None) -> User | None:
     return _unpack("access", header.removeprefix("Bearer rpl."))
 
 
-def session_payload(user: User) -> dict[str, Any]:
-    """The body of `/api/auth/session` for a logged-in visitor."""
-    expires = datetime.now(timezone.utc) + timedelta(seconds=SESSION_MAX_AGE)
+def session_payload(user: User, deadline: float | None = None) -> dict[str, Any]:
+    """The body of `/api/auth/session` for a logged-in visitor (`deadline`: epoch seconds)."""
+    expires = (
+        datetime.fromtimestamp(deadline, timezone.utc)
+        if deadline is not None
+        else datetime.now(timezone.utc) + timedelta(seconds=SESSION_MAX_AGE)
+    )
     return {
         "user": {"id": "user-" + _sign(user.email)[:12], **user.as_dict(), "image": None},
         "expires": expires.isoformat().replace("+00:00", "Z"),

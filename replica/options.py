@@ -34,6 +34,12 @@ class ReplicaOptions(BaseModel):
     auto_login: bool = Field(False, description="treat every visitor as logged in")
     logged_out: bool = Field(False, description="treat every visitor as logged out")
     challenge: bool = Field(False, description="serve a Cloudflare-like page for page GETs")
+    bot_check: bool = Field(
+        False, description="challenge a browser showing automation tells (webdriver, headless)"
+    )
+    session_lifetime_s: float | None = Field(
+        None, gt=0, description="every login ends this many seconds after the knob is set"
+    )
     anonymous_chat: bool = Field(
         False,
         description="logged-out visitors get a composer and chat via /backend-anon/",

@@ -8,6 +8,7 @@ on. Routes declare `Depends(guard)` and never check a header themselves.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -35,22 +36,43 @@ class Replica:
         self.running: dict[str, Generation] = {}
         self.topics: dict[str, Topic] = {}
         """Handed-off turns by topic id, kept for late subscribers and resumes."""
+        self.tells: list[dict[str, Any]] = []
+        """The bot check's verdicts (`bot_check` knob), oldest first, for the tests."""
+
+    @property
+    def options(self) -> ReplicaOptions:
+        return self._options
+
+    @options.setter
+    def options(self, options: ReplicaOptions) -> None:
+        self._options = options
+        self._options_since = time.time()  # a session lifetime counts from its knob
+
+    def session_deadline(self) -> float | None:
+        """When every session ends (the `session_lifetime_s` knob), in epoch seconds."""
+        lifetime = self.options.session_lifetime_s
+        return None if lifetime is None else self._options_since + lifetime
+
+    def _session_over(self) -> bool:
+        deadline = self.session_deadline()
+        return deadline is not None and time.time() >= deadline
 
     def reset(self, conversations: bool) -> None:
         self.options = self.initial.model_copy()
+        self.tells.clear()
         if conversations:
             self.store.reset()
             self.topics.clear()
 
     def visitor(self, request: Request) -> auth.User | None:
-        if self.options.logged_out:
+        if self.options.logged_out or self._session_over():
             return None
         if self.options.auto_login:
             return auth.User(**auth.AUTO_USER)
         return auth.user_from_cookie(request.cookies.get(auth.SESSION_COOKIE))
 
     def bearer(self, request: Request) -> auth.User | None:
-        if self.options.logged_out:
+        if self.options.logged_out or self._session_over():
             return None
         return auth.user_from_authorization(request.headers.get("authorization"))
 

@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 Thread = tuple[str, str]
 
 
+class _StoppedBeforeSend(Exception):
+    """The Stop button was pressed while the question waited for a tab: nothing is sent."""
+
+
 class JobRunner:
     """Owns the per-thread queues and the answers in progress (for the Stop button)."""
 
@@ -57,11 +61,6 @@ class JobRunner:
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
-        # Not a second queue in front of the pool's, but where a job waits while it is still
-        # `queued`: the contract cannot say when a waiting `ask()` starts to send, so a job in
-        # the pool's line must already be `sending`, and a restart could only call it
-        # interrupted. Behind this gate it is answered after a restart instead.
-        self._tabs = asyncio.Semaphore(settings.max_tabs)
         self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
@@ -172,14 +171,13 @@ class JobRunner:
         )
         await writer.open(job.id)
         try:
-            if self._tabs.locked() or self._bridge.is_busy():
+            if self._bridge.is_busy():
                 await self._post(
                     job,
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            async with self._tabs:
-                await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            await self._ask(job, writer, thread.conversation_id if thread else None, model)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -191,13 +189,12 @@ class JobRunner:
     async def _ask(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
     ) -> None:
-        if job.id in self._stop_requested:
+        try:
+            turn = await self._stream(job, writer, conversation_id, model)
+        except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
-        await self._store.set_state(job.id, JobState.SENDING)
-        try:
-            turn = await self._stream(job, writer, conversation_id, model)
         except BridgeError as error:
             await self._store.set_state(job.id, JobState.FAILED)
             partial = self._turn_text(job.id)
@@ -218,12 +215,24 @@ class JobRunner:
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
+
+
+        async def sending() -> None:
+            # The job waited `queued` (a restart would answer it); from here it may be sent.
+            if job.id in self._stop_requested:
+                raise _StoppedBeforeSend
+            await self._store.set_state(job.id, JobState.SENDING)
+
         # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
-            job.prompt, conversation_id=conversation_id, options=_options(ask_model), patient=True
+            job.prompt,
+            conversation_id=conversation_id,
+            options=_options(ask_model),
+            patient=True,
+            on_send=sending,
         ) as turn:
             self._turns[job.id] = turn
-            if job.id in self._stop_requested:  # pressed while it waited in the pool's line
+            if job.id in self._stop_requested:  # pressed while the prompt was being typed
                 self._cancel(turn)
             async for _delta in turn:
                 if not delivered:

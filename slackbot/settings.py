@@ -10,7 +10,6 @@ from pydantic import SecretStr
 class SlackSettings(Protocol):
     chatgpt_url: str
     default_model: str
-    max_tabs: int
     slack_bot_token: SecretStr | None
     slack_signing_secret: SecretStr | None
     slack_app_token: SecretStr | None

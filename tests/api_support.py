@@ -81,7 +81,7 @@ def api_settings(data_dir: Path, **settings: Any) -> Settings:
 def running_api(replica: Any, executable: str, data_dir: Path, **settings: Any) -> Iterator[Api]:
     """The bridge app on real Chromium against `replica`, with `settings` overrides."""
     browser = {"chatgpt_url": replica.url, "browser_executable": executable}
-    with _serving(api_settings(data_dir, browser_headless=True, **browser, **settings)) as api:
+    with _serving(api_settings(data_dir, browser_headless=None, **browser, **settings)) as api:
         yield api
 
 

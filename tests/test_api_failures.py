@@ -6,8 +6,6 @@ Chromium (logged out, an error after delivery, a disconnect): tests/test_api_e2e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from tests.api_support import (
     unique,
     user,
 )
-from tests.fakes.bridge import Answer, Ask, FakeBridge, FakeTurn
+from tests.fakes.bridge import Answer, Ask, FakeBridge
 from tests.schemas import EventStream, parse_sse_line, validate
 
 api = module_fake_api("api-failures")
@@ -259,24 +257,9 @@ async def test_a_waiting_client_that_disconnects_stops_the_answer(
     await eventually(api.bridge.turns[turns].cancelled.is_set, "the answer stopped")
 
 
-class SlowRelease(FakeBridge):
-    """A bridge whose tab release takes a moment (the real one saves and unlocks the tab)."""
-
-    released = 0
-
-    @asynccontextmanager
-    async def _ask(self, ask: Ask) -> AsyncIterator[FakeTurn]:
-        try:
-            async with super()._ask(ask) as turn:
-                yield turn
-        finally:
-            await asyncio.sleep(0.05)
-            self.released += 1
-
-
 async def test_the_tab_release_is_never_interrupted(start_app: StartApp, tmp_path: Path) -> None:
     """Neither by the end of a complete answer nor by a second stop after a cut."""
-    bridge = SlowRelease()
+    bridge = FakeBridge(release_delay=0.05)
     async with fake_app(start_app, tmp_path, bridge) as own:
         client = own.async_client()
         await client.chat.completions.create(model="auto", messages=[user("complete")])

@@ -163,7 +163,6 @@ async def test_health_and_status_show_the_quotas(start_app: StartApp, tmp_path: 
     assert report["quotas"] == [
         {"feature": "gpt-5-6-thinking", "remaining": 7, "reset_after": quota.reset_after}
     ]
-    assert (
-        "quotas   gpt-5-6-thinking 7 left (resets 2026-12-02T09:00:00+00:00)"
-        in describe_status(report)
+    assert "quotas   gpt-5-6-thinking 7 left (resets 2026-12-02T09:00:00+00:00)" in describe_status(
+        report
     )

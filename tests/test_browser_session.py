@@ -160,6 +160,7 @@ case " $* " in *" --remote-debugging-pipe "*) exec {chromium} "$@";; esac
 # The login: record how the bridge started us, then be a person who signs in and, a few
 # seconds later, closes the window (SIGINT: Chrome exits cleanly, as on a closed window).
 printf '%s\\0' "$@" > {argv}
+env > {argv}.env
 exec timeout -s INT {seconds} {chromium} "$@" {sign_in}
 """
 
@@ -233,10 +234,14 @@ async def test_login_in_a_plain_browser_persists_across_processes(
 
     screen = VirtualDisplay()  # the person's desktop
     try:
-        code, out, err = await run_cli("login", env={**env, "DISPLAY": await screen.start()})
+        desktop = await screen.start()
+        code, out, err = await run_cli("login", env={**env, "DISPLAY": desktop})
     finally:
         await screen.stop()
     assert code == 0, err
+    environment = (tmp_path / "argv.env").read_text().splitlines()
+    assert f"DISPLAY={desktop}" in environment, "the window opens on the person's screen"
+    assert not [v for v in environment if v.startswith(("PLAYWRIGHT", "PW_"))]
     assert "Logged in as ada.lovelace@replica.local" in out
     argv = (tmp_path / "argv").read_text().split("\0")
     assert f"--user-data-dir={settings_.profile_dir}" in argv
@@ -354,12 +359,11 @@ async def test_the_serving_browser_shows_no_automation_tells(
 
 
 @pytest.fixture
-async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A Chromium the person started themselves, with a debugging port on its own profile."""
+async def own_chrome(browser_executable: str, tmp_path: Path, screen: str) -> AsyncIterator[str]:
+    """A Chromium the person started on their screen, with a debugging port on its profile."""
     profile = tmp_path / "own-chrome"
     process = await asyncio.create_subprocess_exec(
         browser_executable,
-        "--headless=new",
         "--remote-debugging-port=0",
         f"--user-data-dir={profile}",
         "--no-first-run",
@@ -367,6 +371,7 @@ async def own_chrome(browser_executable: str, tmp_path: Path) -> AsyncIterator[s
         "about:blank",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "DISPLAY": screen},
     )
     port_file = profile / "DevToolsActivePort"
     for _ in range(300):
@@ -406,3 +411,22 @@ async def test_an_unreachable_chrome_says_what_to_start(
     with pytest.raises(BrowserDownError, match="BROWSER_CDP_URL"):
         await missing.start()
     await missing.stop()
+
+
+@pytest.mark.browser
+async def test_an_expiring_login_is_noticed_before_any_question(
+    make_bridge: Any, make_replica: Any
+) -> None:
+    site = make_replica(auto_login=True, session_lifetime_s=4)
+    watched = await make_bridge(site.url, probe_interval=0.5)
+    account = watched.last_account
+    assert account is not None and account.logged_in and account.expires is not None
+    for _ in range(100):
+        account = watched.last_account
+        if account is not None and not account.logged_in:
+            break
+        await asyncio.sleep(0.1)
+    assert account is not None and not account.logged_in, "the probe noticed"
+    assert "nobody is logged in" in (account.problem or "")
+    assert await watched.state() is BridgeState.LOGIN_REQUIRED
+    assert await site.sends() == [], "no question was needed to find out"

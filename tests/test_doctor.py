@@ -201,7 +201,6 @@ async def test_the_command_prints_a_table_and_exits_0(
     environment.update(
         CHATGPT_URL=replica.url,
         BROWSER_EXECUTABLE=browser_executable,
-        BROWSER_HEADLESS="true",
         BRIDGE_DATA_DIR=str(tmp_path / "data"),
         PYTHONPATH=str(ROOT),
     )

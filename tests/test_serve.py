@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,6 +29,8 @@ from app.config import Settings
 from app.health import render_summary
 from app.status import describe_status, fetch_status
 from browser import BridgeState
+from browser.contract import BrowserInfo
+from tests.fakes.bridge import FakeBridge
 from tests.fixtures.app_server import AppServer
 
 CLI = str(Path(sys.executable).parent / "chatgpt-bridge")
@@ -210,7 +213,6 @@ def cli_env(data_dir: Path, browser_executable: str, **values: str) -> dict[str,
     return {
         "BRIDGE_DATA_DIR": str(data_dir),
         "BROWSER_EXECUTABLE": browser_executable,
-        "BROWSER_HEADLESS": "true",
         "LOG_LEVEL": "INFO",
         **values,
     }
@@ -265,3 +267,30 @@ async def test_serve_summary_and_graceful_shutdown_with_an_answer_in_flight(
     # The profile was closed cleanly: a new browser opens it, still logged in.
     bridge = await make_bridge(replica.url, data_dir=tmp_path / "data")
     assert await bridge.state() == BridgeState.READY
+
+
+async def test_health_warns_of_a_headless_browser_and_a_login_about_to_end(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    soon = datetime.now(timezone.utc) + timedelta(hours=3)
+    info = BrowserInfo(
+        display="headless",
+        warning="the browser runs headless: chatgpt.com is likely to "
+        "challenge it (BROWSER_HEADLESS=true)",
+        login_expires=soon,
+    )
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    async with start_app(settings, bridge=FakeBridge(info=info)) as server:
+        status, report = await health(server)
+    browser = report["browser"]
+    assert status == 200 and browser["display"] == "headless"
+    assert browser["login_expires"] == soon.isoformat()
+    assert [w.split(":")[0] for w in browser["warnings"]] == [
+        "the browser runs headless",
+        "the ChatGPT login ends " + soon.strftime("%Y-%m-%d %H"),
+    ]
+    summary = render_summary(report, base_url=server.url, api_key=None)
+    assert summary.count("warning: ") == 2 and "headless" in summary.splitlines()[2]
+    status_text = describe_status(report)  # `chatgpt-bridge status` reads the same report
+    assert "display  headless" in status_text and "login    until " in status_text
+    assert status_text.count("warning  ") == 2

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.main import create_app
+from tests.fakes.bridge import FakeBridge
 from tests.fixtures.slack_api import (
     APP_TOKEN,
     HEADER,
@@ -86,10 +86,11 @@ async def test_in_chromium_socket_mode_answers(
         assert len(sends) == 1
 
 
-async def test_events_route_explains_when_slack_is_not_configured(tmp_path: Path) -> None:
-    app = create_app(Settings(_env_file=None, data_dir=tmp_path, slack_bot_token=None))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
-        response = await client.post("/slack/events", content=b"{}")
+async def test_events_route_explains_when_slack_is_not_configured(
+    tmp_path: Path, start_app: Any
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, slack_bot_token=None)
+    async with start_app(settings, bridge=FakeBridge()) as server, httpx.AsyncClient() as client:
+        response = await client.post(f"{server.url}/slack/events", content=b"{}")
     assert response.status_code == 404
     assert "SLACK_BOT_TOKEN" in response.json()["error"]

@@ -15,14 +15,12 @@ import logging
 from collections.abc import Callable
 
 from browser import Bridge, Turn
+from browser.channel import Channel
 from browser.contract import AskOptions
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
 logger = logging.getLogger(__name__)
-
-_END = object()
-
 
 _tasks: set[asyncio.Task[None]] = set()
 """Running turns: asyncio keeps only weak references to tasks."""
@@ -44,7 +42,7 @@ class TurnRunner:
         self._asked = options.model
         self._turn: Turn | None = None
         self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items: asyncio.Queue[object] = asyncio.Queue()
+        self._items: Channel[str] = Channel()
         self._task: asyncio.Task[None] | None = None
         self._on_done: Callable[[], None] | None = None
         self._ending = False
@@ -94,15 +92,10 @@ class TurnRunner:
         with (a `browser.errors` type, or anything unexpected).
         """
         try:
-            item = await asyncio.wait_for(self._items.get(), timeout)
+            # A timed-out wait is cancelled inside the channel's queue: no delta is lost.
+            return await asyncio.wait_for(anext(self._items), timeout)
         except TimeoutError:
             return None
-        if item is _END:
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            raise item
-        assert isinstance(item, str)
-        return item
 
     def stop(self) -> None:
         """End the turn now: Stop is pressed in the page and the tab freed, in the task.
@@ -129,13 +122,13 @@ class TurnRunner:
                 try:
                     async for delta in turn:
                         if delta:
-                            self._items.put_nowait(delta)
+                            self._items.put(delta)
                 except asyncio.CancelledError:
                     with contextlib.suppress(BridgeError):
                         await turn.cancel()
                     raise
                 # The answer is complete: the client need not wait for the tab's release.
-                self._items.put_nowait(_END)
+                self._items.close()
                 answered = self._ending = True
                 self._over()
         except asyncio.CancelledError:
@@ -146,6 +139,6 @@ class TurnRunner:
             if answered:
                 logger.warning("releasing the tab after an answer failed: %s", error)
             elif self._entered.done():
-                self._items.put_nowait(error)
+                self._items.fail(error)
             else:
                 self._entered.set_exception(error)

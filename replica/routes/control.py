@@ -25,6 +25,19 @@ async def control(request: Request, replica: ReplicaDep) -> Response:
     return JSONResponse(replica.options.model_dump())
 
 
+@router.post("/tells")
+async def report_tells(request: Request, replica: ReplicaDep) -> dict[str, Any]:
+    """Where the bot check's page script reports what it saw (see `replica.bot_check`)."""
+    verdict = await request.json()
+    replica.tells.append({"source": "page", "tells": list(verdict.get("tells") or [])})
+    return {"ok": True}
+
+
+@router.get("/tells")
+async def tells(replica: ReplicaDep) -> list[dict[str, Any]]:
+    return replica.tells
+
+
 @router.get("/options")
 async def current_options(replica: ReplicaDep) -> dict[str, Any]:
     return replica.options.model_dump()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from replica import auth
+from replica.bot_check import header_tells, with_page_check
 from replica.errors import challenge_response
 from replica.pages import challenge_page, index_page, login_page
 from replica.state import ReplicaDep, page_knobs
@@ -16,21 +17,27 @@ from replica.state import ReplicaDep, page_knobs
 router = APIRouter()
 
 
-def _page(replica: ReplicaDep, body: str) -> Response:
+def _page(request: Request, replica: ReplicaDep, body: str) -> Response:
     if replica.options.challenge:
         return challenge_response(challenge_page())
+    if replica.options.bot_check:
+        tells = header_tells(request.headers)
+        replica.tells.append({"source": "headers", "tells": tells})
+        if tells:
+            return challenge_response(challenge_page())
+        body = with_page_check(body, challenge_page())
     return HTMLResponse(body)
 
 
 @router.get("/")
 @router.get("/c/{conversation_id}")
-async def index(replica: ReplicaDep) -> Response:
-    return _page(replica, index_page(page_knobs(replica.options)))
+async def index(request: Request, replica: ReplicaDep) -> Response:
+    return _page(request, replica, index_page(page_knobs(replica.options)))
 
 
 @router.get("/log-in")
-async def log_in_form(replica: ReplicaDep) -> Response:
-    return _page(replica, login_page())
+async def log_in_form(request: Request, replica: ReplicaDep) -> Response:
+    return _page(request, replica, login_page())
 
 
 @router.post("/log-in")
@@ -61,7 +68,7 @@ async def sign_out() -> Response:
 @router.get("/api/auth/session")
 async def session(request: Request, replica: ReplicaDep) -> dict[str, Any]:
     user = replica.visitor(request)
-    return auth.session_payload(user) if user else {}
+    return auth.session_payload(user, replica.session_deadline()) if user else {}
 
 
 @router.get("/cdn-cgi/challenge-platform/scripts/jsd/main.js")

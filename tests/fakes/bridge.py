@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from browser.contract import AskOptions, BridgeState, FinishReason, ask_options
+from browser.contract import AskOptions, BridgeState, BrowserInfo, FinishReason, OnSend, ask_options
 from browser.errors import BridgeError, BusyError
 from browser.events import ModelUsed, Quota, TurnEvent
 from browser.models import ModelInfo
@@ -152,6 +152,10 @@ class FakeBridge:
     asks: list[Ask] = field(default_factory=list)
     turns: list[FakeTurn] = field(default_factory=list)
     started: bool = False
+    info: BrowserInfo = field(default_factory=lambda: BrowserInfo(display="in memory"))
+    release_delay: float = 0.0
+    """Seconds the end of an `ask()` takes, as the real tab release does (`released` counts)."""
+    released: int = 0
     models_error: BridgeError | None = None
     """Raised by `models()` while set (a busy pool, a logged-out page)."""
     models_delay: float = 0.0
@@ -193,16 +197,18 @@ class FakeBridge:
         options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[FakeTurn]:
         chosen = ask_options(model, options)
-        return self._ask(
-            Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen)
-        )
+        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen)
+        return self._ask(ask, on_send)
 
     @asynccontextmanager
-    async def _ask(self, ask: Ask) -> AsyncIterator[FakeTurn]:
+    async def _ask(self, ask: Ask, on_send: OnSend | None) -> AsyncIterator[FakeTurn]:
         await self._take_tab(ask.patient)
         try:
+            if on_send is not None:
+                await on_send()
             answer = self._scripted.popleft() if self._scripted else self.handler(ask)
             self.asks.append(ask)
             if answer.error is not None:
@@ -210,15 +216,16 @@ class FakeBridge:
             conversation_id = (
                 answer.conversation_id or ask.conversation_id or f"fake-{next(self._ids)}"
             )
-            turn = FakeTurn(
-                answer, conversation_id, answer.model or ask.model or "auto", ask.model
-            )
+            turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto", ask.model)
             self.turns.append(turn)
             yield turn
         finally:
+            if self.release_delay:
+                await asyncio.sleep(self.release_delay)  # the real one saves and frees the tab
             async with self._free:
                 self._busy -= 1
                 self._free.notify()
+            self.released += 1
 
     async def _take_tab(self, patient: bool) -> None:
         async with self._free:
@@ -257,3 +264,6 @@ class FakeBridge:
 
     def is_busy(self) -> bool:
         return self._busy >= self.tabs
+
+    def browser_info(self) -> BrowserInfo:
+        return self.info
