@@ -44,7 +44,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
-from browser.events import ModelUsed, TurnEvent
+from browser.events import ModelUsed, TurnEvent, last_model
 from browser.page import DomMessage, PageState, control, probe
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
 from browser.readback import StoredAnswer, read_back
@@ -603,8 +603,7 @@ class BrowserTurn:
 
     def _note_answered(self, slug: str | None) -> None:
         """The stored answer names its model too: the only word on it after a handoff."""
-        known = [event.slug for event in self.events if isinstance(event, ModelUsed)]
-        if slug and slug not in known[-1:]:
+        if slug and slug != last_model(self.events):
             asked = self._options.model
             self.events.append(ModelUsed(slug, asked if asked not in (None, slug) else None))
 
@@ -733,9 +732,9 @@ class BrowserTurn:
     @property
     def answered_by(self) -> str | None:
         """The model that answered: the stream's `ModelUsed`, else the stored/DOM answer's."""
-        used = [event.slug for event in self.events if isinstance(event, ModelUsed)]
-        if used:
-            return used[-1]
+        used = last_model(self.events)
+        if used is not None:
+            return used
         return self.model if self.source in ("read-back", "dom") else None
 
     def _note_stream(self) -> None:
