@@ -21,10 +21,12 @@ from typing import TextIO
 from app.config import Settings
 from app.logs import configure_logging
 from browser import BrowserBridge
+from browser.contract import AskOptions
 from browser.display import VirtualDisplay, has_display, read_display_file
 from browser.errors import BridgeError
 from browser.executables import executable_of, find_browser
 from browser.login import plain_browser_command, run_plain_browser
+from browser.models import ModelIdError, mismatch_note, resolve_model_id
 from browser.remote_view import RemoteView, RemoteViewError, ssh_hint
 from browser.session import bundled_chromium, prepare_profile, sandbox_args
 
@@ -51,8 +53,9 @@ async def ask(
     bridge = BrowserBridge(settings)
     try:
         await bridge.start()
+        options = await _options(bridge, model)
         async with bridge.ask(
-            prompt, conversation_id=conversation_id, model=model, temporary=temporary
+            prompt, conversation_id=conversation_id, options=options, temporary=temporary
         ) as turn:
             async for delta in turn:
                 out.write(delta)
@@ -62,13 +65,24 @@ async def ask(
         out.flush()
         if turn.finish_reason not in (None, "stop"):
             print(f"(answer ended: {turn.finish_reason})", file=err)
+        note = mismatch_note(options.model, turn.answered_by)
+        if note:
+            print(f"({note})", file=err)
         print(turn.conversation_id, file=err)
         return 0
-    except BridgeError as error:
+    except (BridgeError, ModelIdError) as error:
         print(f"chatgpt-bridge: {error}", file=err)
         return 1
     finally:
         await bridge.stop()
+
+
+async def _options(bridge: BrowserBridge, model: str | None) -> AskOptions:
+    """`--model slug[@effort]`, checked against the account's own list before typing."""
+    if model is None:
+        return AskOptions()
+    chosen = resolve_model_id(model, await bridge.model_infos())
+    return AskOptions(model=chosen.slug, effort=chosen.effort)
 
 
 async def login(

@@ -164,7 +164,10 @@ def _register_ask(subcommands: argparse._SubParsersAction) -> None:
         help="ask ChatGPT once: the answer streams to stdout, the conversation id to stderr",
     )
     parser.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
-    parser.add_argument("--model", help="model slug for a new chat (default DEFAULT_MODEL)")
+    parser.add_argument(
+        "--model",
+        help="model id, slug[@effort] as `/v1/models` lists it (default DEFAULT_MODEL)",
+    )
     parser.add_argument("--conversation", metavar="ID", help="continue this conversation")
     parser.add_argument("--temporary", action="store_true", help="a temporary chat")
     parser.set_defaults(run=_run_ask)

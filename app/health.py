@@ -43,12 +43,22 @@ class ApiHealth(TypedDict):
     key_required: bool
 
 
+class QuotaHealth(TypedDict):
+    """One `limits_progress` row of the latest answer: what the account may still ask."""
+
+    feature: str
+    remaining: int | None
+    reset_after: str | None
+
+
 class HealthReport(TypedDict):
     status: Literal["ok", "degraded"]
     browser: BrowserHealth
     slack: SlackHealth
     tunnel: TunnelHealth
     api: ApiHealth
+    quotas: list[QuotaHealth]
+    """The account's remaining quotas (detailed reports only: they are the account's)."""
 
 
 async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
@@ -76,6 +86,10 @@ async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
             "error": parts.tunnel_error,
         },
         "api": {"key_required": parts.api_key is not None},
+        "quotas": [
+            {"feature": q.feature, "remaining": q.remaining, "reset_after": q.reset_after}
+            for q in (bridge.quotas() if detailed else [])
+        ],
     }
 
 

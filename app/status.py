@@ -63,4 +63,13 @@ def describe_status(report: dict[str, Any]) -> str:
     if browser.get("login_expires"):
         lines.insert(3, f"login    until {browser['login_expires']}")
     lines += [f"warning  {warning}" for warning in browser.get("warnings") or []]
+    quotas = report.get("quotas") or []
+    if quotas:
+        lines.append("quotas   " + "; ".join(_quota(q) for q in quotas))
     return "\n".join(lines)
+
+
+def _quota(quota: dict[str, Any]) -> str:
+    remaining = "?" if quota.get("remaining") is None else quota["remaining"]
+    reset = f" (resets {quota['reset_after']})" if quota.get("reset_after") else ""
+    return f"{quota.get('feature')} {remaining} left{reset}"

@@ -19,9 +19,9 @@ from typing import Protocol
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import selectors
+from browser import picker, selectors
 from browser.account import Account, read_account
-from browser.contract import BridgeState, BrowserInfo, OnSend
+from browser.contract import AskOptions, BridgeState, BrowserInfo, OnSend, ask_options
 from browser.errors import (
     BridgeError,
     BrowserDownError,
@@ -29,6 +29,8 @@ from browser.errors import (
     LoginRequiredError,
     RateLimitedError,
 )
+from browser.events import Quota
+from browser.models import ModelInfo, models_from_payload
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
@@ -62,6 +64,7 @@ class BrowserBridge:
         self._pool = Pool(self._session, settings.max_tabs, settings.max_queue)
         self._pacer = SendPacer(settings.send_interval_ms / 1000)
         self._last_state = BridgeState.DOWN
+        self._quotas: dict[str, Quota] = {}
         self._account: Account | None = None
         self._watch: asyncio.Task[None] | None = None
 
@@ -100,12 +103,17 @@ class BrowserBridge:
     def stats(self) -> dict[str, int]:
         return self._pool.stats()
 
+    def quotas(self) -> list[Quota]:
+        """The account's remaining quotas, per feature, as the latest answers reported them."""
+        return list(self._quotas.values())
+
     def ask(
         self,
         prompt: str,
         conversation_id: str | None = None,
         model: str | None = None,
         *,
+        options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
@@ -116,7 +124,8 @@ class BrowserBridge:
         however long it is; others get `BusyError` when `max_queue` callers already wait.
         `on_send()` is awaited once a tab is the caller's, before anything is typed.
         """
-        return self._ask(prompt, conversation_id, model, temporary, patient, on_send)
+        chosen = ask_options(model, options)
+        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -127,11 +136,12 @@ class BrowserBridge:
         self,
         prompt: str,
         conversation_id: str | None,
-        model: str | None,
+        options: AskOptions,
         temporary: bool,
         patient: bool,
         on_send: OnSend | None,
     ) -> AsyncIterator[BrowserTurn]:
+        picker.refuse_unsupported(options)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
@@ -142,9 +152,10 @@ class BrowserBridge:
                 self._settings,
                 prompt,
                 conversation_id,
-                model,
+                options.model,
                 temporary=temporary,
                 before_send=self._pacer.wait_turn,
+                options=options,
             )
             try:
                 try:
@@ -161,6 +172,7 @@ class BrowserBridge:
                 yield turn
             finally:
                 await turn.close()
+                self._note_quotas(turn)
 
     async def state(self) -> BridgeState:
         """ready | login_required | challenge | rate_limited | down, checked in a free tab."""
@@ -215,6 +227,10 @@ class BrowserBridge:
 
     async def models(self) -> list[str]:
         """Model slugs the account offers, from the web app's own `/backend-api/models`."""
+        return [info.slug for info in await self.model_infos()]
+
+    async def model_infos(self) -> list[ModelInfo]:
+        """The account's models with titles and effort levels (`/backend-api/models`)."""
         async with self._pool.lease() as tab:
             assert tab is not None
             try:
@@ -224,8 +240,7 @@ class BrowserBridge:
                 raise BrowserDownError(f"Reading the models failed: {first_line(error)}") from None
         if status == 401:
             raise LoginRequiredError()
-        models = (body or {}).get("models") if isinstance(body, dict) else None
-        return [m["slug"] for m in models or [] if isinstance(m, dict) and m.get("slug")]
+        return models_from_payload(body)
 
     async def whoami(self) -> str | None:
         """The logged-in person's email (or name), None when logged out."""
@@ -286,6 +301,11 @@ class BrowserBridge:
             tab.clean = False
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
+
+    def _note_quotas(self, turn: BrowserTurn) -> None:
+        for event in turn.events:
+            if isinstance(event, Quota):
+                self._quotas[event.feature] = event
 
     def _hold_sends(self, retry_after: float | None) -> None:
         """The first limit signal holds every tab's sends for the page's own wait."""

@@ -20,12 +20,46 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from browser.events import Quota, TurnEvent
+from browser.models import ModelInfo
+
 FinishReason = Literal["stop", "length", "cancelled"]
 OnSend = Callable[[], Awaitable[None]]
 """Awaited by `ask()` once a tab is the caller's, just before anything is typed: the moment
 the question stops waiting and may start to reach ChatGPT. A caller that stores its
 questions marks them there (a question still in line is safe to ask after a restart), and
 may raise to withdraw it: nothing is sent and the exception reaches the caller."""
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """How to ask: every choice the web app offers beside the prompt, in one typed value.
+
+    `model` is a slug of the account's list and `effort` one of its `thinking_efforts`
+    (`browser.models` parses the `slug@effort` ids surfaces accept). `web_search`, `gpt`
+    (a custom GPT's id) and `project` are typed slots for the page's other choices: an
+    implementation that cannot make one yet refuses it before sending, never ignores it.
+    """
+
+    model: str | None = None
+    effort: str | None = None
+    web_search: bool | None = None
+    gpt: str | None = None
+    project: str | None = None
+
+    def unsupported(self) -> list[str]:
+        """The slots set here that the browser cannot choose yet (the breadth issue)."""
+        slots = {"web_search": self.web_search, "gpt": self.gpt, "project": self.project}
+        return [name for name, value in slots.items() if value is not None]
+
+
+def ask_options(model: str | None, options: AskOptions | None) -> AskOptions:
+    """One `AskOptions` from `ask()`'s `model=` (kept for callers) and `options=`."""
+    if options is None:
+        return AskOptions(model=model)
+    if model is not None and options.model not in (None, model):
+        raise ValueError(f"ask() got model={model!r} and options.model={options.model!r}")
+    return options if model is None else AskOptions(**{**options.__dict__, "model": model})
 
 
 class BridgeState(str, Enum):
@@ -59,6 +93,12 @@ class Turn(Protocol):
 
     conversation_id: str | None
     model: str | None
+    """The model of the turn: asked for at first, the one that answered once known."""
+    answered_by: str | None
+    """The model that answered, as the stream or the stored answer names it (else None)."""
+    events: list[TurnEvent]
+    """Typed events (progress, title, model used, citations, quotas) in arrival order. It
+    grows while the text streams: read it after each delta (`events[seen:]`)."""
     text: str
     finish_reason: FinishReason | None
     delivered: bool | None
@@ -87,11 +127,14 @@ class Bridge(Protocol):
         conversation_id: str | None = None,
         model: str | None = None,
         *,
+        options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[Turn]:
         """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
+
+        `options` says how to ask (model, effort, ...); `model=` alone is its short form.
 
         A `patient` caller (one that stored its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when the line is full. `on_send`: see
@@ -105,6 +148,14 @@ class Bridge(Protocol):
 
     async def models(self) -> list[str]:
         """Model slugs the account offers, as the web app lists them."""
+        ...
+
+    async def model_infos(self) -> list[ModelInfo]:
+        """The account's models with their titles and effort levels (`/backend-api/models`)."""
+        ...
+
+    def quotas(self) -> list[Quota]:
+        """The account's remaining quotas, as the last answer's `limits_progress` said."""
         ...
 
     async def whoami(self) -> str | None:

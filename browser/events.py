@@ -67,3 +67,9 @@ class Handoff:
 
 
 TurnEvent = Progress | Title | ModelUsed | Citation | Quota | Handoff
+
+
+def last_model(events: list[TurnEvent]) -> str | None:
+    """The model the latest `ModelUsed` names: the answer's last word on who answered."""
+    used = [event.slug for event in events if isinstance(event, ModelUsed)]
+    return used[-1] if used else None

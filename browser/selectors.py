@@ -151,6 +151,20 @@ def model_item(slug: str) -> Layers:
     )
 
 
+# Today's picker (docs/replica.md "Model picker"): the trigger opens a menu (in a portal,
+# outside the active page) with the Power slider and "Select model", which shows the list.
+PICKER_TODAY: Layers = ("button[data-codex-intelligence-trigger]",)
+PICKER_EFFORT_ATTRIBUTE = "data-selected-reasoning-effort"
+"""The trigger's reading of the slider (`instant` ... `pro`; `custom` after a list pick)."""
+PICKER_MENU: Layers = ('[role="menu"][data-model-picker-view]', '[role="menu"][data-state="open"]')
+EFFORT_SLIDER: Layers = (
+    '[data-reasoning-slider] [role="slider"]',
+    '[role="menuitem"][aria-label="Power"] [role="slider"]',
+)
+MODEL_LIST_TOGGLE: Layers = ('[role="menuitem"][data-model-picker-view-toggle]',)
+MODEL_RADIO = "menuitemradio"
+"""The role of an entry of the model list; its accessible name is the model's title."""
+
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
 PROFILE_BUTTON: Layers = ('[data-testid="accounts-profile-button"]',)

@@ -30,9 +30,9 @@ from typing import Any, Literal, Protocol
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import diagnostics, faults, selectors
+from browser import diagnostics, faults, picker, selectors
 from browser.channel import Channel
-from browser.contract import FinishReason
+from browser.contract import AskOptions, FinishReason
 from browser.decoder import StreamDecoder
 from browser.errors import (
     AnswerTimeoutError,
@@ -44,6 +44,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
+from browser.events import ModelUsed, TurnEvent, last_model
 from browser.page import DomMessage, PageState, control, probe
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
 from browser.readback import StoredAnswer, read_back
@@ -89,6 +90,7 @@ class BrowserTurn:
         *,
         temporary: bool = False,
         before_send: Callable[[], Awaitable[None]] | None = None,
+        options: AskOptions | None = None,
     ) -> None:
         self._tab = tab
         self._before_send = before_send
@@ -98,6 +100,9 @@ class BrowserTurn:
         self._expected = prompt.replace("\r\n", "\n").replace("\r", "\n")
         self._follow_up = conversation_id
         self._requested_model = model
+        self._options = options or AskOptions(model=model)
+        self.events: list[TurnEvent] = []
+        """Typed events (progress, title, model used, citations, quotas), as they arrive."""
         self.temporary = temporary
         self.conversation_id: str | None = conversation_id
         self.model: str | None = model
@@ -186,8 +191,12 @@ class BrowserTurn:
             self._tab.drain()
             await self._open()
             await self._wait_ready()
-            if self._follow_up and self._requested_model:
-                await self._choose_model(self._requested_model)
+            await picker.choose(
+                self._page,
+                self._options,
+                follow_up=bool(self._follow_up),
+                data_dir=self._settings.data_dir,
+            )
             await self._type()
             if self._before_send is not None:
                 await self._before_send()  # the pacing shared by all tabs
@@ -268,22 +277,6 @@ class BrowserTurn:
             with contextlib.suppress(PlaywrightError):
                 for index in range(await buttons.count()):
                     await buttons.nth(index).click(timeout=2_000)
-
-    async def _choose_model(self, slug: str) -> None:
-        page = self._page
-        switcher = await control(page, "model_trigger")
-        item = page.locator(selectors.any_of(selectors.model_item(slug))).first
-        try:
-            await switcher.click(timeout=10_000)
-            await item.click(timeout=5_000)
-        except PlaywrightError:
-            if page.is_closed():
-                raise
-            raise WebAppError(
-                f"The model {slug!r} is not offered in the model menu of this account."
-                + await diagnostics.explain(page, "choose-model", self._settings.data_dir),
-                delivered=False,
-            ) from None
 
     async def _type(self) -> None:
         page = self._page
@@ -600,11 +593,19 @@ class BrowserTurn:
         if self.conversation_id is None:
             return None
         try:
-            return await read_back(self._page, self.conversation_id, self.user_message_id)
+            stored = await read_back(self._page, self.conversation_id, self.user_message_id)
         except (LookupError, ChallengeError) as error:
             # Delivered already: a challenged read-back must not turn into a failed turn.
             logger.info("read-back failed: %s", error)
             return None
+        self._note_answered(stored.model if stored is not None else None)
+        return stored
+
+    def _note_answered(self, slug: str | None) -> None:
+        """The stored answer names its model too: the only word on it after a handoff."""
+        if slug and slug != last_model(self.events):
+            asked = self._options.model
+            self.events.append(ModelUsed(slug, asked if asked not in (None, slug) else None))
 
     async def _read_dom(self) -> None:
         """The fallback when the tap sees nothing: watch the DOM, read the Markdown back."""
@@ -728,8 +729,17 @@ class BrowserTurn:
             self.text += delta
             self._out.put(delta)
 
+    @property
+    def answered_by(self) -> str | None:
+        """The model that answered: the stream's `ModelUsed`, else the stored/DOM answer's."""
+        used = last_model(self.events)
+        if used is not None:
+            return used
+        return self.model if self.source in ("read-back", "dom") else None
+
     def _note_stream(self) -> None:
         state = self._decoder.state
+        self.events.extend(self._decoder.take_events())
         self.conversation_id = state.conversation_id or self.conversation_id
         self.user_message_id = self.user_message_id or state.user_message_id
         self.model = state.model or self.model

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from browser.contract import AskOptions
 from browser.errors import BridgeError, RateLimitedError
+from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
 from slackbot.mrkdwn import escape
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -148,6 +150,11 @@ class JobRunner:
             or self._settings.slack_channel_models.get(job.channel)
             or self._settings.default_model
         )
+        refusal = await self._refuse_model(job.model)
+        if refusal:
+            await self._post(job, refusal)
+            await self._store.set_state(job.id, JobState.ANSWERED)
+            return
         if job.model or thread is None:
             await self._store.save_thread(job.channel, job.thread_ts, model=model)
         if not job.prompt:
@@ -220,7 +227,7 @@ class JobRunner:
         async with self._bridge.ask(
             job.prompt,
             conversation_id=conversation_id,
-            model=ask_model,
+            options=_options(ask_model),
             patient=True,
             on_send=sending,
         ) as turn:
@@ -243,6 +250,22 @@ class JobRunner:
             )
         return turn
 
+    async def _refuse_model(self, model_id: str | None) -> str | None:
+        """Why a `model:` line cannot be used, listing the account's choices; None if it can.
+
+        Checked against the account's own list (as `/v1/models` is); when the list cannot be
+        read now (every tab busy), the picker is left to refuse an unknown model itself.
+        """
+        if model_id is None:
+            return None
+        try:
+            resolve_model_id(model_id, await self._bridge.model_infos())
+        except ModelIdError as error:
+            return f":warning: {escape(str(error))} Write it as `model: <id>` on the first line."
+        except BridgeError as error:
+            logger.info("model list unavailable to check %r: %s", model_id, error)
+        return None
+
     def _turn_text(self, job_id: int) -> str:
         turn = self._turns.get(job_id)
         return turn.text if turn is not None else ""
@@ -262,7 +285,10 @@ class JobRunner:
             items.append(":black_square_for_stop: Stopped")
         elif turn.finish_reason == "length":
             items.append("Cut short by ChatGPT's length limit")
-        items.append(escape(turn.model or model))
+        items.append(escape(turn.answered_by or turn.model or model))
+        note = mismatch_note(job.model or model, turn.answered_by)
+        if note:
+            items.append(f":information_source: {escape(note)}")
         link = self._link(turn.conversation_id)
         if link:
             items.append(link)
@@ -310,6 +336,14 @@ def _failure_text(error: BridgeError) -> str:
             f" (until <!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>)"
         )
     return text
+
+
+def _options(model_id: str | None) -> AskOptions:
+    """A `model:` line's id (`slug[@effort]`, checked by `_refuse_model`) as ask options."""
+    if model_id is None:
+        return AskOptions()
+    chosen = parse_model_id(model_id)
+    return AskOptions(model=chosen.slug, effort=chosen.effort)
 
 
 def _no_question_reply(job: Job, model: str) -> str:

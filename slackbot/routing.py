@@ -20,7 +20,7 @@ _STRING_FIELDS = (
     *("channel", "ts", "thread_ts", "text", "subtype", "channel_type"),
     *("user", "bot_id", "team", "user_team"),
 )
-_MODEL_LINE = re.compile(r"\A[ \t]*model:[ \t]*([A-Za-z0-9._:/-]+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
+_MODEL_LINE = re.compile(r"\A[ \t]*model:[ \t]*([A-Za-z0-9._:/@-]+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
 class Route(str, Enum):
@@ -46,7 +46,7 @@ class Question:
     prompt: str
     """The text sent to ChatGPT: the bot's mention and a leading `model:` line removed."""
     model: str | None
-    """The model asked for with a first line `model: <slug>`, if any."""
+    """The model id asked for with a first line `model: <slug>[@<effort>]`, if any."""
     has_files: bool
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import openai
 import pytest
 
 from app.api import models
+from app.status import describe_status
+from browser.contract import AskOptions
 from browser.errors import BusyError
+from browser.events import Quota
 from tests.api_support import Api, StartApp, fake_app
-from tests.fakes.bridge import FakeBridge
+from tests.fakes.bridge import Answer, FakeBridge
 
 HOUR = 3600.0
 """A `models()` that takes this long is a read that never ends within a test."""
@@ -92,3 +97,72 @@ async def _until_listed(api: Api, model_id: str) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{model_id} was never listed")
+
+
+EFFORTS = {"gpt-5-6-thinking": ["standard", "extended", "max"]}
+
+
+async def test_each_model_is_listed_with_its_effort_levels(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-5-6", "gpt-5-6-thinking"], model_efforts=EFFORTS)
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        ids = await _ids(api)
+        client = api.async_client()
+        found = await client.models.retrieve("gpt-5-6-thinking@extended")
+        with pytest.raises(openai.NotFoundError) as no_effort:
+            await client.models.retrieve("gpt-5-6@max")
+        with pytest.raises(openai.NotFoundError) as no_model:
+            await client.models.retrieve("gpt-9")
+    assert ids[:5] == [
+        "gpt-5-6",
+        "gpt-5-6-thinking",
+        "gpt-5-6-thinking@standard",
+        "gpt-5-6-thinking@extended",
+        "gpt-5-6-thinking@max",
+    ]
+    assert (found.id, found.owned_by) == ("gpt-5-6-thinking@extended", "chatgpt")
+    assert "'gpt-5-6' has no effort 'max'" in no_effort.value.message
+    assert "no model 'gpt-9'. Choose one of: gpt-5-6, gpt-5-6-thinking," in no_model.value.message
+
+
+async def test_a_model_id_with_an_effort_asks_for_both(start_app: StartApp, tmp_path: Path) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-5-6-thinking"], model_efforts=EFFORTS)
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        completion = await api.async_client().chat.completions.create(
+            model="gpt-5-6-thinking@max", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert bridge.asks[-1].options == AskOptions(model="gpt-5-6-thinking", effort="max")
+    assert completion.model == "gpt-5-6-thinking"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_answer_from_another_model_says_so(
+    start_app: StartApp, tmp_path: Path, stream: bool
+) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-6-pro", "gpt-5-6"])
+    bridge.script(Answer("Hello", model="gpt-5-6"))
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        response = await api.async_client().chat.completions.with_raw_response.create(
+            model="gpt-6-pro", messages=[{"role": "user", "content": "hi"}], stream=stream
+        )
+        parsed: Any = response.parse()
+        models = [chunk.model async for chunk in parsed] if stream else [parsed.model]
+    assert set(models) == {"gpt-5-6"}  # the body names the model that answered
+    assert response.headers["x-chatgpt-model-used"] == "gpt-5-6"
+    assert response.headers["x-chatgpt-model-note"] == (
+        "ChatGPT answered with gpt-5-6, not gpt-6-pro as asked."
+    )
+
+
+async def test_health_and_status_show_the_quotas(start_app: StartApp, tmp_path: Path) -> None:
+    quota = Quota("gpt-5-6-thinking", 7, "2026-12-02T09:00:00+00:00")
+    bridge = FakeBridge(quota_values=[quota])
+    async with fake_app(start_app, tmp_path, bridge) as api, api.http() as http:
+        report = (await http.get("/health")).json()
+    assert report["quotas"] == [
+        {"feature": "gpt-5-6-thinking", "remaining": 7, "reset_after": quota.reset_after}
+    ]
+    assert "quotas   gpt-5-6-thinking 7 left (resets 2026-12-02T09:00:00+00:00)" in describe_status(
+        report
+    )

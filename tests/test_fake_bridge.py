@@ -6,9 +6,13 @@ import asyncio
 
 import pytest
 
-from browser.contract import Bridge
+from browser.contract import AskOptions, Bridge
 from browser.errors import BusyError, RateLimitedError, SendUncertainError
+from browser.events import ModelUsed, Progress
+from browser.models import ModelInfo
 from tests.fakes.bridge import Answer, FakeBridge
+
+EFFORTS = {"gpt-5-6-thinking": ["standard", "max"]}
 
 
 def _is_bridge(bridge: Bridge) -> Bridge:
@@ -73,3 +77,17 @@ async def test_tabs_and_the_line_behave_like_the_pool() -> None:
         await held.cancel()
     turn = await patient
     assert await turn.read() == "You said: patient"
+
+
+async def test_options_events_and_the_answering_model_follow_the_contract() -> None:
+    bridge = FakeBridge(model_slugs=["gpt-5-6-thinking"], model_efforts=EFFORTS)
+    bridge.script(Answer("Hi", model="gpt-5-6", events=(Progress("reasoning"),)))
+    options = AskOptions(model="gpt-5-6-thinking", effort="max")
+    async with _is_bridge(bridge).ask("Think", options=options) as turn:
+        await turn.read()
+    assert bridge.asks[0].options == options and bridge.asks[0].model == "gpt-5-6-thinking"
+    assert turn.answered_by == "gpt-5-6"
+    assert turn.events == [ModelUsed("gpt-5-6", "gpt-5-6-thinking"), Progress("reasoning")]
+    assert await bridge.model_infos() == [
+        ModelInfo("gpt-5-6-thinking", "gpt-5-6-thinking", ("standard", "max"))
+    ]

@@ -200,7 +200,38 @@ def _keeps_models() -> FakeBridge:
         models.setdefault(conversation, model)
         return Answer(f"{model} says hi", conversation_id=conversation, model=model)
 
-    return FakeBridge(handler)
+    # `model:` lines are checked against the account's list, as /v1/models lists it.
+    return FakeBridge(handler, model_slugs=["auto", "gpt-4o", "gpt-4o-mini", "gpt-5"])
+
+
+async def test_a_model_line_is_checked_against_the_account(run_slack: RunSlack) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-5-6", "gpt-5-6-thinking"])
+    bridge.model_efforts = {"gpt-5-6-thinking": ["standard", "max"]}
+    async with run_slack(bridge, **CHANNELS) as app:
+        unknown = message_event("model: gpt-9\nhello", channel=PERSONAL)
+        await app.events.event(unknown)
+        refused = "no model 'gpt-9'. Choose one of: gpt-5-6, gpt-5-6-thinking, "
+        await wait_for(lambda: refused in text_of(app.slack.thread(PERSONAL, unknown["ts"])))
+        chosen = message_event("model: gpt-5-6-thinking@max\nthink", channel=PERSONAL)
+        await app.events.event(chosen)
+        assert "gpt-5-6-thinking" in footer_of(await answer(app.slack, PERSONAL, chosen["ts"]))
+        await wait_for(lambda: app.pending() == 0)
+    assert bridge.prompts == ["think"]  # the refused question was never asked
+    assert (bridge.asks[0].options.model, bridge.asks[0].options.effort) == (
+        "gpt-5-6-thinking",
+        "max",
+    )
+
+
+async def test_an_answer_from_another_model_is_noted(run_slack: RunSlack) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-6-pro", "gpt-5-6"])
+    bridge.script(Answer("Hi", model="gpt-5-6"))
+    async with run_slack(bridge, **CHANNELS) as app:
+        event = message_event("model: gpt-6-pro\nhard one", channel=PERSONAL)
+        await app.events.event(event)
+        footer = footer_of(await answer(app.slack, PERSONAL, event["ts"]))
+    assert "gpt-5-6" in footer
+    assert escape("ChatGPT answered with gpt-5-6, not gpt-6-pro as asked.") in footer
 
 
 async def test_model_per_channel_per_thread_and_switched_by_a_line(run_slack: RunSlack) -> None:

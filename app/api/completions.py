@@ -101,7 +101,7 @@ class CompletionJob:
             self._bridge,
             self._plan.prompt,
             conversation_id=self._plan.conversation_id,
-            model=self._model.target,
+            options=self._model.options,
             temporary=self._plan.temporary,
         )
         try:

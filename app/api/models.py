@@ -1,7 +1,9 @@
 """The models `/v1/models` lists and chat completions accept.
 
-The list comes from the web app (the account's own model picker, `bridge.models()`) when
-it answers, else from `DEFAULT_MODEL`. Clients often send a fixed default such as
+The list comes from the web app (the account's own `/backend-api/models`,
+`bridge.model_infos()`) when it answers, else from `DEFAULT_MODEL`. Each model is listed
+once bare and once per effort level it offers, in the `slug@effort` grammar of
+`browser.models` (docs/api.md, "Model ids"). Clients often send a fixed default such as
 `gpt-4o-mini` or `gpt-3.5-turbo`; `MODEL_ALIASES` maps such names to a ChatGPT model, and
 an alias is listed (and accepted) whenever its target is.
 
@@ -28,7 +30,9 @@ from typing import Any
 from app.api.errors import APIError
 from app.config import Settings
 from browser import Bridge
+from browser.contract import AskOptions
 from browser.errors import BridgeError
+from browser.models import ModelIdError, ModelInfo, format_model_id, resolve_model_id
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +50,16 @@ class ModelEntry:
     target: str
     """The ChatGPT model slug the web app is asked for."""
     created: int
+    effort: str | None = None
+    """The `thinking_effort` asked for (None: the model's default)."""
+
+    @property
+    def options(self) -> AskOptions:
+        return AskOptions(model=self.target, effort=self.effort)
 
     def as_dict(self) -> dict[str, Any]:
-        owner = "chatgpt" if self.id == self.target else "chatgpt-bridge"
+        alias = self.id != format_model_id(self.target, self.effort)
+        owner = "chatgpt-bridge" if alias else "chatgpt"
         return {"id": self.id, "object": "model", "created": self.created, "owned_by": owner}
 
 
@@ -59,7 +70,7 @@ class ModelCatalog:
         self._source = source
         self._settings = settings
         self._created = int(time.time())
-        self._slugs: list[str] | None = None
+        self._infos: list[ModelInfo] | None = None
         self._expires = 0.0
         self._refresh: asyncio.Task[None] | None = None
 
@@ -74,8 +85,13 @@ class ModelCatalog:
                 await self._refresh
 
     async def entries(self) -> list[ModelEntry]:
-        slugs = await self._available()
-        entries = [ModelEntry(slug, slug, self._created) for slug in slugs]
+        infos = await self._available()
+        slugs = [info.slug for info in infos]
+        entries = [
+            ModelEntry(format_model_id(info.slug, effort), info.slug, self._created, effort)
+            for info in infos
+            for effort in (None, *info.efforts)
+        ]
         entries += [
             ModelEntry(alias, target, self._created)
             for alias, target in self._settings.model_aliases.items()
@@ -90,51 +106,54 @@ class ModelCatalog:
             if entry.id == name:
                 return entry
         target = self._settings.model_aliases.get(name)
-        detail = (
-            f"it is an alias of '{target}', which this ChatGPT account does not offer"
-            if target
-            else "it is neither a model of this ChatGPT account nor an alias (MODEL_ALIASES)"
-        )
-        raise APIError(
-            404,
-            f"The model '{name}' does not exist: {detail}. Available: "
-            f"{', '.join(entry.id for entry in entries)}.",
-            param="model",
-            code="model_not_found",
-        )
+        available = ", ".join(entry.id for entry in entries)
+        if target:
+            message = (
+                f"The model '{name}' is an alias of '{target}', which this ChatGPT account "
+                f"does not offer. Available: {available}."
+            )
+        else:
+            try:
+                resolve_model_id(name, await self._available())
+                message = f"The model '{name}' is not available. Available: {available}."
+            except ModelIdError as error:  # says what is wrong: the slug, or the effort
+                message = f"{error} Aliases (MODEL_ALIASES) are listed in /v1/models too."
+        raise APIError(404, message, param="model", code="model_not_found")
 
-    async def _available(self) -> list[str]:
+    async def _available(self) -> list[ModelInfo]:
         if time.monotonic() >= self._expires:
             self._refresh_soon()
-        if self._slugs is None and self._refresh is not None:
+        if self._infos is None and self._refresh is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._refresh), FIRST_LIST_WAIT)
-        return self._slugs or [self._settings.default_model]
+        return self._infos or [ModelInfo(self._settings.default_model)]
 
     def _refresh_soon(self) -> None:
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.create_task(self._read(), name="model-list")
 
     async def _read(self) -> None:
-        default = self._settings.default_model
+        default = ModelInfo(self._settings.default_model)
         try:
-            slugs = list(dict.fromkeys(await self._source.models()))
+            infos = await self._source.model_infos()
         except Exception as error:
             # Busy tabs or a logged-out page say nothing about the account's models: keep
             # what was read before, and ask again soon. Anything else is a bug, but the
             # list must still be served, so it is logged and handled the same way.
-            kept = self._slugs or [default]
+            kept = self._infos or [default]
             log = logger.info if isinstance(error, BridgeError) else logger.exception
-            log("model list unavailable (%s); using %s", error, ", ".join(kept))
+            log("model list unavailable (%s); using %s", error, ", ".join(i.slug for i in kept))
             self._store(kept, FALLBACK_TTL)
             return
-        if not slugs:
+        if not infos:
             self._store([default], FALLBACK_TTL)
+        elif any(info.slug == default.slug for info in infos):
+            self._store(infos, MODELS_TTL)
         else:
             # The configured default is always accepted, even if the picker does not list it
             # (ChatGPT's "auto" is a routing choice rather than a model of the list).
-            self._store(slugs if default in slugs else [*slugs, default], MODELS_TTL)
+            self._store([*infos, default], MODELS_TTL)
 
-    def _store(self, slugs: list[str], ttl: float) -> None:
-        self._slugs = slugs
+    def _store(self, infos: list[ModelInfo], ttl: float) -> None:
+        self._infos = infos
         self._expires = time.monotonic() + ttl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -20,7 +21,13 @@ FIRST_DELTA_GRACE = 10.0
 """Seconds a stream waits for ChatGPT's first delta before sending its status line, so
 that a refused send is still a proper HTTP error rather than an error event."""
 
+logger = logging.getLogger(__name__)
+
 CONVERSATION_HEADER = "X-Conversation-Id"
+MODEL_USED_HEADER = "X-ChatGPT-Model-Used"
+"""The model slug that answered (`resolved_model_slug`), once the web app named it."""
+MODEL_NOTE_HEADER = "X-ChatGPT-Model-Note"
+"""Present when ChatGPT answered with another model than asked for (e.g. a downgrade)."""
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]{0,99}")
 
 
@@ -67,7 +74,7 @@ async def create_chat_completion(request: Request) -> Response:
         return StreamingResponse(
             event_stream(job),
             media_type="text/event-stream",
-            headers={**SSE_HEADERS, **_conversation_header(job)},
+            headers={**SSE_HEADERS, **_conversation_header(job), **_model_headers(job)},
         )
     try:
         async for piece in job.pieces(KEEPALIVE_INTERVAL):
@@ -77,7 +84,7 @@ async def create_chat_completion(request: Request) -> Response:
     finally:
         job.close()
     body = job.identity().body(result.content, result.finish_reason, result.usage)
-    return JSONResponse(body, headers=_conversation_header(job))
+    return JSONResponse(body, headers={**_conversation_header(job), **_model_headers(job)})
 
 
 @router.api_route(
@@ -108,3 +115,18 @@ def _pinned_conversation(request: Request) -> str | None:
 def _conversation_header(job: CompletionJob) -> dict[str, str]:
     conversation_id = job.conversation_id
     return {CONVERSATION_HEADER: conversation_id} if conversation_id else {}
+
+
+def _model_headers(job: CompletionJob) -> dict[str, str]:
+    """The model that answered, and a note when it is not the one asked for (docs/api.md).
+
+    The body's `model` names it too; a header also reaches clients that keep only the text.
+    A streamed answer's headers leave before the answer: they carry what is known by then.
+    """
+    runner = job.runner
+    headers = {MODEL_USED_HEADER: runner.model} if runner.model else {}
+    note = runner.model_note
+    if note:
+        logger.warning("%s: %s", job.id, note)
+        headers[MODEL_NOTE_HEADER] = note
+    return headers

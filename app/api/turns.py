@@ -16,7 +16,9 @@ from collections.abc import Callable
 
 from browser import Bridge, Turn
 from browser.channel import Channel
+from browser.contract import AskOptions
 from browser.errors import BridgeError
+from browser.models import mismatch_note
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +33,13 @@ class TurnRunner:
         prompt: str,
         *,
         conversation_id: str | None,
-        model: str,
+        options: AskOptions,
         temporary: bool,
     ) -> None:
         self._ask = lambda: bridge.ask(
-            prompt, conversation_id=conversation_id, model=model, temporary=temporary
+            prompt, conversation_id=conversation_id, options=options, temporary=temporary
         )
+        self._asked = options.model
         self._turn: Turn | None = None
         self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._items: Channel[str] = Channel()
@@ -51,7 +54,15 @@ class TurnRunner:
 
     @property
     def model(self) -> str | None:
-        return self._turn.model if self._turn else None
+        """The model that answered, once known (else the one the turn runs with)."""
+        if self._turn is None:
+            return None
+        return self._turn.answered_by or self._turn.model
+
+    @property
+    def model_note(self) -> str | None:
+        """Says so when ChatGPT answered with another model than asked for."""
+        return mismatch_note(self._asked, self._turn.answered_by if self._turn else None)
 
     @property
     def finish_reason(self) -> str | None:

@@ -93,12 +93,17 @@ class Attempt:
 
     def _detail_metadata(self, frame: dict[str, Any]) -> None:
         for item in frame.get("limits_progress") or []:
-            if isinstance(item, dict) and isinstance(item.get("feature_name"), str):
+            if not isinstance(item, dict):
+                continue
+            # Rows name a model (`model_slug`, `resets_after`: the shape docs/replica.md
+            # cites) or a feature (`feature_name`, `reset_after`): take either.
+            feature = item.get("feature_name") or item.get("model_slug")
+            if isinstance(feature, str):
                 remaining = item.get("remaining")
-                reset = item.get("reset_after")
+                reset = item.get("reset_after") or item.get("resets_after")
                 self.events.append(
                     Quota(
-                        feature=item["feature_name"],
+                        feature=feature,
                         remaining=remaining if isinstance(remaining, int) else None,
                         reset_after=reset if isinstance(reset, str) else None,
                     )

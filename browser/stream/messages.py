@@ -86,7 +86,11 @@ def answered_model(message: dict[str, Any]) -> tuple[str | None, str | None]:
     resolved = data.get("resolved_model_slug")
     slug = data.get("model_slug")
     answered = resolved if isinstance(resolved, str) else slug if isinstance(slug, str) else None
-    requested = slug if isinstance(slug, str) and slug != answered else None
+    # `requested_model_slug` (docs/replica.md: the field name has no public evidence), else
+    # a `model_slug` that differs from the resolved one.
+    asked = data.get("requested_model_slug")
+    asked = asked if isinstance(asked, str) else slug
+    requested = asked if isinstance(asked, str) and asked != answered else None
     return answered, requested
 
 

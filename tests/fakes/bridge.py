@@ -10,7 +10,10 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
-`models()` answers `model_slugs`; `models_error` and `models_delay` make it fail or slow.
+`models()` answers `model_slugs` (`model_infos()` adds `model_efforts`); `models_error` and
+`models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
+asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
+typed events, and `quota_values` is what `quotas()` reports.
 Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags), so a test can
 prove what was typed, and how often: a prompt "sent" twice is a bug the fake makes visible.
 Tabs and the waiting line behave like the pool's: `tabs` turns at once, `patient` callers
@@ -26,8 +29,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from browser.contract import BridgeState, BrowserInfo, FinishReason, OnSend
+from browser.contract import AskOptions, BridgeState, BrowserInfo, FinishReason, OnSend, ask_options
 from browser.errors import BridgeError, BusyError
+from browser.events import ModelUsed, Quota, TurnEvent
+from browser.models import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Ask:
     model: str | None
     temporary: bool
     patient: bool
+    options: AskOptions = field(default_factory=AskOptions)
+    """Everything the surface chose (`model` above is `options.model`)."""
 
 
 class Answer:
@@ -60,8 +67,10 @@ class Answer:
         finish_reason: FinishReason = "stop",
         conversation_id: str | None = None,
         model: str | None = None,
+        events: tuple[TurnEvent, ...] = (),
     ) -> None:
         self.deltas = deltas
+        self.events = events
         self.error = error
         self.fail = fail
         self.delay = delay
@@ -83,10 +92,17 @@ def echo(ask: Ask) -> Answer:
 class FakeTurn:
     """A `browser.contract.Turn` playing one `Answer`."""
 
-    def __init__(self, answer: Answer, conversation_id: str, model: str | None) -> None:
+    def __init__(
+        self, answer: Answer, conversation_id: str, model: str | None, asked: str | None = None
+    ) -> None:
         self._answer = answer
         self.conversation_id: str | None = conversation_id
         self.model = model
+        self.answered_by: str | None = model
+        requested = asked if asked and asked != model else None
+        self.events: list[TurnEvent] = [*answer.events]
+        if model is not None:
+            self.events.insert(0, ModelUsed(model, requested))
         self.text = ""
         self.finish_reason: FinishReason | None = None
         self.delivered: bool | None = True
@@ -146,6 +162,10 @@ class FakeBridge:
     """Seconds `models()` takes, like waiting for a free tab."""
     models_reads: int = 0
     """How often `models()` was called."""
+    model_efforts: dict[str, list[str]] = field(default_factory=dict)
+    """The `thinking_efforts` of a slug of `model_slugs` (`model_infos()`)."""
+    quota_values: list[Quota] = field(default_factory=list)
+    """What `quotas()` reports."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -174,11 +194,14 @@ class FakeBridge:
         conversation_id: str | None = None,
         model: str | None = None,
         *,
+        options: AskOptions | None = None,
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
     ) -> AbstractAsyncContextManager[FakeTurn]:
-        return self._ask(Ask(prompt, conversation_id, model, temporary, patient), on_send)
+        chosen = ask_options(model, options)
+        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen)
+        return self._ask(ask, on_send)
 
     @asynccontextmanager
     async def _ask(self, ask: Ask, on_send: OnSend | None) -> AsyncIterator[FakeTurn]:
@@ -193,7 +216,7 @@ class FakeBridge:
             conversation_id = (
                 answer.conversation_id or ask.conversation_id or f"fake-{next(self._ids)}"
             )
-            turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto")
+            turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto", ask.model)
             self.turns.append(turn)
             yield turn
         finally:
@@ -225,6 +248,13 @@ class FakeBridge:
         if self.models_error is not None:
             raise self.models_error
         return list(self.model_slugs)
+
+    async def model_infos(self) -> list[ModelInfo]:
+        slugs = await self.models()
+        return [ModelInfo(slug, slug, tuple(self.model_efforts.get(slug, ()))) for slug in slugs]
+
+    def quotas(self) -> list[Quota]:
+        return list(self.quota_values)
 
     async def whoami(self) -> str | None:
         return self.who
