@@ -40,6 +40,9 @@ MAX_PAGES = 3
 CONVERSATION_PAGE_PATH = (
     "/backend-api/conversations/{id}?include_has_versions=true&num_turns=" + str(PAGE_TURNS)
 )
+STREAM_STATUS_PATH = "/backend-api/conversation/{id}/stream_status"
+"""`{"status": "IS_STREAMING" | "COMPLETE" | "FAILURE"}`: whether the server still writes the
+turn (KobaProduction/browser-extensions `docs/CHATGPT_RUNTIME_CONTRACTS.md`)."""
 OLDER_MESSAGES_PATH = (
     "/backend-api/conversations/{id}/messages?before={cursor}&include_has_versions=true"
     "&num_turns=" + str(PAGE_TURNS)
@@ -130,6 +133,28 @@ async def read_back(page: Page, conversation_id: str, user_message_id: str | Non
             f"reading the conversation back failed (HTTP {status}, then {tree_status})"
         )
     return found
+
+
+async def stream_status(page: Page, conversation_id: str) -> str | None:
+    """The server's own word on whether the turn is still being written, None if unknown.
+
+    After a stream broke off this, not a guess from the text standing still, says whether
+    waiting is worth it: a thinking model may add nothing for minutes while IS_STREAMING.
+    """
+    path = STREAM_STATUS_PATH.format(id=quote(conversation_id, safe=""))
+    status, body = await fetch_json(page, path, bearer=True)
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("status"), str):
+        return None
+    return str(body["status"])
+
+
+async def conversation_exists(page: Page, conversation_id: str) -> bool | None:
+    """Whether ChatGPT knows the conversation (None: the read-back could not tell)."""
+    quoted = quote(conversation_id, safe="")
+    status, _ = await fetch_json(page, CONVERSATION_PAGE_PATH.format(id=quoted), bearer=True)
+    if status == 200:
+        return True
+    return False if status == 404 else None
 
 
 def _answer_in_page(messages: list[Any], user_message_id: str | None) -> StoredAnswer | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -46,7 +47,7 @@ from browser.errors import (
 )
 from browser.page import DomMessage, PageState, control, probe
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
-from browser.readback import StoredAnswer, read_back
+from browser.readback import StoredAnswer, conversation_exists, read_back, stream_status
 from browser.session import first_line
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ STOP_WAIT = 15.0
 """Seconds to wait for the stream to end after pressing Stop."""
 RECOVERY_IDLE = 15.0
 """Seconds without progress before a broken-off stream is given up on."""
+HANDOFF_WAIT = 20.0
+"""Seconds for the page to pick a handed-off turn up (WebSocket or resume) before the
+read-back takes over."""
+HYDRATE_CHECK = 2.0
+"""Seconds a follow-up's page may show no messages before the read-back is asked whether
+the conversation exists at all (today's page shows nothing for an unknown id)."""
 POLL = 0.15
 
 AnswerSource = Literal["stream", "websocket", "resume", "read-back", "dom"]
@@ -107,14 +114,15 @@ class BrowserTurn:
         self.user_message_id: str | None = None
         self.delivered: bool | None = False
         self.source: AnswerSource | None = None
-        """How the answer was read: the tapped stream, its resume endpoint after a handoff,
-        the stored conversation after a break-off, or the DOM fallback. ("websocket" is
-        reserved for a handed-off part read from the WebSocket, which turn.py does not
-        read yet.)"""
+        """How the answer was read: the tapped stream, the WebSocket topic or the resume
+        endpoint a handoff moved it to, the stored conversation after a break-off, or the
+        DOM fallback."""
         self.page_timings: dict[str, float] = {}
         """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self._fetch_ids: set[str] = set()
         self._resume_ids: set[str] = set()
+        self._ws_ids: set[str] = set()
+        """Tap ids of the page's WebSockets that carried our turn."""
         self._inbox: deque[dict[str, Any]] = deque()
         self._ready: deque[dict[str, Any]] = deque()
         self._next_seq: dict[str, int] = {}
@@ -223,7 +231,9 @@ class BrowserTurn:
 
     async def _wait_ready(self) -> None:
         """Wait for the composer (and a follow-up's messages); fail on a blocking state."""
-        deadline = time.monotonic() + PAGE_READY_TIMEOUT
+        started = time.monotonic()
+        deadline = started + PAGE_READY_TIMEOUT
+        checked_at = started
         state = PageState()
         while time.monotonic() < deadline:
             state = await probe(self._page)
@@ -238,6 +248,9 @@ class BrowserTurn:
             hydrated = not self._follow_up or bool(state.user_ids) or not state.detection.known
             if state.composer and hydrated and not state.stop:
                 return
+            if state.composer and time.monotonic() - checked_at > HYDRATE_CHECK:
+                checked_at = time.monotonic()
+                await self._check_exists()
             await asyncio.sleep(POLL)
         if state.challenge == "weak":
             raise ChallengeError()
@@ -247,6 +260,16 @@ class BrowserTurn:
             + await diagnostics.explain(self._page, "wait-ready", self._settings.data_dir),
             delivered=False,
         )
+
+    async def _check_exists(self) -> None:
+        """A follow-up whose page stays empty: the read-back says whether ChatGPT knows it."""
+        assert self._follow_up is not None
+        if await conversation_exists(self._page, self._follow_up) is False:
+            raise WebAppError(
+                f"ChatGPT could not open conversation {self._follow_up}: it does not exist "
+                "for this account. Check the id (temporary chats cannot be reopened).",
+                delivered=False,
+            )
 
     async def _raise_for_page(self, state: PageState) -> None:
         if state.challenge == "strong":
@@ -458,6 +481,7 @@ class BrowserTurn:
         self.source = "stream"
         started = time.monotonic()
         last_progress = started
+        handed_off_at: float | None = None
         while True:
             for message in self._ordered():
                 kind = message.get("kind")
@@ -479,15 +503,25 @@ class BrowserTurn:
                         self.page_timings["last_text"] = message.get("t", 0)
                     self._emit(self._caught_up() if self._replaying else delta)
                     last_progress = time.monotonic()
-                elif kind in ("ws", "request"):
-                    # The page hears about our turn, or resumes it by itself: a thinking model
-                    # may stay silent for minutes, and only the page giving up is a stall.
-                    last_progress = time.monotonic()
+                elif kind == "ws":
+                    self._feed_socket(message)
+                    handed_off_at, last_progress = None, time.monotonic()
+                elif kind == "request":
+                    # The page resumes our turn: a thinking model may stay silent for
+                    # minutes, and only the page giving up is a stall.
+                    handed_off_at, last_progress = None, time.monotonic()
+                elif kind == "ws_close" and not state.done:
+                    await self._broken_off(message)
+                    return
                 elif kind in ("end", "abort", "fetch_error"):
                     self.page_timings["end"] = message.get("t", 0)
                     delta = self._decoder.close()
                     self._emit(self._caught_up() if self._replaying else delta)
                     if not state.done:
+                        resumed = str(attempt) in self._resume_ids
+                        if state.handoff and not resumed:
+                            handed_off_at = time.monotonic()  # the socket or resume goes on
+                            continue
                         if not state.handoff and await self._retried(attempt):
                             continue
                         await self._broken_off(message)
@@ -497,6 +531,9 @@ class BrowserTurn:
                     await self._check_against_read_back()
                     return
             now = time.monotonic()
+            if handed_off_at is not None and now - handed_off_at > HANDOFF_WAIT:
+                await self._broken_off({"kind": "handoff"})  # the page never picked it up
+                return
             if now - started > self._settings.answer_timeout:
                 raise AnswerTimeoutError(
                     f"ChatGPT did not finish answering within {self._settings.answer_timeout:.0f}"
@@ -515,6 +552,22 @@ class BrowserTurn:
                     self._settings.idle_timeout - (now - last_progress),
                 )
             )
+
+    def _feed_socket(self, message: dict[str, Any]) -> None:
+        """One WebSocket message (a JSON array of topic items) into the stream inbox."""
+        try:
+            items = json.loads(str(message.get("text", "")))
+        except ValueError:
+            return
+        delta = ""
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, dict):
+                delta += self._decoder.feed_ws(item)
+        if delta:
+            self.source = "websocket"
+            self.page_timings.setdefault("first_text", message.get("t", 0))
+            self.page_timings["last_text"] = message.get("t", 0)
+        self._emit(delta)
 
     def _follow(self, attempt: str) -> None:
         """A retried request streams the answer again from the start: decode it afresh."""
@@ -563,7 +616,11 @@ class BrowserTurn:
                 delivered=None,
             )
         seen, last_progress = self.text, time.monotonic()
-        while time.monotonic() - last_progress < min(RECOVERY_IDLE, self._settings.idle_timeout):
+        give_up = last_progress + self._settings.answer_timeout
+        while (
+            time.monotonic() - last_progress < min(RECOVERY_IDLE, self._settings.idle_timeout)
+            and time.monotonic() < give_up
+        ):
             stored = await self._read_back()
             if stored is not None:
                 if stored.finished:
@@ -573,6 +630,8 @@ class BrowserTurn:
                     return
                 if stored.text != seen:
                     seen, last_progress = stored.text, time.monotonic()
+            if await self._still_streaming():
+                last_progress = time.monotonic()  # the server says it is still writing
             await asyncio.sleep(1.0)
         raise WebAppError(
             "The answer stream broke off and ChatGPT did not finish the answer. The question "
@@ -594,6 +653,14 @@ class BrowserTurn:
             )
         self.model = stored.model or self.model
         self._replace_text(stored.text)  # logs when the two differ otherwise
+
+    async def _still_streaming(self) -> bool:
+        if self.conversation_id is None:
+            return False
+        try:
+            return await stream_status(self._page, self.conversation_id) == "IS_STREAMING"
+        except ChallengeError:
+            return False
 
     async def _read_back(self) -> StoredAnswer | None:
         """The stored answer to our message, None when it cannot be read (kept as streamed)."""
@@ -678,12 +745,8 @@ class BrowserTurn:
             if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
                 raise self._gone(kind)
             fetch = message.get("id")
-            if (
-                kind == "ws"
-                and self.conversation_id
-                and self.conversation_id in message.get("text", "")
-            ):
-                self._ready.append(message)  # progress only: the socket's order does not matter
+            if kind in ("ws", "ws_close") and self._ours_on_socket(message):
+                self._ready.append(message)  # one socket's messages arrive in its own order
                 continue
             if kind == "request" and self._resumes_us(message):
                 if self._decoder.state.handoff:
@@ -703,6 +766,18 @@ class BrowserTurn:
             self._next_seq[fetch] = expected
         while self._ready:
             yield self._ready.popleft()
+
+    def _ours_on_socket(self, message: dict[str, Any]) -> bool:
+        """A WebSocket message about our turn (or the close of a socket that carried it)."""
+        socket = str(message.get("id"))
+        if message.get("kind") == "ws_close":
+            return socket in self._ws_ids
+        text = str(message.get("text", ""))
+        marks = (self.conversation_id, self.user_message_id)
+        if any(mark and mark in text for mark in marks):
+            self._ws_ids.add(socket)
+            return True
+        return False
 
     def _resumes_us(self, message: dict[str, Any]) -> bool:
         """A resume request of our conversation (after a handoff, or a long silence)."""
