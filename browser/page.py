@@ -201,6 +201,18 @@ async def fetch_json(
     return result["status"], body
 
 
+STOP_CONVERSATION_PATH = "/backend-api/stop_conversation"
+"""What the page's own Stop button posts (KobaProduction/browser-extensions
+`docs/CHATGPT_RUNTIME_CONTRACTS.md`)."""
+
+
+async def stop_conversation(page: Page, conversation_id: str) -> bool:
+    """Ask ChatGPT to stop the running answer, as the page's Stop button does."""
+    payload = {"conversation_id": conversation_id, "exclude_async_types": []}
+    status, _ = await fetch_json(page, STOP_CONVERSATION_PATH, bearer=True, payload=payload)
+    return status == 200
+
+
 async def auth_session(page: Page) -> dict[str, Any]:
     """`/api/auth/session`: `{user, accessToken, ...}` when logged in, `{}` when not."""
     status, body = await fetch_json(page, selectors.AUTH_SESSION_PATH)

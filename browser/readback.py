@@ -20,6 +20,7 @@ fetches with the page's own cookies and bearer token.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.decoder import finished, is_answer, message_text
+from browser.errors import ChallengeError
 from browser.page import fetch_json
+
+logger = logging.getLogger(__name__)
 
 PAGE_TURNS = 10
 """Turns per page, as the web app asks; our turn is the newest, so the first page has it."""
@@ -133,6 +137,23 @@ async def read_back(page: Page, conversation_id: str, user_message_id: str | Non
             f"reading the conversation back failed (HTTP {status}, then {tree_status})"
         )
     return found
+
+
+async def try_read_back(
+    page: Page, conversation_id: str | None, user_message_id: str | None
+) -> StoredAnswer | None:
+    """`read_back`, or None when it cannot be read (the caller keeps what streamed).
+
+    Only ever called for a delivered prompt: a challenged read-back must not turn into a
+    failed turn.
+    """
+    if conversation_id is None:
+        return None
+    try:
+        return await read_back(page, conversation_id, user_message_id)
+    except (LookupError, ChallengeError) as error:
+        logger.info("read-back failed: %s", error)
+        return None
 
 
 async def stream_status(page: Page, conversation_id: str) -> str | None:

@@ -153,6 +153,8 @@ def model_item(slug: str) -> Layers:
 
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
+APP_SHELL_ROUTE: Layers = ("[data-app-shell-page][data-route]",)
+"""A route's page; routes left behind stay mounted (hidden) with what they showed then."""
 PROFILE_BUTTON: Layers = ('[data-testid="accounts-profile-button"]',)
 
 # --- Logged out -----------------------------------------------------------------------------
