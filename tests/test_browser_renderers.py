@@ -50,7 +50,8 @@ async def site(
     renderer, lang = request.param
     server = ReplicaServer(ReplicaOptions(**FAST, renderer=renderer, lang=lang)).start()
     data: Path = tmp_path_factory.mktemp(f"bridge-{renderer}-{lang}") / "data"
-    bridge = BrowserBridge(bridge_settings(server.url, data, browser_executable))
+    # One tab: a turn's follow-up runs where the test expects it (see the navigation test).
+    bridge = BrowserBridge(bridge_settings(server.url, data, browser_executable, max_tabs=1))
     await bridge.start()
     try:
         yield Site(Replica(server), bridge)
@@ -75,6 +76,18 @@ async def test_new_chat_then_follow_up(site: Site) -> None:
     assert second.text == (await site.stored(first.conversation_id))["text"]
     sends = await site.replica.sends()
     assert sends[-1]["message_id"] == second.user_message_id
+
+
+async def test_a_follow_up_opens_through_the_pages_own_route_change(site: Site) -> None:
+    first, _ = await site.ask("First chat")
+    second, _ = await site.ask("Second chat")  # a full load: only its route is mounted
+    page = second.page
+    await page.evaluate("window.__sameDocument = true")
+    third, _ = await site.ask("Back to the first", conversation_id=first.conversation_id)
+    assert third.page is page and await page.evaluate("window.__sameDocument === true")
+    assert "User messages so far: 2." in third.text
+    stored = await site.replica.conversation(first.conversation_id)
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant"] * 2
 
 
 async def test_multiline_prompt_is_typed_exactly(site: Site) -> None:
