@@ -106,36 +106,41 @@ class TapInbox:
     def ordered(self) -> Iterator[dict[str, Any]]:
         """Our messages in page order, one at a time; lifecycle messages raise.
 
+        Each message is classified only after everything before it was taken: whether a
+        resume request is ours depends on the handoff the chunks before it announced.
         A caller may stop iterating early: what it did not take stays queued for the next.
         """
         self.collect()
-        while self._inbox:
-            message = self._inbox.popleft()
-            kind = message.get("kind")
-            if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
-                raise self._record.gone(str(kind))
-            fetch = message.get("id")
-            if kind in ("ws", "ws_close") and self._ours_on_socket(message):
-                self._ready.append(message)  # one socket's messages arrive in its own order
-                continue
-            if kind == "request" and self._resumes_us(message):
-                if self.decoder.state.handoff:
-                    self.fetch_ids.add(str(fetch))  # the rest of the answer comes this way
-                    self.resume_ids.add(str(fetch))
-                else:
-                    self._ready.append(message)  # the page reconnecting by itself: progress
-                    continue
-            if fetch not in self.fetch_ids:
-                continue
-            held = self._held.setdefault(str(fetch), {})
-            held[int(message.get("seq", 0))] = message
-            expected = self._next_seq.get(str(fetch), 0)
-            while expected in held:
-                self._ready.append(held.pop(expected))
-                expected += 1
-            self._next_seq[str(fetch)] = expected
-        while self._ready:
-            yield self._ready.popleft()
+        while True:
+            while self._ready:
+                yield self._ready.popleft()
+            if not self._inbox:
+                return
+            self._classify(self._inbox.popleft())
+
+    def _classify(self, message: dict[str, Any]) -> None:
+        kind = message.get("kind")
+        if kind in (BROWSER_CLOSED, TAB_CRASHED, TAB_CLOSED):
+            raise self._record.gone(str(kind))
+        fetch = str(message.get("id"))
+        if kind in ("ws", "ws_close") and self._ours_on_socket(message):
+            self._ready.append(message)  # one socket's messages arrive in its own order
+            return
+        if kind == "request" and self._resumes_us(message):
+            if not self.decoder.state.handoff:
+                self._ready.append(message)  # the page reconnecting by itself: progress
+                return
+            self.fetch_ids.add(fetch)  # the rest of the answer comes this way
+            self.resume_ids.add(fetch)
+        if fetch not in self.fetch_ids:
+            return
+        held = self._held.setdefault(fetch, {})
+        held[int(message.get("seq", 0))] = message
+        expected = self._next_seq.get(fetch, 0)
+        while expected in held:
+            self._ready.append(held.pop(expected))
+            expected += 1
+        self._next_seq[fetch] = expected
 
     async def retried(self, attempt: Any) -> bool:
         """`attempt` broke off: is there, or does the page soon start, a newer one of ours?"""

@@ -27,9 +27,10 @@ from browser.turn.record import TurnRecord
 
 logger = logging.getLogger("browser.turn")
 
-HANDOFF_WAIT = 20.0
+HANDOFF_WAIT = 75.0
 """Seconds for the page to pick a handed-off turn up (WebSocket or resume) before the
-read-back takes over."""
+read-back takes over: chatgpt.com's page resumes by itself after ~60 s of silence
+(shared/research/chatgpt-web-2026.md). Never longer than BRIDGE_IDLE_TIMEOUT."""
 RECOVERY_IDLE = 15.0
 """Seconds without progress before a broken-off stream is given up on."""
 
@@ -92,16 +93,20 @@ class StreamReader:
                     await self._check_against_read_back()
                     return
             now = time.monotonic()
-            if handed_off_at is not None and now - handed_off_at > HANDOFF_WAIT:
+            handoff_wait = min(HANDOFF_WAIT, self._settings.idle_timeout)
+            if handed_off_at is not None and now - handed_off_at >= handoff_wait:
                 await self._broken_off({"kind": "handoff"})  # the page never picked it up
                 return
-            self._check_time(now - started, now - last_progress)
-            await inbox.wait(
-                min(
-                    self._settings.answer_timeout - (now - started),
-                    self._settings.idle_timeout - (now - last_progress),
-                )
-            )
+            # While handed off, the wait for the page to pick the turn up is the idle limit.
+            idle_since = last_progress if handed_off_at is None else now
+            self._check_time(now - started, now - idle_since)
+            limits = [
+                self._settings.answer_timeout - (now - started),
+                self._settings.idle_timeout - (now - idle_since),
+            ]
+            if handed_off_at is not None:
+                limits.append(handoff_wait - (now - handed_off_at))
+            await inbox.wait(min(limits))
 
     def _check_time(self, running: float, idle: float) -> None:
         if running > self._settings.answer_timeout:
