@@ -1,17 +1,20 @@
-"""The turn's tap inbox without a browser: which tapped messages are ours, and their order."""
+"""The turn's tap inbox and stream reader without a browser: which tapped messages are ours,
+in what order, and the answer they carry."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from browser.errors import BrowserDownError
-from browser.pool import TAB_CRASHED
+from browser.pool import TAB_CRASHED, Tab
 from browser.turn.inbox import TapInbox
 from browser.turn.record import TurnRecord
+from browser.turn.stream_reading import StreamReader
 
 PROMPT = "Hello there"
 
@@ -120,3 +123,40 @@ async def test_wait_wakes_on_the_next_message() -> None:
     asyncio.get_running_loop().call_later(0.01, events.put_nowait, post("a", "U1"))
     await inbox.wait(5.0)
     assert inbox.adopted
+
+
+class _NoReadBack:
+    """A page whose read-back is refused: the reader keeps what streamed."""
+
+    async def evaluate(self, _script: str, _argument: Any) -> dict[str, Any]:
+        return {"status": 404, "body": "", "challenged": False}
+
+
+class _Settings:
+    idle_timeout = 5.0
+    answer_timeout = 10.0
+
+
+STREAMS = Path(__file__).parent / "streams"
+
+
+async def test_a_handoff_streams_on_from_the_websocket() -> None:
+    """The captured handoff: the POST's text, then the socket's items (replays once)."""
+    inbox, record, events = make()
+    conversation = "6ad0c1e2-0000-83ea-9836-d2642f97cb6d"
+    body = (STREAMS / "handoff_2026.sse").read_text(encoding="utf-8")
+    items = json.loads((STREAMS / "handoff_2026.ws.json").read_text(encoding="utf-8"))["items"]
+    events.put_nowait(post("a", "u-ours", conversation_id=conversation))
+    events.put_nowait({"kind": "response", "id": "a", "seq": 1, "status": 200})
+    frames = [f + "\n\n" for f in body.split("\n\n") if f]
+    for seq, frame in enumerate(frames, start=2):
+        events.put_nowait(chunk("a", seq, frame))
+    events.put_nowait({"kind": "end", "id": "a", "seq": len(frames) + 2})
+    for seq, batch in enumerate((items[:2], items)):  # the second batch replays the first
+        events.put_nowait({"kind": "ws", "id": "ws-1", "seq": seq, "text": json.dumps(batch)})
+    tab = Tab(page=_NoReadBack(), events=events)  # type: ignore[arg-type]
+    await StreamReader(tab, _Settings(), record, inbox).read()
+    assert record.text == "Working through the proof, step by step."
+    assert record.source == "websocket" and record.finish_reason == "stop"
+    record.out.close()
+    assert "".join([delta async for delta in record.out]) == record.text  # replays count once
