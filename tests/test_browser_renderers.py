@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from browser import BrowserBridge
-from browser.errors import ChallengeError, PromptTooLongError, RateLimitedError, WebAppError
+from browser.errors import (
+    BridgeError,
+    ChallengeError,
+    LoginRequiredError,
+    PromptTooLongError,
+    RateLimitedError,
+    WebAppError,
+)
 from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.bridge import bridge_settings
 from tests.fixtures.replica import FAST, Replica
@@ -171,6 +178,31 @@ async def test_a_rate_limit_delivers_nothing(site: Site) -> None:
     site.bridge.pacer.release()  # as if the page's own wait were over
     turn, _ = await site.ask("Fine again?")
     assert turn.finish_reason == "stop"
+
+
+@pytest.mark.parametrize(("status", "error_type"), [(401, LoginRequiredError), (500, WebAppError)])
+async def test_a_refused_send_delivers_nothing(
+    site: Site, status: int, error_type: type[BridgeError]
+) -> None:
+    await site.replica.configure(fail_next_status=status, fail_next_count=1)
+    with pytest.raises(BridgeError) as caught:
+        await site.ask(f"Fail with {status}")
+    assert type(caught.value) is error_type and caught.value.delivered is False
+    assert (await site.replica.sends())[-1]["status"] == status
+
+
+async def test_an_error_mid_answer_was_delivered(site: Site) -> None:
+    await site.replica.configure(sse_error_next=1, chunk_chars=4)
+    with pytest.raises(WebAppError) as caught:
+        await site.ask("Error mid-way words:30")
+    assert caught.value.delivered is True and "Something went wrong" in str(caught.value)
+
+
+async def test_a_dropped_stream_is_read_back(site: Site) -> None:
+    await site.replica.configure(drop_stream_next=1)
+    turn, _ = await site.ask("Dropped words:60")
+    assert turn.source == "read-back" and turn.finish_reason == "stop"
+    assert turn.text == (await site.stored(turn.conversation_id))["text"]
 
 
 async def test_an_unknown_conversation_delivers_nothing(site: Site) -> None:
