@@ -19,7 +19,6 @@ from playwright.async_api import Locator, Page
 
 from browser import adapters, selectors
 from browser.adapters import Detection, DomMessage
-from browser.decoder import finished, is_answer, message_text
 from browser.errors import ChallengeError
 
 logger = logging.getLogger(__name__)
@@ -84,13 +83,18 @@ _PROBE_JS = f"""
 """
 
 _FETCH_JSON_JS = """
-async ({path, bearer}) => {
+async ({path, bearer, payload}) => {
   const headers = {};
   if (bearer) {
     const session = await (await fetch("/api/auth/session", {credentials: "include"})).json();
     if (session && session.accessToken) headers.Authorization = "Bearer " + session.accessToken;
   }
-  const response = await fetch(path, {credentials: "include", headers});
+  const init = {credentials: "include", headers};
+  if (payload !== null) {
+    Object.assign(init, {method: "POST", body: JSON.stringify(payload)});
+    headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(path, init);
   const challenged = response.status === 403
     && response.headers.get("cf-mitigated") === "challenge";
   return {status: response.status, body: await response.text(), challenged};
@@ -176,14 +180,18 @@ _CONTROL_JS = f"""
 """
 
 
-async def fetch_json(page: Page, path: str, *, bearer: bool = False) -> tuple[int, Any]:
-    """GET `path` from inside the page; `bearer` adds the session's access token.
+async def fetch_json(
+    page: Page, path: str, *, bearer: bool = False, payload: dict[str, Any] | None = None
+) -> tuple[int, Any]:
+    """GET `path` (POST `payload`) from inside the page; `bearer` adds the access token.
 
     A 403 with `cf-mitigated: challenge` raises `ChallengeError`: Cloudflare wants a human
     check even while the person is logged in (steipete/oracle `navigation.ts`), which is
     neither a logout nor a refusal of this request.
     """
-    result = await page.evaluate(_FETCH_JSON_JS, {"path": path, "bearer": bearer})
+    result = await page.evaluate(
+        _FETCH_JSON_JS, {"path": path, "bearer": bearer, "payload": payload}
+    )
     if result.get("challenged"):
         raise ChallengeError()
     try:
@@ -191,6 +199,18 @@ async def fetch_json(page: Page, path: str, *, bearer: bool = False) -> tuple[in
     except ValueError:
         body = None
     return result["status"], body
+
+
+STOP_CONVERSATION_PATH = "/backend-api/stop_conversation"
+"""What the page's own Stop button posts (KobaProduction/browser-extensions
+`docs/CHATGPT_RUNTIME_CONTRACTS.md`)."""
+
+
+async def stop_conversation(page: Page, conversation_id: str) -> bool:
+    """Ask ChatGPT to stop the running answer, as the page's Stop button does."""
+    payload = {"conversation_id": conversation_id, "exclude_async_types": []}
+    status, _ = await fetch_json(page, STOP_CONVERSATION_PATH, bearer=True, payload=payload)
+    return status == 200
 
 
 async def auth_session(page: Page) -> dict[str, Any]:
@@ -203,58 +223,6 @@ def user_label(session: dict[str, Any]) -> str | None:
     """The logged-in person as shown to them: email, else name."""
     user = session.get("user") or {}
     return user.get("email") or user.get("name") if isinstance(user, dict) else None
-
-
-@dataclass
-class ReadBack:
-    """The answer to one user message as the server stored it."""
-
-    text: str
-    finished: bool
-    model: str | None
-
-
-async def read_answer(page: Page, conversation_id: str, user_message_id: str | None) -> ReadBack:
-    """The stored answer that follows `user_message_id` (or the current node's answer).
-
-    Walks the conversation tree from the user message down its newest children to the
-    assistant's final `text` message, so an older answer is never mistaken for this one.
-    """
-    path = selectors.CONVERSATION_READ_PATH.format(id=conversation_id)
-    status, body = await fetch_json(page, path, bearer=True)
-    if status != 200 or not isinstance(body, dict):
-        raise LookupError(f"reading the conversation back failed (HTTP {status})")
-    mapping: dict[str, Any] = body.get("mapping") or {}
-    if user_message_id is not None:
-        start = user_message_id if user_message_id in mapping else None
-    else:
-        start = _last_user_node(mapping, body.get("current_node"))
-    if start is None:
-        return ReadBack("", False, None)
-    parts: list[str] = []
-    node = mapping.get(start) or {}
-    done, model = False, None
-    while node.get("children"):
-        node = mapping.get(node["children"][-1]) or {}
-        message = node.get("message") or {}
-        role = (message.get("author") or {}).get("role")
-        if role == "user":
-            break
-        if is_answer(message):
-            parts.append(message_text(message))
-            model = (message.get("metadata") or {}).get("model_slug") or model
-            done = finished(message.get("status"), message.get("end_turn"))
-    return ReadBack("\n\n".join(p for p in parts if p), done, model)
-
-
-def _last_user_node(mapping: dict[str, Any], current: str | None) -> str | None:
-    node_id = current
-    while node_id and node_id in mapping:
-        message = mapping[node_id].get("message") or {}
-        if (message.get("author") or {}).get("role") == "user":
-            return node_id
-        node_id = mapping[node_id].get("parent")
-    return None
 
 
 def same_origin(url: str, base_url: str) -> bool:

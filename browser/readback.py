@@ -20,6 +20,7 @@ fetches with the page's own cookies and bearer token.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.decoder import finished, is_answer, message_text
+from browser.errors import ChallengeError
 from browser.page import fetch_json
+
+logger = logging.getLogger(__name__)
 
 PAGE_TURNS = 10
 """Turns per page, as the web app asks; our turn is the newest, so the first page has it."""
@@ -40,6 +44,9 @@ MAX_PAGES = 3
 CONVERSATION_PAGE_PATH = (
     "/backend-api/conversations/{id}?include_has_versions=true&num_turns=" + str(PAGE_TURNS)
 )
+STREAM_STATUS_PATH = "/backend-api/conversation/{id}/stream_status"
+"""`{"status": "IS_STREAMING" | "COMPLETE" | "FAILURE"}`: whether the server still writes the
+turn (KobaProduction/browser-extensions `docs/CHATGPT_RUNTIME_CONTRACTS.md`)."""
 OLDER_MESSAGES_PATH = (
     "/backend-api/conversations/{id}/messages?before={cursor}&include_has_versions=true"
     "&num_turns=" + str(PAGE_TURNS)
@@ -130,6 +137,45 @@ async def read_back(page: Page, conversation_id: str, user_message_id: str | Non
             f"reading the conversation back failed (HTTP {status}, then {tree_status})"
         )
     return found
+
+
+async def try_read_back(
+    page: Page, conversation_id: str | None, user_message_id: str | None
+) -> StoredAnswer | None:
+    """`read_back`, or None when it cannot be read (the caller keeps what streamed).
+
+    Only ever called for a delivered prompt: a challenged read-back must not turn into a
+    failed turn.
+    """
+    if conversation_id is None:
+        return None
+    try:
+        return await read_back(page, conversation_id, user_message_id)
+    except (LookupError, ChallengeError) as error:
+        logger.info("read-back failed: %s", error)
+        return None
+
+
+async def stream_status(page: Page, conversation_id: str) -> str | None:
+    """The server's own word on whether the turn is still being written, None if unknown.
+
+    After a stream broke off this, not a guess from the text standing still, says whether
+    waiting is worth it: a thinking model may add nothing for minutes while IS_STREAMING.
+    """
+    path = STREAM_STATUS_PATH.format(id=quote(conversation_id, safe=""))
+    status, body = await fetch_json(page, path, bearer=True)
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("status"), str):
+        return None
+    return str(body["status"])
+
+
+async def conversation_exists(page: Page, conversation_id: str) -> bool | None:
+    """Whether ChatGPT knows the conversation (None: the read-back could not tell)."""
+    quoted = quote(conversation_id, safe="")
+    status, _ = await fetch_json(page, CONVERSATION_PAGE_PATH.format(id=quoted), bearer=True)
+    if status == 200:
+        return True
+    return False if status == 404 else None
 
 
 def _answer_in_page(messages: list[Any], user_message_id: str | None) -> StoredAnswer | None:

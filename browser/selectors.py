@@ -63,9 +63,12 @@ VOICE_BUTTON: Layers = (
     'button[style*="--vt-composer-speech-button"]',
     'button[aria-label="Start voice mode"]',
     'button[aria-label="Voice 시작"]',
+    'form[data-chatgpt-composer] button[aria-label="Dictate"]',
+    'form[data-chatgpt-composer] button[aria-label="음성 입력"]',
 )
-"""Where Send will be while the composer is empty (shared/research/dom-snapshots 2, 3, 5):
-the doctor tells "Send appears once there is text" from "Send is gone"."""
+"""Where Send will be while the composer is empty (shared/research/dom-snapshots 2, 3, 5;
+today's page: "Dictate", ko "음성 입력" [S1] in docs/replica.md): the doctor tells "Send
+appears once there is text" from "Send is gone"."""
 STOP_BUTTON: Layers = (
     '#composer-submit-button[data-testid="stop-button"]',
     'button[data-testid="stop-button"]',
@@ -167,6 +170,8 @@ MODEL_RADIO = "menuitemradio"
 
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
+APP_SHELL_ROUTE: Layers = ("[data-app-shell-page][data-route]",)
+"""A route's page; routes left behind stay mounted (hidden) with what they showed then."""
 PROFILE_BUTTON: Layers = ('[data-testid="accounts-profile-button"]',)
 
 # --- Logged out -----------------------------------------------------------------------------

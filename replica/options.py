@@ -17,7 +17,7 @@ ResumeFailure = Literal[404, 410]
 Renderer = Literal["search-unit", "legacy-turn", "classic"]
 Lang = Literal["en", "ko"]
 
-DEFAULT_RENDERER: Renderer = "classic"
+DEFAULT_RENDERER: Renderer = "search-unit"
 """The page `ReplicaOptions()` serves (tests, `demo`); flip to "search-unit" once the fixture
 and the driver read today's page. The `replica` command serves `CLI_RENDERER`."""
 CLI_RENDERER: Renderer = "search-unit"

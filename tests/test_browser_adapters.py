@@ -304,6 +304,6 @@ async def test_a_step_that_misses_its_element_names_a_diagnostic(bridge: Bridge)
     assert found, caught.value.message
     written = written_file(Path(found.group(1)))
     report = json.loads(written)
-    assert report["step"] == "choose-model" and report["renderer"] == LEGACY
+    assert report["step"] == "choose-model" and report["renderer"] == SEARCH  # the default page
     assert report["path"] == f"/c/{turn.conversation_id}"
     assert "pelican" not in written and "teal" not in written and turn.text[:20] not in written

@@ -167,7 +167,8 @@ async def test_leaving_early_stops_the_answer_and_frees_the_tab(
     assert bridge.stats()["tabs_busy"] == 0
     await replica.configure(chunk_delay_ms=15, chunk_chars=12)
     follow, _ = await ask_all(bridge, "And now?", conversation_id=turn.conversation_id)
-    assert follow.text.startswith("Model: auto. User messages so far: 2.")
+    # The model is whatever the reopened chat's picker holds: only the context matters here.
+    assert "User messages so far: 2." in follow.text.split("\n")[0]
 
 
 async def test_weak_challenge_evidence_is_not_a_challenge(bridge: Bridge, replica: Any) -> None:

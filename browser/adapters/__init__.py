@@ -31,13 +31,17 @@ DOM_JS = f"""
   const kit = ({KIT_JS})(L);
   const readers = {{{_READERS}}};
   const seen = [`scope ${{kit.scopeLayer || "document"}}`];
-  let renderer = null;
+  // Both of today's renderers share the composer form, so a signature met only by it
+  // cannot tell them apart: the first renderer whose reader finds messages wins, else the
+  // first whose signature matched (a new chat shows no messages yet).
+  let renderer = null, messages = [];
   for (const [name, signature] of {_SIGNATURES}) {{
     const matched = kit.matched(kit.scope, signature);
-    if (matched.length) seen.push(`${{name}}: ${{matched.join(" | ")}}`);
-    if (matched.length && !renderer) renderer = name;
+    if (!matched.length) continue;
+    seen.push(`${{name}}: ${{matched.join(" | ")}}`);
+    const read = readers[name](kit, L, A).filter((m) => m.id && m.role);
+    if (!renderer || (!messages.length && read.length)) [renderer, messages] = [name, read];
   }}
-  const messages = renderer ? readers[renderer](kit, L, A).filter((m) => m.id && m.role) : [];
   return {{kit, renderer, seen, messages}};
 }}
 """

@@ -16,7 +16,7 @@ const layout = renderer(PAGE.renderer, labels);
 const MOUNTED_EXCHANGES = 6; // a long chat keeps only its tail mounted
 const MAX_ATTEMPTS = 2; // the front end sends a turn again when its first POST is aborted
 
-const state = { session: null, anonymous: false, choice: null, pages: new Map(), active: null, generating: null };
+const state = { session: null, anonymous: false, temporary: false, choice: null, pages: new Map(), active: null, generating: null };
 // Logged-out visitors may chat too (knob anonymous_chat), through /backend-anon/.
 const backend = () => (state.anonymous ? "/backend-anon" : "/backend-api");
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -76,6 +76,7 @@ class ChatPage {
     if (!response.ok) return;
     const data = await response.json();
     document.title = data.title || "ChatGPT";
+    state.temporary = state.temporary || Boolean(data.is_temporary);
     let view = null;
     for (const message of data.messages) {
       const text = (message.content.parts || []).join("");
@@ -155,6 +156,10 @@ class Composer {
       this.picker.button,
       this.action,
     );
+    // ProseMirror keeps its own document: one <p> per line, an empty line holding only a
+    // trailing <br>. Inserted text (typed, pasted, insert_text) goes through that model, so
+    // the DOM never gets the browser's native <div>/<br> mix.
+    this.editor.addEventListener("beforeinput", (event) => this.beforeInput(event));
     this.editor.addEventListener("input", () => this.refresh());
     this.editor.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -170,13 +175,67 @@ class Composer {
   }
 
   get text() {
-    const text = this.editor.innerText.replace(/\n$/, ""); // the editor's own last newline
+    const text = this.value();
     return text.trim() ? text : "";
   }
 
   set text(value) {
-    this.editor.textContent = value;
+    this.render(value, value.length);
+  }
+
+  value() {
+    return Array.from(this.editor.children, (p) => p.textContent).join("\n");
+  }
+
+  render(value, caret) {
+    const lines = value ? value.split("\n") : [];
+    this.editor.replaceChildren(...lines.map((line) =>
+      line ? el("p", {}, line) : el("p", {}, el("br", { class: "ProseMirror-trailingBreak" }))));
     this.refresh();
+    if (document.activeElement !== this.editor || !lines.length) return;
+    let rest = caret;
+    for (const p of this.editor.children) {
+      const length = p.textContent.length;
+      if (rest <= length) {
+        const text = p.firstChild.nodeType === Node.TEXT_NODE;
+        window.getSelection().collapse(text ? p.firstChild : p, text ? rest : 0);
+        return;
+      }
+      rest -= length + 1;
+    }
+  }
+
+  // The text offset of a DOM position inside the editor (one <p> per line).
+  offset(node, at) {
+    const lines = Array.from(this.editor.children);
+    const upTo = (count) => lines.slice(0, count).reduce((n, p) => n + p.textContent.length + 1, 0);
+    if (node === this.editor) return Math.min(upTo(at), this.value().length);
+    const line = lines.findIndex((p) => p.contains(node));
+    if (line < 0) return this.value().length;
+    return upTo(line) + (node.nodeType === Node.TEXT_NODE ? at : at ? lines[line].textContent.length : 0);
+  }
+
+  beforeInput(event) {
+    const type = event.inputType;
+    const range = event.getTargetRanges()[0];
+    const value = this.value();
+    let start = range ? this.offset(range.startContainer, range.startOffset) : value.length;
+    let end = range ? this.offset(range.endContainer, range.endOffset) : value.length;
+    let insert;
+    if (type === "insertText" || type === "insertFromPaste" || type === "insertReplacementText") {
+      insert = (event.data ?? (event.dataTransfer ? event.dataTransfer.getData("text/plain") : "")) || "";
+    } else if (type === "insertParagraph" || type === "insertLineBreak") {
+      insert = "\n";
+    } else if (type.startsWith("delete")) {
+      insert = "";
+      if (start === end && type.endsWith("Backward")) start = Math.max(0, start - 1);
+      else if (start === end) end = Math.min(value.length, end + 1);
+    } else {
+      return;
+    }
+    event.preventDefault();
+    insert = insert.replace(/\r\n?/g, "\n");
+    this.render(value.slice(0, start) + insert + value.slice(end), start + insert.length);
   }
 
   focus() {
@@ -217,7 +276,7 @@ function body(page, messageId, text) {
     parent_message_id: page.currentNode || "client-created-root",
     model: chosen.model,
     timezone_offset_min: new Date().getTimezoneOffset(),
-    history_and_training_disabled: false,
+    history_and_training_disabled: state.temporary,
     conversation_mode: { kind: "primary_assistant" },
     supports_buffering: true,
     supported_encodings: ["v1"],
@@ -400,7 +459,9 @@ async function boot() {
   else if (!loggedOut()) return;
   const models = state.anonymous ? null : await api("/backend-api/models");
   const listed = models && models.ok ? (await models.json()).models : [];
-  state.choice = new Choice(listed, new URLSearchParams(location.search).get("model"));
+  const params = new URLSearchParams(location.search);
+  state.choice = new Choice(listed, params.get("model"));
+  state.temporary = params.get("temporary-chat") === "true"; // as on the classic page
   if (state.anonymous) state.choice.index = 0; // the replica's choice: a logged-out chat does not think
   activate(location.pathname);
   await loadHistory();
