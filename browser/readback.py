@@ -20,6 +20,7 @@ fetches with the page's own cookies and bearer token.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -218,18 +219,110 @@ def _answer_in_tree(
 
 
 def _final(turn: Iterable[dict[str, Any]]) -> StoredAnswer:
-    """The exchange's last answer message: earlier ones are tool-step preambles."""
-    answers = [m for m in turn if is_answer(m)]
-    if not answers:
+    """The exchange's answer: its last answer message (earlier ones are tool-step preambles),
+    with a canvas document it wrote, or the deep-research report it delivered, so that an
+    answer living there is never read back empty."""
+    turn = list(turn)
+    # A widget's own message (the deep-research card) is no answer, however it is addressed.
+    answers = [m for m in turn if is_answer(m) and "chatgpt_sdk" not in _metadata(m)]
+    report = _research_report(turn)
+    canvas = _canvas(turn)
+    if not answers and report is None and canvas is None:
         return NO_ANSWER_YET
-    answer = answers[-1]
+    answer = answers[-1] if answers else turn[-1]
     metadata = _metadata(answer)
+    text = resolve_references(message_text(answer), metadata.get("content_references"))
+    if not answers:
+        text = ""
+    if report is not None:
+        text = report
+    elif canvas is not None:
+        text = f"{text}\n\n{canvas}" if text.strip() else canvas
     return StoredAnswer(
-        text=resolve_references(message_text(answer), metadata.get("content_references")),
-        finished=finished(answer.get("status"), answer.get("end_turn")),
+        text=text,
+        finished=finished(answer.get("status"), answer.get("end_turn") or not answers),
         model=metadata.get("resolved_model_slug") or metadata.get("model_slug"),
         message_id=answer.get("id"),
     )
+
+
+# Canvas and deep research, as a conversation stores them (an exporter's parser of the
+# backend payload, 2026: `modules/chatgpt-exporter/conversation-parser.js`, found by
+# searching the code corpus for `canmore.create_textdoc`): a canvas is an assistant message
+# to `canmore.create_textdoc` whose text is `{"name", "type", "content"}`, changed by
+# messages to `canmore.update_textdoc` (`{"updates": [{"pattern", "multiple",
+# "replacement"}]}`, regex patterns); a deep-research report sits in the widget state of a
+# message whose `metadata.chatgpt_sdk.attribution_id` is `connector_openai_deep_research`
+# (`report_message.content.parts[0]` once `status` is `completed`), or, in the older form,
+# in a text message whose `metadata.async_task_id` starts with `deepresch_`.
+CANVAS_CREATE = "canmore.create_textdoc"
+CANVAS_UPDATE = "canmore.update_textdoc"
+DEEP_RESEARCH = "connector_openai_deep_research"
+
+
+def _canvas(turn: list[dict[str, Any]]) -> str | None:
+    """The last canvas document the exchange wrote, as Markdown, or None."""
+    name = kind = content = None
+    for message in turn:
+        recipient = message.get("recipient")
+        if _role(message) != "assistant" or recipient not in (CANVAS_CREATE, CANVAS_UPDATE):
+            continue
+        call = _json(message_text(message))
+        if recipient == CANVAS_CREATE and isinstance(call.get("content"), str):
+            name, kind, content = call.get("name"), call.get("type"), call["content"]
+        elif recipient == CANVAS_UPDATE and content is not None:
+            content = _apply_updates(content, call.get("updates"))
+    if content is None:
+        return None
+    title = f"**{name}**\n\n" if isinstance(name, str) and name else ""
+    if isinstance(kind, str) and kind.startswith("code/"):
+        return f"{title}```{kind.removeprefix('code/')}\n{content}\n```"
+    return f"{title}{content}"
+
+
+def _apply_updates(content: str, updates: Any) -> str:
+    """Replay `canmore.update_textdoc`; a pattern that is no valid regex is skipped."""
+    for update in updates if isinstance(updates, list) else []:
+        if not isinstance(update, dict) or not isinstance(update.get("pattern"), str):
+            continue
+        replacement = str(update.get("replacement") or "")
+        try:
+            content = re.sub(
+                update["pattern"],
+                lambda _, literal=replacement: literal,  # a literal, not a template
+                content,
+                count=0 if update.get("multiple") else 1,
+                flags=re.S,
+            )
+        except re.error:
+            continue
+    return content
+
+
+def _research_report(turn: list[dict[str, Any]]) -> str | None:
+    """The deep-research report the exchange delivered, once complete, or None."""
+    for message in reversed(turn):
+        metadata = _metadata(message)
+        sdk = metadata.get("chatgpt_sdk")
+        if isinstance(sdk, dict) and sdk.get("attribution_id") == DEEP_RESEARCH:
+            state = _json(sdk.get("widget_state"))
+            report = state.get("report_message")
+            parts = (report.get("content") or {}).get("parts") if isinstance(report, dict) else None
+            if state.get("status") == "completed" and parts and isinstance(parts[0], str):
+                references = (report.get("metadata") or {}).get("content_references")
+                return resolve_references(parts[0], references)
+        task = metadata.get("async_task_id")
+        if isinstance(task, str) and task.startswith("deepresch_") and is_answer(message):
+            return resolve_references(message_text(message), metadata.get("content_references"))
+    return None
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _last_user_node(mapping: dict[str, Any], current: Any) -> str | None:

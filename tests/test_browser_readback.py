@@ -15,6 +15,7 @@ The browser tests read back real conversations from the replica.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -219,6 +220,96 @@ def test_references_in_a_stored_answer_are_resolved() -> None:
     refs = [{"matched_text": CITE, "alt": "[1](https://x.test)"}]
     body = page(exchange("u1", f"See {CITE}", exchange_id="t1", content_references=refs))
     assert stored_answer(body, "u1").text == "See [1](https://x.test)"
+
+
+# --- answers that live elsewhere: a canvas, a deep-research report -----------------------
+# Shaped like an exporter's parser of the stored payload (2026, `conversation-parser.js`):
+# canvas calls to `canmore.create_textdoc` / `canmore.update_textdoc`, the deep-research
+# widget of `connector_openai_deep_research`, the older `deepresch_` task message.
+
+
+def canvas_call(message_id: str, recipient: str, call: dict[str, Any]) -> dict[str, Any]:
+    return message(
+        message_id,
+        "assistant",
+        json.dumps(call),
+        exchange="e1",
+        recipient=recipient,
+        end_turn=False,
+    )
+
+
+def test_an_answer_written_into_a_canvas_is_read_from_it() -> None:
+    turn = [
+        message("u1", "user", "write me a script", exchange="e1"),
+        canvas_call(
+            "c1",
+            "canmore.create_textdoc",
+            {"name": "fizz", "type": "code/python", "content": "print('fizz')\nprint(1)"},
+        ),
+        message("t1", "tool", "", exchange="e1", canvas={"textdoc_id": "doc-1"}),
+        canvas_call(
+            "c2",
+            "canmore.update_textdoc",
+            {
+                "updates": [
+                    {"pattern": "print\\(1\\)", "multiple": False, "replacement": "print(2)"},
+                    {"pattern": "([unclosed", "replacement": "ignored"},
+                ]
+            },
+        ),
+        message("a1", "assistant", "", exchange="e1", channel="final", model_slug="gpt-5-6"),
+    ]
+    found = stored_answer(page(turn), "u1")
+    assert found is not None and found.finished
+    assert found.text == "**fizz**\n\n```python\nprint('fizz')\nprint(2)\n```"
+
+
+def test_a_short_reply_next_to_a_canvas_keeps_both() -> None:
+    turn = [
+        message("u1", "user", "draft a letter", exchange="e1"),
+        canvas_call(
+            "c1",
+            "canmore.create_textdoc",
+            {"name": "Letter", "type": "document", "content": "Dear Ada,"},
+        ),
+        message("a1", "assistant", "Here is a draft.", exchange="e1", channel="final"),
+    ]
+    found = stored_answer(page(turn), "u1")
+    assert found is not None and found.text == "Here is a draft.\n\n**Letter**\n\nDear Ada,"
+
+
+def test_a_deep_research_report_is_the_answer_once_complete() -> None:
+    def widget(status: str) -> dict[str, Any]:
+        state = {
+            "status": status,
+            "report_message": {
+                "content": {"parts": [f"# Report {CITE}"]},
+                "metadata": {"content_references": [{"matched_text": CITE, "alt": "[1]"}]},
+            },
+        }
+        sdk = {
+            "attribution_id": "connector_openai_deep_research",
+            "widget_state": json.dumps(state),
+        }
+        return message("w1", "assistant", "", exchange="e1", recipient="all", chatgpt_sdk=sdk)
+
+    preamble = message("a0", "assistant", "Starting research.", exchange="e1", channel="final")
+    user_message = message("u1", "user", "research X", exchange="e1")
+    running = stored_answer(page([user_message, preamble, widget("in_progress")]), "u1")
+    assert running is not None and running.text == "Starting research."
+    done = stored_answer(page([user_message, preamble, widget("completed")]), "u1")
+    assert done is not None and done.text == "# Report [1]"
+    legacy = message(
+        "r1",
+        "assistant",
+        "# Old report",
+        exchange="e1",
+        channel="final",
+        async_task_id="deepresch_123",
+    )
+    older = stored_answer(page([user_message, preamble, legacy]), "u1")
+    assert older is not None and older.text == "# Old report"
 
 
 def test_other_bodies_hold_no_answer() -> None:
