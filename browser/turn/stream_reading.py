@@ -27,6 +27,9 @@ from browser.turn.record import TurnRecord
 
 logger = logging.getLogger("browser.turn")
 
+TRAILING_GRACE = 0.5
+"""Seconds a finished turn waits for its request to end, for the typed events after the
+answer (`conversation_detail_metadata` with the quotas follows `message_stream_complete`)."""
 HANDOFF_WAIT = 75.0
 """Seconds for the page to pick a handed-off turn up (WebSocket or resume) before the
 read-back takes over: chatgpt.com's page resumes by itself after ~60 s of silence
@@ -91,6 +94,7 @@ class StreamReader:
                 if state.done:
                     self._settle()
                     await self._check_against_read_back()
+                    await self._take_trailing()
                     return
             now = time.monotonic()
             handoff_wait = min(HANDOFF_WAIT, self._settings.idle_timeout)
@@ -107,6 +111,29 @@ class StreamReader:
             if handed_off_at is not None:
                 limits.append(handoff_wait - (now - handed_off_at))
             await inbox.wait(min(limits))
+
+    async def _take_trailing(self) -> None:
+        """Typed events after the answer's end (the quotas, a late title): take what came,
+        until the request ends or a moment passes. The answer itself is settled already."""
+        inbox = self._inbox
+        deadline = time.monotonic() + TRAILING_GRACE
+        while True:
+            for message in inbox.ordered():
+                kind = message.get("kind")
+                if kind == "chunk":
+                    inbox.decoder.feed(
+                        message.get("text", ""),
+                        stream=str(message.get("id")),
+                        resume=str(message.get("id")) in inbox.resume_ids,
+                    )
+                elif kind in ("end", "abort", "fetch_error"):
+                    self._adopt()
+                    return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._adopt()
+                return
+            await inbox.wait(remaining)
 
     def _check_time(self, running: float, idle: float) -> None:
         if running > self._settings.answer_timeout:

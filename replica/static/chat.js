@@ -77,6 +77,9 @@ class ChatPage {
     const data = await response.json();
     document.title = data.title || "ChatGPT";
     state.temporary = state.temporary || Boolean(data.is_temporary);
+    // A reopened chat goes on with its own model (docs/replica.md, "Model picker").
+    this.model = data.default_model_slug || null;
+    if (state.active === this) adoptModel(this);
     let view = null;
     for (const message of data.messages) {
       const text = (message.content.parts || []).join("");
@@ -104,8 +107,16 @@ function pageFor(route) {
 function activate(route) {
   const page = route === "/" ? newChatPage() : pageFor(route);
   state.active = page;
+  adoptModel(page);
   for (const each of state.pages.values()) each.show(each === page);
   page.composer.focus();
+}
+
+// The picker shows the model of the chat on screen; a new chat keeps the current choice.
+function adoptModel(page) {
+  if (!page.model || state.choice.slug === page.model) return;
+  state.choice.slug = page.model;
+  for (const each of state.pages.values()) each.composer.picker.refresh();
 }
 
 function newChatPage() {
@@ -285,6 +296,7 @@ function body(page, messageId, text) {
   };
   if (chosen.thinking_effort) request.thinking_effort = chosen.thinking_effort;
   if (page.conversationId) request.conversation_id = page.conversationId;
+  page.model = chosen.model; // the chat's model from now on
   return request;
 }
 
