@@ -4,6 +4,7 @@ relaunch after the browser is killed, and the `login` / `ask` commands."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import stat
@@ -32,6 +33,7 @@ from browser.session import (
     prepare_profile,
     sandbox_args,
 )
+from replica import auth
 
 
 def settings(tmp_path: Path, **values: Any) -> Settings:
@@ -157,41 +159,55 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 PERSON = """#!/bin/sh
 # Playwright's launch (it always opens a debugging pipe) gets the real browser as it is.
 case " $* " in *" --remote-debugging-pipe "*) exec {chromium} "$@";; esac
-# The login: record how the bridge started us, then be a person who signs in and, a few
-# seconds later, closes the window (SIGINT: Chrome exits cleanly, as on a closed window).
+# The login: record how the bridge started us, then be a person who signs in and, once
+# signed in, closes the window (SIGINT: Chrome exits cleanly, as on a closed window).
 printf '%s\\0' "$@" > {argv}
 env > {argv}.env
-exec timeout -s INT {seconds} {chromium} "$@" {sign_in}
+{chromium} "$@" {sign_in} &
+browser=$!
+tries=0
+while [ ! -f {signed_in} ] && [ $tries -lt 600 ]; do sleep 0.1; tries=$((tries + 1)); done
+sleep 1
+kill -INT $browser
+wait $browser
 """
 
 
-SIGN_IN = """<form method=post action="{site}/log-in"><input name=name value="Ada Lovelace">
-<input name=password value=x></form><script>document.forms[0].submit()</script>"""
-
-
 class _SignInPage(BaseHTTPRequestHandler):
-    """Another page of the same site (same host, another port) that submits the login form."""
+    """A page of the same site (same host, another port: cookies ignore ports) where the
+    person signs in: it sets the site's session cookie, then says so in `signed_in`."""
 
-    site = ""
+    cookie = ""
+    signed_in = Path()
 
     def do_GET(self) -> None:
-        body = SIGN_IN.format(site=self.site).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        if self.path == "/":
+            self.send_response(303)
+            self.send_header("Location", "/signed-in")
+            self.send_header(
+                "Set-Cookie", f"{auth.SESSION_COOKIE}={self.cookie}; Path=/; HttpOnly; Max-Age=3600"
+            )
+        else:
+            self.signed_in.touch()
+            self.send_response(200)
         self.end_headers()
-        self.wfile.write(body)
 
     def log_message(self, *_: Any) -> None:
         pass
 
 
 @pytest.fixture
-def sign_in_page() -> Iterator[Callable[[str], str]]:
-    """`sign_in_page(site_url)`: the URL of a page that logs its visitor in to the site."""
+def sign_in_page(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """`sign_in_page()`: the URL of a page that logs its visitor in to the replica."""
     servers: list[ThreadingHTTPServer] = []
 
-    def serve(site: str) -> str:
-        handler = type("SignIn", (_SignInPage,), {"site": site})
+    def serve() -> str:
+        user = auth.User(name="Ada Lovelace", email="ada.lovelace@replica.local")
+        handler = type(
+            "SignIn",
+            (_SignInPage,),
+            {"cookie": auth.session_cookie(user), "signed_in": tmp_path / "signed-in"},
+        )
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -202,11 +218,16 @@ def sign_in_page() -> Iterator[Callable[[str], str]]:
         server.shutdown()
 
 
-def person_at_the_keyboard(tmp_path: Path, chromium: str, sign_in: str, seconds: int = 12) -> Path:
+def person_at_the_keyboard(tmp_path: Path, chromium: str, sign_in: str) -> Path:
     """A stand-in browser executable: the real one, driven by a "person" for the login."""
     script = tmp_path / "person-browser"
     script.write_text(
-        PERSON.format(chromium=chromium, argv=tmp_path / "argv", seconds=seconds, sign_in=sign_in)
+        PERSON.format(
+            chromium=chromium,
+            argv=tmp_path / "argv",
+            sign_in=sign_in,
+            signed_in=tmp_path / "signed-in",
+        )
     )
     script.chmod(0o755)
     return script
@@ -218,11 +239,11 @@ async def test_login_in_a_plain_browser_persists_across_processes(
     browser_settings: Any,
     browser_executable: str,
     tmp_path: Path,
-    sign_in_page: Callable[[str], str],
+    sign_in_page: Callable[[], str],
 ) -> None:
     site = make_replica(ttft_ms=20, chunk_delay_ms=10)  # starts logged out, like chatgpt.com
     settings_ = browser_settings(site.url)
-    person = person_at_the_keyboard(tmp_path, browser_executable, sign_in_page(site.url))
+    person = person_at_the_keyboard(tmp_path, browser_executable, sign_in_page())
     env = {
         "CHATGPT_URL": site.url,
         "BRIDGE_DATA_DIR": str(settings_.data_dir),
@@ -380,13 +401,15 @@ async def own_chrome(
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "DISPLAY": screen},
     )
-    port_file = profile / "DevToolsActivePort"  # written once the port listens
-    for _ in range(300):
-        if port_file.is_file() and port_file.read_text().strip():
-            break
-        await asyncio.sleep(0.1)
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(f"{url}/json/version")).status_code == 200:
+                    break
+            await asyncio.sleep(0.1)
     try:
-        yield f"http://127.0.0.1:{unused_tcp_port}"
+        yield url
     finally:
         process.kill()
         await process.wait()
