@@ -57,6 +57,8 @@ AUTOMATION_DEFAULTS = ("--enable-automation",)
 """Playwright's default switches that announce automation (the infobar, Google's refusal)."""
 
 TapCallback = Callable[[dict[str, Any]], None]
+NO_WINDOW_YET = "Failed to open a new tab"
+"""Chromium's answer to a new tab while a headed browser closes its last window."""
 
 
 class SessionSettings(Protocol):
@@ -188,6 +190,13 @@ class Session:
         try:
             return await self._open_tab(context, on_tap)
         except PlaywrightError as error:
+            if NO_WINDOW_YET in str(error):
+                # Headed, the last tab's window may still be closing: a moment, then again.
+                await asyncio.sleep(0.5)
+                try:
+                    return await self._open_tab(context, on_tap)
+                except PlaywrightError as again:
+                    error = again
             if "closed" not in str(error):
                 raise _tab_failure(error) from None
         # The browser died and its close event is still on the way: relaunch right now.
