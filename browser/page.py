@@ -219,12 +219,6 @@ async def auth_session(page: Page) -> dict[str, Any]:
     return body if status == 200 and isinstance(body, dict) else {}
 
 
-def user_label(session: dict[str, Any]) -> str | None:
-    """The logged-in person as shown to them: email, else name."""
-    user = session.get("user") or {}
-    return user.get("email") or user.get("name") if isinstance(user, dict) else None
-
-
 def same_origin(url: str, base_url: str) -> bool:
     a, b = urlsplit(url), urlsplit(base_url)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
