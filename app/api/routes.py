@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.completions import CompletionJob
+from app.api.completions import CompletionJob, complete
 from app.api.errors import APIError
 from app.api.routing import OpenAIRoute
 from app.api.schemas import parse_chat_request
@@ -76,14 +76,7 @@ async def create_chat_completion(request: Request) -> Response:
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **_conversation_header(job), **_model_headers(job)},
         )
-    try:
-        async for piece in job.pieces(KEEPALIVE_INTERVAL):
-            if piece is None and await request.is_disconnected():
-                raise APIError(499, "The client closed the request; the answer was stopped.")
-        result = await job.finish()
-    finally:
-        job.close()
-    body = job.identity().body(result.content, result.finish_reason, result.usage)
+    body = await complete(job, KEEPALIVE_INTERVAL, request.is_disconnected)
     return JSONResponse(body, headers={**_conversation_header(job), **_model_headers(job)})
 
 
@@ -94,7 +87,8 @@ async def unknown_url(request: Request, path: str) -> None:
     raise APIError(
         404,
         f"Invalid URL ({request.method} /v1/{path}): the bridge serves POST "
-        "/v1/chat/completions, GET /v1/models and GET /v1/models/{model}.",
+        "/v1/chat/completions, GET /v1/models and GET /v1/models/{model}, /v1/files and "
+        "/v1/batches.",
         code="unknown_url",
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from browser import Bridge, Turn
 from browser.channel import Channel
-from browser.contract import AskOptions
+from browser.contract import AskOptions, OnSend
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
@@ -35,9 +35,16 @@ class TurnRunner:
         conversation_id: str | None,
         options: AskOptions,
         temporary: bool,
+        patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> None:
         self._ask = lambda: bridge.ask(
-            prompt, conversation_id=conversation_id, options=options, temporary=temporary
+            prompt,
+            conversation_id=conversation_id,
+            options=options,
+            temporary=temporary,
+            patient=patient,
+            on_send=on_send,
         )
         self._asked = options.model
         self._turn: Turn | None = None
