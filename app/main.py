@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from app.api import router as api_router
 from app.api.conversations import ConversationMap
 from app.api.models import ModelCatalog
+from app.api.responses_api import ResponsesService, ResponseStore
 from app.config import Settings
 from app.db import Database, open_database
 from app.health import router as health_router
@@ -56,6 +57,10 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     stack.push_async_callback(models.stop)
     conversations = ConversationMap(db, settings.max_prompt_chars)
     await conversations.setup()
+    responses = ResponsesService(
+        bridge=bridge, conversations=conversations, models=models, store=ResponseStore(db)
+    )
+    await responses.setup()
     slack = await _start_slack(settings, stack, bridge, db)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
     exposed = tunnel is not None or not is_loopback(settings.host)
@@ -66,6 +71,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         bridge=bridge,
         models=models,
         conversations=conversations,
+        responses=responses,
         slack=slack,
         tunnel=tunnel,
         tunnel_error=tunnel_error,

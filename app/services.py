@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 if TYPE_CHECKING:  # the parts import the routes' package; at runtime only the names matter
     from app.api.conversations import ConversationMap
     from app.api.models import ModelCatalog
+    from app.api.responses_api import ResponsesService
     from app.config import Settings
     from app.db import Database
     from app.tunnel import Tunnel
@@ -30,6 +31,7 @@ class Services:
     bridge: Bridge
     models: ModelCatalog
     conversations: ConversationMap
+    responses: ResponsesService
     slack: SlackService | None
     """None when Slack is not configured."""
     tunnel: Tunnel | None
