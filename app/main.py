@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from app.api import router as api_router
 from app.api.conversations import ConversationMap
 from app.api.models import ModelCatalog
+from app.api.responses_api import ResponsesService, ResponseStore
 from app.batches.endpoints import LineAsker
 from app.batches.runner import BatchRunner
 from app.batches.service import BatchService
@@ -62,9 +63,14 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     stack.push_async_callback(models.stop)
     conversations = ConversationMap(db, settings.max_prompt_chars)
     await conversations.setup()
+    responses = ResponsesService(
+        bridge=bridge, conversations=conversations, models=models, store=ResponseStore(db)
+    )
+    await responses.setup()
     files = FileStore(db, settings.files_dir, settings.file_max_bytes)
     await files.setup()
-    batches = _batches(settings, db, files, bridge, models, conversations)
+    asker = LineAsker(bridge, models, conversations, responses)
+    batches = _batches(settings, db, files, bridge, asker)
     await batches.start()
     stack.push_async_callback(batches.stop)
     slack = await _start_slack(settings, stack, bridge, db)
@@ -79,6 +85,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         conversations=conversations,
         files=files,
         batches=batches,
+        responses=responses,
         slack=slack,
         tunnel=tunnel,
         tunnel_error=tunnel_error,
@@ -87,12 +94,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
 
 
 def _batches(
-    settings: Settings,
-    db: Database,
-    files: FileStore,
-    bridge: Bridge,
-    models: ModelCatalog,
-    conversations: ConversationMap,
+    settings: Settings, db: Database, files: FileStore, bridge: Bridge, asker: LineAsker
 ) -> BatchService:
     secret = settings.batch_webhook_secret
     webhook = (
@@ -104,7 +106,7 @@ def _batches(
     runner = BatchRunner(
         store=store,
         files=files,
-        asker=LineAsker(bridge, models, conversations),
+        asker=asker,
         bridge=bridge,
         webhook=webhook,
     )

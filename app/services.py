@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 if TYPE_CHECKING:  # the parts import the routes' package; at runtime only the names matter
     from app.api.conversations import ConversationMap
     from app.api.models import ModelCatalog
+    from app.api.responses_api import ResponsesService
     from app.batches.service import BatchService
     from app.config import Settings
     from app.db import Database
@@ -35,6 +36,7 @@ class Services:
     files: FileStore
     """`/v1/files`: uploads, batch output, drawn images."""
     batches: BatchService
+    responses: ResponsesService
     slack: SlackService | None
     """None when Slack is not configured."""
     tunnel: Tunnel | None

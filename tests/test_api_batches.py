@@ -28,11 +28,12 @@ from app.status import describe_status
 from browser.errors import RateLimitedError, SendUncertainError
 from tests.api_support import Api, StartApp, eventually, fake_app, module_fake_api, user
 from tests.fakes.bridge import Answer, Ask, FakeBridge, echo
-from tests.schemas import EventStream, parse_sse_line, validate_more
+from tests.schemas import MORE, EventStream, parse_sse_line, validate
 
 api = module_fake_api("batches")
 
 CHAT = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
 OVER = ("completed", "failed", "cancelled", "expired")
 
 
@@ -49,18 +50,18 @@ def chat_line(custom_id: str, prompt: str, **body: Any) -> dict[str, Any]:
     }
 
 
-async def start_batch(api: Api, *lines: dict[str, Any]) -> Batch:
+async def start_batch(api: Api, *lines: dict[str, Any], endpoint: Any = CHAT) -> Batch:
     client = api.async_client()
     upload = await client.files.create(file=("input.jsonl", jsonl(*lines)), purpose="batch")
     return await client.batches.create(
-        input_file_id=upload.id, endpoint=CHAT, completion_window="24h", metadata={"job": "t"}
+        input_file_id=upload.id, endpoint=endpoint, completion_window="24h", metadata={"job": "t"}
     )
 
 
 async def raw_batch(api: Api, batch_id: str) -> dict[str, Any]:
     async with api.http() as http:
         body = (await http.get(f"/v1/batches/{batch_id}")).json()
-    validate_more(body, "Batch")
+    validate(body, "Batch", MORE)
     return body
 
 
@@ -117,7 +118,26 @@ async def test_a_batch_answers_each_line_as_the_endpoint_would(api: Api) -> None
     listed = [b.id async for b in api.async_client().batches.list(limit=1)]
     assert done.id in listed
     async with api.http() as http:
-        validate_more((await http.get("/v1/batches")).json(), "ListBatchesResponse")
+        validate((await http.get("/v1/batches")).json(), "ListBatchesResponse", MORE)
+
+
+async def test_a_responses_batch_answers_with_response_objects(api: Api) -> None:
+    asked = len(api.bridge.asks)
+    line = {"custom_id": "r", "method": "POST", "url": RESPONSES}
+    batch = await start_batch(
+        api,
+        {**line, "body": {"model": "auto", "input": "a Responses question"}},
+        {**line, "custom_id": "s", "body": {"model": "auto", "input": "x", "stream": True}},
+        endpoint=RESPONSES,
+    )
+    done = await finished(api, batch.id)
+    answered = (await lines_of(api, done.output_file_id))["r"]["response"]["body"]
+    validate(answered, "Response", MORE)
+    assert answered["output"][0]["content"][0]["text"] == "You said: a Responses question"
+    refused = (await lines_of(api, done.error_file_id))["s"]["response"]
+    assert (refused["status_code"], refused["body"]["error"]["param"]) == (400, "stream")
+    new = api.bridge.asks[asked:]
+    assert [ask.prompt for ask in new] == ["a Responses question"] and new[0].patient
 
 
 async def test_a_bad_input_file_fails_the_batch_and_asks_nothing(api: Api) -> None:

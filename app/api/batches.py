@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from app.api.files import list_page
-from app.api.routes import require_api_key
-from app.api.routing import OpenAIRoute
+from app.api.routing import openai_router
 from app.services import services
 
 if TYPE_CHECKING:
     from app.batches.service import BatchService
 
-router = APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_api_key)])
+router = openai_router()
 
 
 class CreateBatch(BaseModel):
