@@ -81,6 +81,7 @@ async def test_a_batch_answers_each_line_as_the_endpoint_would(api: Api) -> None
 
 async def test_a_responses_batch_answers_with_response_objects(api: Api) -> None:
     asked = len(api.bridge.asks)
+    api.bridge.script(Answer(error=RateLimitedError(retry_after=0.05)))  # asked again later
     line = {"custom_id": "r", "method": "POST", "url": RESPONSES}
     batch = await start_batch(
         api,
@@ -95,7 +96,7 @@ async def test_a_responses_batch_answers_with_response_objects(api: Api) -> None
     refused = (await lines_of(api, done.error_file_id))["s"]["response"]
     assert (refused["status_code"], refused["body"]["error"]["param"]) == (400, "stream")
     new = api.bridge.asks[asked:]
-    assert [ask.prompt for ask in new] == ["a Responses question"] and new[0].patient
+    assert [ask.prompt for ask in new] == ["a Responses question"] * 2 and new[0].patient
 
 
 async def test_a_bad_input_file_fails_the_batch_and_asks_nothing(api: Api) -> None:
