@@ -185,9 +185,7 @@ class BatchRunner:
     async def _ask_later(self, line: Line, error: APIError) -> float:
         await self._store.requeue(line)
         self._refusals += 1
-        retry_after = getattr(error.__cause__, "retry_after", None) or float(
-            error.headers.get("Retry-After") or 0
-        )
+        retry_after: float | None = getattr(error.__cause__, "retry_after", None)
         pause = retry_after or min(MAX_PAUSE, FIRST_PAUSE * 2 ** (self._refusals - 1))
         logger.warning(
             "batch %s line %d was not sent (%s); asking it again in %.0f s",
