@@ -58,3 +58,16 @@ async def create_chat_completion(request: Request) -> Response:
         job.close()
     body = job.identity().body(result.content, result.finish_reason, result.usage)
     return JSONResponse(body, headers=answer_headers(job))
+
+
+@router.api_route(
+    "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+async def unknown_url(request: Request, path: str) -> None:
+    raise APIError(
+        404,
+        f"Invalid URL ({request.method} /v1/{path}): the bridge serves POST "
+        "/v1/chat/completions, POST /v1/responses (and GET/DELETE /v1/responses/{id}), "
+        "GET /v1/models and GET /v1/models/{model}.",
+        code="unknown_url",
+    )

@@ -57,13 +57,10 @@ class TextFormat(_Model):
     def echo(self) -> dict[str, Any]:
         if self.type != "json_schema":
             return {"type": self.type}
-        return {
-            "type": "json_schema",
-            "name": self.name,
-            "description": self.description,
-            "schema": self.schema_,
-            "strict": self.strict,
-        }
+        echo = {"type": "json_schema", "name": self.name, "schema": self.schema_}
+        if self.description is not None:
+            echo["description"] = self.description
+        return {**echo, "strict": self.strict}
 
 
 class TextOptions(_Model):

@@ -63,7 +63,8 @@ class ResponseRun:
         self._runs = runs
         self._opened = False
         self._task: asyncio.Task[None] | None = None
-        self._cancelled = False
+        self._ending = False
+        """Cancelled, or writing its end: nothing may interrupt it any more."""
 
     @property
     def id(self) -> str:
@@ -97,8 +98,8 @@ class ResponseRun:
 
     def cancel(self) -> None:
         """Stop writing: the page's Stop is pressed; the partial answer is kept."""
-        if self._task is not None and not self._task.done() and not self._cancelled:
-            self._cancelled = True  # once: a second cancel would land in the final save
+        if self._task is not None and not self._task.done() and not self._ending:
+            self._ending = True  # once, and never after the end: it would land in the save
             self._task.cancel()
 
     async def stop(self) -> None:
@@ -126,6 +127,7 @@ class ResponseRun:
             logger.info("%s failed: %s", self.id, self.error.code or self.error.type)
             self._writer.fail(self.error)
         finally:
+            self._ending = True
             self.job.close()
             self.events.close()
             try:
