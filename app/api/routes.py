@@ -67,6 +67,7 @@ async def create_chat_completion(request: Request) -> Response:
         request=chat,
         model=await parts.models.resolve(chat.model),
         pinned=_pinned_conversation(request),
+        tool_repair=parts.settings.tool_repair,
     )
     await job.open()
     if job.stream:
@@ -83,7 +84,9 @@ async def create_chat_completion(request: Request) -> Response:
         result = await job.finish()
     finally:
         job.close()
-    body = job.identity().body(result.content, result.finish_reason, result.usage)
+    body = job.identity().body(
+        result.content, result.finish_reason, result.usage, result.tool_calls
+    )
     return JSONResponse(body, headers={**_conversation_header(job), **_model_headers(job)})
 
 
