@@ -69,6 +69,7 @@ class CompletionJob:
         self._toolset = toolset if toolset and toolset.active else None
         self._calls: CallStream | None = self._toolset.stream() if self._toolset else None
         self._tool_calls: list[ToolCall] = []
+        self._tool_repair = tool_repair
         self._repairs_left = 1 if tool_repair else 0
         self._model = model
         self._pinned = pinned
@@ -216,11 +217,13 @@ class CompletionJob:
         """Ask once more in the same chat, or raise the APIError that says what went wrong."""
         conversation_id = self.conversation_id
         if not self._repairs_left or conversation_id is None or self._toolset is None:
+            repaired = "" if self._repairs_left else " even after a repair message"
+            if not self._tool_repair:
+                repaired = " (BRIDGE_TOOL_REPAIR is off)"
             raise APIError(
                 500,
-                f"ChatGPT did not call the tools correctly: {problem}. The prompt was "
-                "delivered; ask again, or simplify the tools"
-                + (" (BRIDGE_TOOL_REPAIR is off)." if self._repairs_left else "."),
+                f"ChatGPT did not call the tools correctly{repaired}: {problem}. The prompt "
+                "was delivered; ask again, or simplify the tools.",
                 type="server_error",
                 code="invalid_tool_call",
                 headers={"x-should-retry": "false"},
