@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Seconds between two reads of ChatGPT's session in a free tab, so an expired login is
     # noticed before a question fails (0: off). One small same-origin fetch each time.
     probe_interval: float = Field(300.0, ge=0, validation_alias="BRIDGE_PROBE_INTERVAL")
+    # An answer that calls an unknown tool or breaks a tool's schema gets one short repair
+    # message in the same chat before the API answers with an error (false: the error at once).
+    tool_repair: bool = Field(True, validation_alias="BRIDGE_TOOL_REPAIR")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"

@@ -58,7 +58,11 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     conversations = ConversationMap(db, settings.max_prompt_chars)
     await conversations.setup()
     responses = ResponsesService(
-        bridge=bridge, conversations=conversations, models=models, store=ResponseStore(db)
+        bridge=bridge,
+        conversations=conversations,
+        models=models,
+        store=ResponseStore(db),
+        tool_repair=settings.tool_repair,
     )
     await responses.setup()
     slack = await _start_slack(settings, stack, bridge, db)

@@ -40,6 +40,7 @@ async def create_chat_completion(request: Request) -> Response:
         request=chat,
         model=await parts.models.resolve(chat.model),
         pinned=pinned_conversation(request),
+        tool_repair=parts.settings.tool_repair,
     )
     await job.open()
     if job.stream:
@@ -56,7 +57,9 @@ async def create_chat_completion(request: Request) -> Response:
         result = await job.finish()
     finally:
         job.close()
-    body = job.identity().body(result.content, result.finish_reason, result.usage)
+    body = job.identity().body(
+        result.content, result.finish_reason, result.usage, result.tool_calls
+    )
     return JSONResponse(body, headers=answer_headers(job))
 
 

@@ -30,6 +30,7 @@ from app.api.responses_api.items import ChatMessage, new_id
 from app.api.responses_api.request import ResponseRequest, parse_response_request
 from app.api.responses_api.store import ResponseStore
 from app.api.streaming import KEEPALIVE_INTERVAL
+from app.api.tool_calls import ToolCall
 from browser import Bridge
 from browser.channel import Channel
 
@@ -63,6 +64,7 @@ class ResponseRun:
         self._runs = runs
         self._opened = False
         self._task: asyncio.Task[None] | None = None
+        self._calls: list[ToolCall] = []
         self._ending = False
         """Cancelled, or writing its end: nothing may interrupt it any more."""
 
@@ -117,6 +119,9 @@ class ResponseRun:
             async for piece in self.job.pieces(KEEPALIVE_INTERVAL):
                 if piece is None:
                     self.events.put(None)
+                elif isinstance(piece, ToolCall):
+                    self._writer.add_function_call(piece.id, piece.name, piece.arguments)
+                    self._calls.append(piece)
                 else:
                     self._writer.add_text(piece)
             self._complete(await self.job.finish())
@@ -141,7 +146,12 @@ class ResponseRun:
     def transcript(self) -> list[ChatMessage]:
         """What a `previous_response_id` continues: the history, the input, the answer."""
         answer: list[ChatMessage] = []
-        if self.state.status in ("completed", "incomplete", "cancelled"):
+        if self._calls:
+            calls = [call.as_chat() for call in self._calls]
+            answer.append(
+                {"role": "assistant", "content": self._writer.text or None, "tool_calls": calls}
+            )
+        elif self.state.status in ("completed", "incomplete", "cancelled"):
             answer.append({"role": "assistant", "content": self._writer.text})
         return [*self._history, *self.request.input.messages, *answer]
 
@@ -160,8 +170,10 @@ class ResponsesService:
         conversations: ConversationMap,
         models: ModelCatalog,
         store: ResponseStore,
+        tool_repair: bool = True,
     ) -> None:
         self._bridge = bridge
+        self._tool_repair = tool_repair
         self._conversations = conversations
         self._models = models
         self.store = store
@@ -187,6 +199,7 @@ class ResponsesService:
             request=chat,
             model=model,
             pinned=pinned,
+            tool_repair=self._tool_repair,
         )
         state = ResponseState(new_id("resp"), model.target, request.echo())
         if request.body.background:
