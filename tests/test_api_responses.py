@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import agents
 import httpx
 import openai
 import pytest
@@ -20,6 +21,7 @@ from app.api.conversations import ConversationMap
 from app.api.errors import APIError
 from app.api.models import ModelCatalog
 from app.api.responses_api import ResponsesService, ResponseStore
+from app.api.tool_calls import BLOCK_TAG
 from app.api.usage import count_tokens
 from app.db import open_database
 from browser.errors import RateLimitedError, SendUncertainError, WebAppError
@@ -31,6 +33,7 @@ from tests.api_support import (
     eventually,
     fake_app,
     module_fake_api,
+    replica_answers,
     unique,
 )
 from tests.fakes.bridge import Answer, FakeBridge
@@ -442,3 +445,110 @@ async def test_create_without_http(tmp_path: Path) -> None:
         with pytest.raises(APIError) as streamed:
             await service.create({"model": "auto", "input": "x", "stream": True})
         assert streamed.value.status == 400
+
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+
+
+def _call_block(name: str, arguments: dict[str, Any]) -> Answer:
+    text = (
+        f"```{BLOCK_TAG}\n"
+        + json.dumps({"tool_calls": [{"name": name, "arguments": arguments}]})
+        + "\n```"
+    )
+    return Answer(*(text[start : start + 6] for start in range(0, len(text), 6)))
+
+
+async def test_function_tool_calls_and_their_outputs(api: Api) -> None:
+    asks = Asks.of(api)
+    api.bridge.script(_call_block("get_weather", {"city": "Paris"}))
+    _, events = await _stream(api, {"input": unique("Weather in Paris?"), "tools": [WEATHER]})
+    assert events.types == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    call = events.final["output"][0]
+    assert (call["type"], call["name"], json.loads(call["arguments"])) == (
+        "function_call",
+        "get_weather",
+        {"city": "Paris"},
+    )
+    assert events.final["tools"][0]["name"] == "get_weather"
+    assert "get_weather" in asks()[0].prompt  # the tool instruction was typed
+    # The result goes back by previous_response_id: only it is typed, into the same chat.
+    api.bridge.script(Answer("It is sunny in Paris."))
+    result = {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21C"}
+    answered = (
+        await _create(
+            api,
+            {"input": [result], "tools": [WEATHER], "previous_response_id": events.final["id"]},
+        )
+    ).json()
+    _, second = asks()
+    assert second.conversation_id == api.bridge.turns[-2].conversation_id
+    assert second.prompt.startswith(f"Tool result ({call['call_id']}): sunny, 21C")
+    assert answered["output"][0]["content"][0]["text"] == "It is sunny in Paris."
+    listed = await _get(api, f"/v1/responses/{answered['id']}/input_items")
+    validate_more(listed, "ResponseItemList")
+    assert listed["data"][0]["type"] == "function_call_output"
+
+
+async def test_a_resent_history_with_calls_continues_the_chat(api: Api) -> None:
+    """Codex's way (store false): the whole input every time, never previous_response_id."""
+    asks = Asks.of(api)
+    question = {"role": "user", "content": unique("Weather in Oslo?")}
+    api.bridge.script(_call_block("get_weather", {"city": "Oslo"}))
+    first = (await _create(api, {"input": [question], "tools": [WEATHER], "store": False})).json()
+    call = first["output"][0]
+    replay = [
+        question,
+        {k: call[k] for k in ("type", "call_id", "name", "arguments")},
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "snow"},
+    ]
+    api.bridge.script(Answer("Snow in Oslo."))
+    again = (await _create(api, {"input": replay, "tools": [WEATHER], "store": False})).json()
+    assert again["output"][0]["content"][0]["text"] == "Snow in Oslo."
+    _, second = asks()
+    assert second.conversation_id == api.bridge.turns[-2].conversation_id
+    assert second.prompt.startswith(f"Tool result ({call['call_id']}): snow")
+
+
+async def test_an_agents_sdk_agent_calls_a_function_tool(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    """The OpenAI Agents SDK over Responses, against the replica's tool-using model."""
+    agents.set_tracing_disabled(True)
+    calls: list[str] = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city."""
+        calls.append(city)
+        return f"The weather in {city} is sunny."
+
+    bridge = FakeBridge(replica_answers)
+    async with fake_app(start_app, tmp_path, bridge) as app:
+        model = agents.OpenAIResponsesModel(model="auto", openai_client=app.async_client())
+        agent = agents.Agent(
+            name="weather", instructions="Use the tools.", tools=[get_weather], model=model
+        )
+        result = await agents.Runner.run(agent, "What is the weather in Lisbon?")
+    assert calls and len(bridge.asks) == 2
+    assert "sunny" in result.final_output
+    assert bridge.asks[1].conversation_id == bridge.turns[0].conversation_id
