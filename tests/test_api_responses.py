@@ -552,3 +552,42 @@ async def test_an_agents_sdk_agent_calls_a_function_tool(
     assert calls and len(bridge.asks) == 2
     assert "sunny" in result.final_output
     assert bridge.asks[1].conversation_id == bridge.turns[0].conversation_id
+
+
+async def test_a_codex_shaped_request_is_answered(api: Api) -> None:
+    """What Codex CLI sends (store false, streamed, extra items, tools and fields)."""
+    shell = {
+        "type": "function",
+        "name": "shell",
+        "description": "Runs a shell command",
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {"command": {"type": "array", "items": {"type": "string"}}},
+            "required": ["command"],
+        },
+    }
+    payload = {
+        "instructions": "You are Codex.",
+        "input": [
+            {
+                "type": "message",
+                "role": "developer",
+                "content": [{"type": "input_text", "text": "<env>"}],
+            },
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "x"},
+        ],
+        "tools": [shell, {"type": "custom", "name": "apply_patch", "format": {"type": "grammar"}}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": False,
+        "reasoning": {"effort": "medium", "summary": "auto"},
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "session-1",
+        "text": {"verbosity": "low"},
+    }
+    api.bridge.script(Answer("Hello from the bridge."))
+    _, events = await _stream(api, payload)
+    assert events.text == "Hello from the bridge."
+    assert [tool["name"] for tool in events.final["tools"]] == ["shell"]
