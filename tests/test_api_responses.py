@@ -99,6 +99,9 @@ async def test_string_input_answers_as_a_response_object(api: Api) -> None:
     assert raw.headers["x-conversation-id"].startswith("fake-")
     assert raw.headers["x-chatgpt-model-used"] == "auto"
     assert raw.json()["completed_at"] >= raw.json()["created_at"]
+    api.bridge.script(Answer("Downgraded", model="gpt-5"))
+    downgraded = await api.async_client().responses.create(model="gpt-5-thinking", input="x")
+    assert downgraded.model == "gpt-5"  # the model that answered, as the web app said
 
 
 async def test_items_and_instructions_become_one_prompt(api: Api) -> None:

@@ -115,6 +115,7 @@ class ResponseRun:
             await self._save()
             if not self._opened:
                 await self.open()
+            self._name_model()
             self._writer.start()
             async for piece in self.job.pieces(KEEPALIVE_INTERVAL):
                 if piece is None:
@@ -124,7 +125,9 @@ class ResponseRun:
                     self._calls.append(piece)
                 else:
                     self._writer.add_text(piece)
-            self._complete(await self.job.finish())
+            result = await self.job.finish()
+            self._name_model()
+            self._complete(result)
         except asyncio.CancelledError:
             self._writer.cancel()
         except Exception as error:
@@ -139,6 +142,10 @@ class ResponseRun:
                 await self._save()
             finally:
                 self._runs.pop(self.id, None)
+
+    def _name_model(self) -> None:
+        """The model the web app says answered, once it said (as chat completions do)."""
+        self.state.model = self.job.runner.model or self.state.model
 
     def _complete(self, result: Result) -> None:
         self._writer.complete(result.usage, cut_by_limit=result.finish_reason == "length")
