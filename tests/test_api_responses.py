@@ -552,9 +552,14 @@ async def test_an_agents_sdk_agent_calls_a_function_tool(
             name="weather", instructions="Use the tools.", tools=[get_weather], model=model
         )
         result = await agents.Runner.run(agent, "What is the weather in Lisbon?")
-    assert calls and len(bridge.asks) == 2
-    assert "sunny" in result.final_output
+        streamed = agents.Runner.run_streamed(agent, "And in Porto?")
+        async for _ in streamed.stream_events():
+            pass
+    assert len(calls) == 2  # one call per run, with arguments built from the schema
+    assert "sunny" in result.final_output and "sunny" in streamed.final_output
+    assert len(bridge.asks) == 4
     assert bridge.asks[1].conversation_id == bridge.turns[0].conversation_id
+    assert bridge.asks[3].conversation_id == bridge.turns[2].conversation_id
 
 
 async def test_a_codex_shaped_request_is_answered(api: Api) -> None:
