@@ -21,7 +21,7 @@ from playwright.async_api import Page
 
 from browser import picker, selectors
 from browser.account import Account, read_account
-from browser.attachments import Attachment, check_sizes
+from browser.attachments import Attachment, check_sizes, prepare_prompt
 from browser.contract import AskOptions, BridgeState, BrowserInfo, OnSend, ask_options
 from browser.errors import (
     BridgeError,
@@ -53,6 +53,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     probe_interval: float
     selectors_file: Path | None
     send_interval_ms: int
+    max_prompt_chars: int
 
 
 class BrowserBridge:
@@ -146,6 +147,7 @@ class BrowserBridge:
         attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
         picker.refuse_unsupported(options)
+        prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
         check_sizes(attachments)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
