@@ -55,7 +55,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     models = ModelCatalog(bridge, settings)
     models.start()
     stack.push_async_callback(models.stop)
-    conversations = ConversationMap(db, settings.max_prompt_chars)
+    conversations = ConversationMap(db)
     await conversations.setup()
     files = FileStore(db, settings.files_dir, settings.file_max_bytes)
     await files.setup()

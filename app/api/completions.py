@@ -21,6 +21,7 @@ from app.api.conversations import (
 )
 from app.api.emulation import OutputFormatError, OutputShaper
 from app.api.errors import APIError, api_error_from, invalid_request
+from app.api.inputs import FileInputs
 from app.api.models import ModelEntry
 from app.api.responses import Completion
 from app.api.schemas import ChatCompletionRequest
@@ -48,6 +49,7 @@ class CompletionJob:
         request: ChatCompletionRequest,
         model: ModelEntry,
         pinned: str | None,
+        inputs: FileInputs,
     ) -> None:
         messages = normalise(request.messages)
         self.id = "chatcmpl-" + uuid.uuid4().hex
@@ -62,6 +64,7 @@ class CompletionJob:
         self._shaper = OutputShaper(request.stop or (), request.token_limit, self._json_format)
         self._model = model
         self._pinned = pinned
+        self._inputs = inputs
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -96,13 +99,20 @@ class CompletionJob:
                 instruction=self._json_format.instruction() if self._json_format else None,
             )
         except PromptRejectedError as error:
-            raise invalid_request(str(error), "messages", error.code) from None
+            raise invalid_request(str(error), "messages") from None
+        try:
+            attachments = await self._inputs.attachments(self._plan.files)
+        except APIError:
+            self._conversations.release(self._plan)  # nothing was sent: the chat stays as it was
+            await self._conversations.restore(self._plan)
+            raise
         self._runner = TurnRunner(
             self._bridge,
             self._plan.prompt,
             conversation_id=self._plan.conversation_id,
             options=self._model.options,
             temporary=self._plan.temporary,
+            attachments=attachments,
         )
         try:
             await self._runner.start(on_done=lambda: self._conversations.release(self.plan))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.completions import CompletionJob
 from app.api.errors import APIError
+from app.api.inputs import file_inputs
 from app.api.routing import OpenAIRoute
 from app.api.schemas import parse_chat_request
 from app.api.streaming import KEEPALIVE_INTERVAL, SSE_HEADERS, event_stream
@@ -67,6 +68,7 @@ async def create_chat_completion(request: Request) -> Response:
         request=chat,
         model=await parts.models.resolve(chat.model),
         pinned=_pinned_conversation(request),
+        inputs=file_inputs(request),
     )
     await job.open()
     if job.stream:
