@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.api.conversations import (
     ChatPlan,
@@ -28,6 +29,7 @@ from app.api.schemas import ChatCompletionRequest
 from app.api.turns import TurnRunner
 from app.api.usage import Usage, count_tokens, prompt_tokens
 from browser import Bridge
+from browser.contract import OnSend
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,11 @@ class CompletionJob:
         model: ModelEntry,
         pinned: str | None,
         inputs: FileInputs,
+        patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> None:
+        """`patient`/`on_send`: as `Bridge.ask()` (a batch line is stored: it waits its turn
+        and is marked as being sent)."""
         messages = normalise(request.messages)
         self.id = "chatcmpl-" + uuid.uuid4().hex
         self.created = int(time.time())
@@ -65,6 +71,8 @@ class CompletionJob:
         self._model = model
         self._pinned = pinned
         self._inputs = inputs
+        self._patient = patient
+        self._on_send = on_send
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -112,6 +120,8 @@ class CompletionJob:
             conversation_id=self._plan.conversation_id,
             options=self._model.options,
             temporary=self._plan.temporary,
+            patient=self._patient,
+            on_send=self._on_send,
             attachments=attachments,
         )
         try:
@@ -215,3 +225,22 @@ class CompletionJob:
         if isinstance(error, BridgeError) and error.delivered is False:
             await self._conversations.restore(self.plan)
         return api_error_from(error)
+
+
+async def complete(
+    job: CompletionJob, tick: float, gone: Callable[[], Awaitable[bool]] | None = None
+) -> dict[str, Any]:
+    """Read an opened job's whole answer into its non-streaming response body.
+
+    The HTTP route and batch lines both end here, so a batch line answers exactly what the
+    endpoint would. `gone()` is asked after each `tick` seconds of silence: True (the client
+    left) stops the answer.
+    """
+    try:
+        async for piece in job.pieces(tick):
+            if piece is None and gone is not None and await gone():
+                raise APIError(499, "The client closed the request; the answer was stopped.")
+        result = await job.finish()
+    finally:
+        job.close()
+    return job.identity().body(result.content, result.finish_reason, result.usage)

@@ -1,10 +1,10 @@
 """File inputs of every endpoint: parsed once while the request is checked, read when sent.
 
-Chat completions name files as `image_url`, `file` and `input_audio` parts; the Responses API
-as `input_image` and `input_file` items. `source_of_part` / `source_of_item` turn each into a
-`FileSource` while the request is validated (no I/O: a malformed one is a 400 before
-anything else happens), and `FileInputs.attachments()` makes the
-`browser.attachments.Attachment`s when the prompt is about to be sent: a data URL or base64
+Chat completions name files as `image_url`, `file` and `input_audio` parts (the Responses
+API's `input_image` and `input_file` arrive translated into these, `responses_api.items`).
+`source_of_part` turns each into a `FileSource` while the request is validated (no I/O: a
+malformed one is a 400 before anything else happens), and `FileInputs.attachments()` makes
+the `browser.attachments.Attachment`s when the prompt is about to be sent: a data URL or base64
 decoded, a `file_id` read from `/v1/files`, an http(s) URL fetched only when
 `BRIDGE_FETCH_URLS` allows it (`app.api.fetching`). The browser then uploads them through
 the page, where ChatGPT's own limits and types apply.
@@ -22,12 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import Request
-
 from app.api.errors import APIError
 from app.api.fetching import FetchRefusedError, UrlFetcher
+from app.config import Settings
 from app.files import FileStore, UnknownFileError
-from app.services import services
 from browser.attachments import Attachment
 
 _DATA_URL = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w.+-]+=[^;,]*)*;base64,", re.I)
@@ -84,10 +82,16 @@ def data_source(data: object, filename: object, what: str) -> FileSource:
     return FileSource("data", data, filename=filename, mime_type=mime)
 
 
-def id_source(file_id: object, what: str, *, image: bool = False) -> FileSource:
+def url_source(url: object, filename: object, what: str) -> FileSource:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"{what} needs an http(s) 'file_url'")
+    return FileSource("url", url, filename=filename if isinstance(filename, str) else None)
+
+
+def id_source(file_id: object, what: str) -> FileSource:
     if not isinstance(file_id, str) or not file_id:
         raise ValueError(f"{what} needs a 'file_id' string")
-    return FileSource("file_id", file_id, image=image)
+    return FileSource("file_id", file_id)
 
 
 def source_of_part(kind: str, item: dict[str, Any], what: str) -> FileSource:
@@ -101,6 +105,8 @@ def source_of_part(kind: str, item: dict[str, Any], what: str) -> FileSource:
             raise ValueError(f"{what} of type 'file' needs a 'file' object")
         if file.get("file_id") is not None:
             return id_source(file.get("file_id"), what)
+        if file.get("file_url") is not None:  # the Responses API's `input_file.file_url`
+            return url_source(file.get("file_url"), file.get("filename"), what)
         return data_source(file.get("file_data"), file.get("filename"), what)
     audio = item.get("input_audio")
     audio = audio if isinstance(audio, dict) else {}
@@ -110,25 +116,6 @@ def source_of_part(kind: str, item: dict[str, Any], what: str) -> FileSource:
     if not isinstance(audio.get("data"), str) or not audio["data"]:
         raise ValueError(f"{what} of type 'input_audio' needs base64 'data'")
     return FileSource("data", audio["data"], f"audio.{kind_of}", _AUDIO_TYPES[kind_of])
-
-
-def source_of_item(item: dict[str, Any], what: str) -> FileSource:
-    """A Responses API content item `input_image` or `input_file` (`what` names it)."""
-    kind = item.get("type")
-    if kind == "input_image":
-        if item.get("file_id") is not None:
-            return id_source(item.get("file_id"), what, image=True)
-        return image_source(item.get("image_url"), what)
-    if kind == "input_file":
-        if item.get("file_id") is not None:
-            return id_source(item.get("file_id"), what)
-        if item.get("file_url") is not None:
-            url = item["file_url"]
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise ValueError(f"{what} needs an http(s) 'file_url'")
-            return FileSource("url", url, filename=item.get("filename"))
-        return data_source(item.get("file_data"), item.get("filename"), what)
-    raise ValueError(f"{what} has type {kind!r}; expected input_image or input_file")
 
 
 class FileInputs:
@@ -172,12 +159,10 @@ class FileInputs:
         return fetched.data, fetched.mime_type, source.filename or fetched.filename
 
 
-def file_inputs(request: Request) -> FileInputs:
+def file_inputs(settings: Settings, files: FileStore) -> FileInputs:
     """The app's file inputs: its `/v1/files` store, and a fetcher if URLs may be fetched."""
-    parts = services(request)
-    settings = parts.settings
     fetcher = UrlFetcher(settings.fetch_max_bytes) if settings.fetch_urls else None
-    return FileInputs(parts.files, fetcher)
+    return FileInputs(files, fetcher)
 
 
 async def _decode(source: FileSource) -> bytes:

@@ -197,23 +197,29 @@ class ChatCompletionRequest(_Model):
         return JsonFormat(schema=spec.schema_ if spec else None, name=spec.name if spec else None)
 
 
-def parse_chat_request(body: bytes) -> ChatCompletionRequest:
-    """The validated request, or an APIError (400) that names the offending parameter."""
+def json_body(body: bytes, fields: str) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says the API expects `fields` in one."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # bad UTF-8 or JSON; absurdly deep nesting
         raise invalid_request(
             "We could not parse the JSON body of your request. The API expects a JSON object "
-            "(Content-Type: application/json) with at least 'model' and 'messages'."
+            f"(Content-Type: application/json) with at least {fields}."
         ) from None
     if not isinstance(data, dict):
         raise invalid_request(
             f"The request body must be a JSON object, not a JSON {_json_type(data)}."
         )
+    return data
+
+
+def parse_chat_request(body: bytes) -> ChatCompletionRequest:
+    """The validated request, or an APIError (400) that names the offending parameter."""
+    data = json_body(body, "'model' and 'messages'")
     try:
         request = ChatCompletionRequest.model_validate(data)
     except ValidationError as error:
-        raise _validation_error(error) from None
+        raise validation_error(error) from None
     _check_supported(request)
     return request
 
@@ -231,7 +237,8 @@ def _param(location: tuple[int | str, ...]) -> str:
     return param
 
 
-def _validation_error(error: ValidationError) -> APIError:
+def validation_error(error: ValidationError) -> APIError:
+    """The 400 for a failed pydantic validation, naming the param as OpenAI does."""
     first = error.errors(include_url=False)[0]
     location = tuple(first["loc"])
     # A failed union member adds its type name to the location; only fields make a param.

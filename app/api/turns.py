@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from browser import Bridge, Turn
 from browser.attachments import Attachment
 from browser.channel import Channel
-from browser.contract import AskOptions
+from browser.contract import AskOptions, OnSend
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
@@ -36,6 +36,8 @@ class TurnRunner:
         conversation_id: str | None,
         options: AskOptions,
         temporary: bool,
+        patient: bool = False,
+        on_send: OnSend | None = None,
         attachments: Sequence[Attachment] = (),
     ) -> None:
         self._ask = lambda: bridge.ask(
@@ -43,6 +45,8 @@ class TurnRunner:
             conversation_id=conversation_id,
             options=options,
             temporary=temporary,
+            patient=patient,
+            on_send=on_send,
             attachments=attachments,
         )
         self._asked = options.model
