@@ -247,3 +247,34 @@ def test_only_global_addresses_are_public() -> None:
 async def test_localhost_resolves_to_no_public_address() -> None:
     addresses = await asyncio.wait_for(resolve_host("localhost", 80), 10)
     assert addresses and not any(is_public(address) for address in addresses)
+
+
+async def test_responses_input_image_and_input_file_are_attached(api: Api) -> None:
+    asks = Asks.of(api)
+    client = api.async_client()
+    stored = await client.files.create(file=("chart.png", PNG, "image/png"), purpose="vision")
+    content = [
+        {"type": "input_text", "text": "Explain these"},
+        {"type": "input_image", "image_url": data_url("image/png", PNG)},
+        {"type": "input_image", "file_id": stored.id},
+        {
+            "type": "input_file",
+            "filename": "spec.pdf",
+            "file_data": data_url("application/pdf", PDF),
+        },
+    ]
+    response = await client.responses.create(
+        model="auto", input=[{"role": "user", "content": content}]
+    )
+    assert response.output_text
+    [ask] = asks()
+    assert ask.prompt == "Explain these"
+    assert ask.attachments == (
+        Attachment("image-1.png", "image/png", PNG),
+        Attachment("chart.png", "image/png", PNG),
+        Attachment("spec.pdf", "application/pdf", PDF),
+    )
+    with pytest.raises(openai.BadRequestError) as refused:
+        url = {"type": "input_file", "file_url": "https://example.com/a.pdf"}
+        await client.responses.create(model="auto", input=[{"role": "user", "content": [url]}])
+    assert refused.value.code == "url_not_allowed" and len(asks()) == 1
