@@ -73,7 +73,6 @@ class BrowserTurn(TurnRecord):
         attachments: tuple[Attachment, ...] = (),
     ) -> None:
         super().__init__(prompt, conversation_id, model, temporary, options)
-        self.attachments = attachments
         self._tab = tab
         self._page = tab.page
         self._settings = settings
