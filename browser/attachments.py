@@ -57,9 +57,11 @@ class Attachment:
 
     @classmethod
     def of(cls, name: str, data: bytes, mime_type: str | None = None) -> Attachment:
-        """An attachment whose MIME type, when not given, is guessed from its name."""
-        guessed = mime_type or mimetypes.guess_type(name)[0] or DEFAULT_MIME_TYPE
-        return cls(name or "file", guessed, data)
+        """An attachment named like a chosen file (no folders), its MIME type, when not
+        given, guessed from that name."""
+        base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+        guessed = mime_type or mimetypes.guess_type(base)[0] or DEFAULT_MIME_TYPE
+        return cls(base, guessed, data)
 
 
 def check_sizes(attachments: Sequence[Attachment]) -> None:

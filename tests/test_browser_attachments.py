@@ -13,7 +13,7 @@ import pytest
 
 from browser import Bridge
 from browser.attachments import LONG_PROMPT_LEAD_IN, PROMPT_FILE, Attachment
-from browser.errors import AttachmentRejectedError, AttachmentUploadError
+from browser.errors import AttachmentRejectedError, AttachmentUploadError, WebAppError
 
 pytestmark = pytest.mark.browser
 
@@ -116,3 +116,14 @@ async def test_a_long_prompt_goes_whole_as_a_file(bridge: Bridge, replica: Any) 
     send = (await replica.sends())[-1]
     assert send["prompt"] == LONG_PROMPT_LEAD_IN
     assert [entry["name"] for entry in send["attachments"]] == [PROMPT_FILE]
+
+
+async def test_a_page_without_a_file_input_sends_nothing(bridge: Bridge, replica: Any) -> None:
+    await replica.configure(renderer="classic")  # the 2025 page: no attachments modelled
+    before = len(await replica.sends())
+    notes = Attachment.of("C:\\Users\\me\\notes.txt", b"hi")
+    assert notes.name == "notes.txt", "a chosen file carries no folders"
+    with pytest.raises(WebAppError) as refused:
+        await ask(bridge, "Read this", notes)
+    assert refused.value.delivered is False and "file input" in str(refused.value)
+    assert len(await replica.sends()) == before
