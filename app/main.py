@@ -18,10 +18,17 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api import router as api_router
 from app.api.conversations import ConversationMap
+from app.api.inputs import file_inputs
 from app.api.models import ModelCatalog
 from app.api.responses_api import ResponsesService, ResponseStore
+from app.batches.endpoints import LineAsker
+from app.batches.runner import BatchRunner
+from app.batches.service import BatchService
+from app.batches.store import BatchStore
+from app.batches.webhook import Webhook
 from app.config import Settings
 from app.db import Database, open_database
+from app.files import FileStore
 from app.health import router as health_router
 from app.security import is_loopback, resolve_api_key
 from app.services import Services, services
@@ -55,16 +62,24 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     models = ModelCatalog(bridge, settings)
     models.start()
     stack.push_async_callback(models.stop)
-    conversations = ConversationMap(db, settings.max_prompt_chars)
+    conversations = ConversationMap(db)
     await conversations.setup()
+    files = FileStore(db, settings.files_dir, settings.file_max_bytes)
+    await files.setup()
+    inputs = file_inputs(settings, files)
     responses = ResponsesService(
         bridge=bridge,
         conversations=conversations,
         models=models,
         store=ResponseStore(db),
         tool_repair=settings.tool_repair,
+        inputs=inputs,
     )
     await responses.setup()
+    asker = LineAsker(bridge, models, conversations, responses, inputs)
+    batches = _batches(settings, db, files, bridge, asker)
+    await batches.start()
+    stack.push_async_callback(batches.stop)
     slack = await _start_slack(settings, stack, bridge, db)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
     exposed = tunnel is not None or not is_loopback(settings.host)
@@ -75,12 +90,35 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         bridge=bridge,
         models=models,
         conversations=conversations,
+        files=files,
+        inputs=inputs,
+        batches=batches,
         responses=responses,
         slack=slack,
         tunnel=tunnel,
         tunnel_error=tunnel_error,
         api_key=api_key,
     )
+
+
+def _batches(
+    settings: Settings, db: Database, files: FileStore, bridge: Bridge, asker: LineAsker
+) -> BatchService:
+    secret = settings.batch_webhook_secret
+    webhook = (
+        Webhook(settings.batch_webhook_url, secret.get_secret_value() if secret else None)
+        if settings.batch_webhook_url
+        else None
+    )
+    store = BatchStore(db)
+    runner = BatchRunner(
+        store=store,
+        files=files,
+        asker=asker,
+        bridge=bridge,
+        webhook=webhook,
+    )
+    return BatchService(store, files, runner)
 
 
 async def _start_slack(

@@ -62,11 +62,25 @@ def describe_status(report: dict[str, Any]) -> str:
         lines.insert(2, f"display  {browser['display']}{attached}")
     if browser.get("login_expires"):
         lines.insert(3, f"login    until {browser['login_expires']}")
+    batches = report.get("batches") or {}
+    if batches.get("active"):
+        lines.append(f"batches  {_batches(batches)}")
     lines += [f"warning  {warning}" for warning in browser.get("warnings") or []]
     quotas = report.get("quotas") or []
     if quotas:
         lines.append("quotas   " + "; ".join(_quota(q) for q in quotas))
     return "\n".join(lines)
+
+
+def _batches(batches: dict[str, Any]) -> str:
+    each = [
+        f"{b['id']} {b['completed'] + b['failed']}/{b['total']} done"
+        + (f" ({b['failed']} failed)" if b["failed"] else "")
+        + ("" if b["status"] == "in_progress" else f", {b['status']}")
+        for b in batches.get("batches") or []
+    ]
+    summary = f"{batches['active']} running, {batches.get('lines_waiting', 0)} request(s) waiting"
+    return "; ".join([summary, *each])
 
 
 def _quota(quota: dict[str, Any]) -> str:

@@ -19,11 +19,13 @@ import pytest
 
 from app.api.conversations import ConversationMap
 from app.api.errors import APIError
+from app.api.inputs import file_inputs
 from app.api.models import ModelCatalog
 from app.api.responses_api import ResponsesService, ResponseStore
 from app.api.tool_calls import BLOCK_TAG
 from app.api.usage import count_tokens
 from app.db import open_database
+from app.files import FileStore
 from browser.errors import RateLimitedError, SendUncertainError, WebAppError
 from tests.api_support import (
     Api,
@@ -37,7 +39,7 @@ from tests.api_support import (
     unique,
 )
 from tests.fakes.bridge import Answer, FakeBridge
-from tests.schemas import ResponseEvents, validate_more
+from tests.schemas import MORE, ResponseEvents, validate
 
 api = module_fake_api("api-responses")
 
@@ -59,7 +61,7 @@ async def _create(api: Api, payload: dict[str, Any], status: int = 200) -> httpx
         response = await http.post("/v1/responses", json={"model": "auto", **payload})
     assert response.status_code == status, response.text
     if status == 200:
-        validate_more(response.json(), "Response")
+        validate(response.json(), "Response", MORE)
     else:
         assert set(response.json()["error"]) == {"message", "type", "param", "code"}
     return response
@@ -126,7 +128,7 @@ async def test_items_and_instructions_become_one_prompt(api: Api) -> None:
     body = response.json()
     assert body["instructions"] == "You are a calculator."
     listed = await _get(api, f"/v1/responses/{body['id']}/input_items?order=asc")
-    validate_more(listed, "ResponseItemList")
+    validate(listed, "ResponseItemList", MORE)
     assert [(item["role"], item["content"][0]["text"]) for item in listed["data"]] == [
         ("developer", "Answer tersely."),
         ("user", "Hi"),
@@ -357,7 +359,7 @@ async def test_background_response_is_polled_and_cancelled(api: Api) -> None:
     assert cancelled.status == "cancelled"
     assert api.bridge.turns[turns].cancelled.is_set()  # Stop was pressed
     stored = await _get(api, f"/v1/responses/{queued.id}")
-    validate_more(stored, "Response")
+    validate(stored, "Response", MORE)
     assert stored["status"] == "cancelled"
     assert stored["output"][0]["content"][0]["text"] == "Thinking hard"
     again = await client.responses.cancel(queued.id)  # idempotent once cancelled
@@ -375,7 +377,7 @@ async def test_background_failure_is_stored(api: Api) -> None:
         if body["status"] != "queued" and body["status"] != "in_progress":
             break
         await asyncio.sleep(0.01)
-    validate_more(body, "Response")
+    validate(body, "Response", MORE)
     assert body["status"] == "failed" and body["error"]["code"] == "rate_limit_exceeded"
 
 
@@ -434,15 +436,21 @@ async def test_create_without_http(tmp_path: Path) -> None:
     bridge = FakeBridge()
     settings = api_settings(tmp_path)
     async with open_database(tmp_path / "bridge.db") as db:
-        conversations = ConversationMap(db, settings.max_prompt_chars)
+        conversations = ConversationMap(db)
         await conversations.setup()
         models = ModelCatalog(bridge, settings)
+        files = FileStore(db, tmp_path / "files", settings.file_max_bytes)
+        await files.setup()
         service = ResponsesService(
-            bridge=bridge, conversations=conversations, models=models, store=ResponseStore(db)
+            bridge=bridge,
+            conversations=conversations,
+            models=models,
+            store=ResponseStore(db),
+            inputs=file_inputs(settings, files),
         )
         await service.setup()
         body = await service.create({"model": "auto", "input": "offline"})
-        validate_more(body, "Response")
+        validate(body, "Response", MORE)
         assert body["output"][0]["content"][0]["text"] == "You said: offline"
         assert await service.body(body["id"]) == body
         with pytest.raises(APIError) as streamed:
@@ -508,7 +516,7 @@ async def test_function_tool_calls_and_their_outputs(api: Api) -> None:
     assert second.prompt.startswith(f"Tool result ({call['call_id']}): sunny, 21C")
     assert answered["output"][0]["content"][0]["text"] == "It is sunny in Paris."
     listed = await _get(api, f"/v1/responses/{answered['id']}/input_items")
-    validate_more(listed, "ResponseItemList")
+    validate(listed, "ResponseItemList", MORE)
     assert listed["data"][0]["type"] == "function_call_output"
 
 

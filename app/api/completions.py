@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.api.conversations import (
     ChatPlan,
@@ -23,6 +24,7 @@ from app.api.conversations import (
 )
 from app.api.emulation import OutputFormatError, OutputShaper
 from app.api.errors import APIError, api_error_from, invalid_request
+from app.api.inputs import FileInputs
 from app.api.models import ModelEntry
 from app.api.responses import Completion
 from app.api.schemas import ChatCompletionRequest, ChatMessage
@@ -30,6 +32,8 @@ from app.api.tool_calls import CallStream, Piece, ToolCall, ToolCallError, repai
 from app.api.turns import TurnRunner
 from app.api.usage import Usage, count_tokens, prompt_tokens
 from browser import Bridge
+from browser.attachments import Attachment
+from browser.contract import OnSend
 from browser.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -52,8 +56,13 @@ class CompletionJob:
         request: ChatCompletionRequest,
         model: ModelEntry,
         pinned: str | None,
+        inputs: FileInputs,
         tool_repair: bool = True,
+        patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> None:
+        """`patient`/`on_send`: as `Bridge.ask()` (a batch line is stored: it waits its turn
+        and is marked as being sent)."""
         messages = normalise(request.messages)
         self.id = "chatcmpl-" + uuid.uuid4().hex
         self.created = int(time.time())
@@ -73,6 +82,9 @@ class CompletionJob:
         self._repairs_left = 1 if tool_repair else 0
         self._model = model
         self._pinned = pinned
+        self._inputs = inputs
+        self._patient = patient
+        self._on_send = on_send
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -116,20 +128,37 @@ class CompletionJob:
                 instruction=self._instruction(),
             )
         except PromptRejectedError as error:
-            raise invalid_request(str(error), "messages", error.code) from None
-        self._runner = self._turn(self._plan.prompt, self._plan.conversation_id)
+            raise invalid_request(str(error), "messages") from None
+        try:
+            attachments = await self._inputs.attachments(self._plan.files)
+        except APIError:
+            self._conversations.release(self._plan)  # nothing was sent: the chat stays as it was
+            await self._conversations.restore(self._plan)
+            raise
+        self._runner = self._turn(
+            self._plan.prompt, self._plan.conversation_id, self._on_send, attachments
+        )
         try:
             await self._runner.start(on_done=lambda: self._conversations.release(self.plan))
         except Exception as error:
             raise await self._failed(error) from error
 
-    def _turn(self, prompt: str, conversation_id: str | None) -> TurnRunner:
+    def _turn(
+        self,
+        prompt: str,
+        conversation_id: str | None,
+        on_send: OnSend | None = None,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> TurnRunner:
         return TurnRunner(
             self._bridge,
             prompt,
             conversation_id=conversation_id,
             options=self._model.options,
             temporary=self.plan.temporary,
+            patient=self._patient,
+            on_send=on_send,
+            attachments=attachments,
         )
 
     async def prefetch(self, grace: float) -> None:
@@ -308,3 +337,24 @@ def _as_sent_back(content: str, calls: tuple[ToolCall, ...]) -> str:
     )
     [sent_back] = normalise([message])
     return sent_back.text
+
+
+async def complete(
+    job: CompletionJob, tick: float, gone: Callable[[], Awaitable[bool]] | None = None
+) -> dict[str, Any]:
+    """Read an opened job's whole answer into its non-streaming response body.
+
+    The HTTP route and batch lines both end here, so a batch line answers exactly what the
+    endpoint would. `gone()` is asked after each `tick` seconds of silence: True (the client
+    left) stops the answer.
+    """
+    try:
+        async for piece in job.pieces(tick):
+            if piece is None and gone is not None and await gone():
+                raise APIError(499, "The client closed the request; the answer was stopped.")
+        result = await job.finish()
+    finally:
+        job.close()
+    return job.identity().body(
+        result.content, result.finish_reason, result.usage, result.tool_calls
+    )

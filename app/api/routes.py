@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.completions import CompletionJob
-from app.api.errors import APIError
+from app.api.completions import CompletionJob, complete
 from app.api.headers import FIRST_DELTA_GRACE, answer_headers, pinned_conversation
 from app.api.routing import openai_router
 from app.api.schemas import parse_chat_request
@@ -41,6 +40,7 @@ async def create_chat_completion(request: Request) -> Response:
         model=await parts.models.resolve(chat.model),
         pinned=pinned_conversation(request),
         tool_repair=parts.settings.tool_repair,
+        inputs=parts.inputs,
     )
     await job.open()
     if job.stream:
@@ -50,27 +50,6 @@ async def create_chat_completion(request: Request) -> Response:
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **answer_headers(job)},
         )
-    try:
-        async for piece in job.pieces(KEEPALIVE_INTERVAL):
-            if piece is None and await request.is_disconnected():
-                raise APIError(499, "The client closed the request; the answer was stopped.")
-        result = await job.finish()
-    finally:
-        job.close()
-    body = job.identity().body(
-        result.content, result.finish_reason, result.usage, result.tool_calls
-    )
+    body = await complete(job, KEEPALIVE_INTERVAL, request.is_disconnected)
     return JSONResponse(body, headers=answer_headers(job))
 
-
-@router.api_route(
-    "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
-async def unknown_url(request: Request, path: str) -> None:
-    raise APIError(
-        404,
-        f"Invalid URL ({request.method} /v1/{path}): the bridge serves POST "
-        "/v1/chat/completions, POST /v1/responses (and GET/DELETE /v1/responses/{id}), "
-        "GET /v1/models and GET /v1/models/{model}.",
-        code="unknown_url",
-    )

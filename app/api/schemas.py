@@ -28,6 +28,7 @@ from pydantic import (
 
 from app.api.emulation import JsonFormat, schema_problem
 from app.api.errors import APIError, invalid_request, unsupported
+from app.api.inputs import FileSource, source_of_part
 from app.api.tool_calls import FunctionTool, ToolChoice, Toolset
 
 Role = Literal["developer", "system", "user", "assistant", "tool", "function"]
@@ -48,10 +49,11 @@ class _Model(BaseModel):
 
 @dataclass(frozen=True)
 class ContentPart:
-    """One part of a list content. `text` is what conversations.py renders for it."""
+    """One part of a list content: text, or a file (`source`) that is attached, not typed."""
 
     type: str
     text: str
+    source: FileSource | None = None
 
 
 def _part(index: int, item: object, role: str) -> ContentPart:
@@ -68,16 +70,7 @@ def _part(index: int, item: object, role: str) -> ContentPart:
         if not isinstance(item.get(kind), str):
             raise ValueError(f"part {index} of type '{kind}' needs a string '{kind}'")
         return ContentPart(kind, item[kind])
-    if kind == "image_url":
-        url = (item.get("image_url") or {}).get("url")
-        if not isinstance(url, str):
-            raise ValueError(f"part {index} of type 'image_url' needs 'image_url.url'")
-        shown = url if url.startswith(("http://", "https://")) else "inline data"
-        return ContentPart(kind, f"[image: {shown}; the bridge sends text only]")
-    if kind == "file":
-        name = (item.get("file") or {}).get("filename") or "unnamed"
-        return ContentPart(kind, f"[file: {name}; the bridge sends text only]")
-    return ContentPart(kind, "[audio; the bridge sends text only]")
+    return ContentPart(kind, "", source_of_part(kind, item, f"part {index}"))
 
 
 def _content(value: object, info: ValidationInfo) -> str | tuple[ContentPart, ...] | None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from browser import Bridge, Turn
+from browser.attachments import Attachment
 from browser.channel import Channel
-from browser.contract import AskOptions
+from browser.contract import AskOptions, OnSend
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
@@ -35,9 +36,18 @@ class TurnRunner:
         conversation_id: str | None,
         options: AskOptions,
         temporary: bool,
+        patient: bool = False,
+        on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         self._ask = lambda: bridge.ask(
-            prompt, conversation_id=conversation_id, options=options, temporary=temporary
+            prompt,
+            conversation_id=conversation_id,
+            options=options,
+            temporary=temporary,
+            patient=patient,
+            on_send=on_send,
+            attachments=attachments,
         )
         self._asked = options.model
         self._turn: Turn | None = None

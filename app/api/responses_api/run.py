@@ -23,6 +23,7 @@ from typing import Any
 from app.api.completions import CompletionJob, Result
 from app.api.conversations import ConversationMap
 from app.api.errors import APIError, api_error_from
+from app.api.inputs import FileInputs
 from app.api.models import ModelCatalog
 from app.api.responses_api.bodies import ResponseState
 from app.api.responses_api.events import Event, ResponseWriter
@@ -33,6 +34,7 @@ from app.api.streaming import KEEPALIVE_INTERVAL
 from app.api.tool_calls import ToolCall
 from browser import Bridge
 from browser.channel import Channel
+from browser.contract import OnSend
 
 logger = logging.getLogger(__name__)
 
@@ -178,9 +180,11 @@ class ResponsesService:
         models: ModelCatalog,
         store: ResponseStore,
         tool_repair: bool = True,
+        inputs: FileInputs,
     ) -> None:
         self._bridge = bridge
         self._tool_repair = tool_repair
+        self._inputs = inputs
         self._conversations = conversations
         self._models = models
         self.store = store
@@ -190,9 +194,17 @@ class ResponsesService:
         await self.store.setup()
 
     async def prepare(
-        self, raw: bytes | dict[str, Any], *, pinned: str | None = None
+        self,
+        raw: bytes | dict[str, Any],
+        *,
+        pinned: str | None = None,
+        patient: bool = False,
+        on_send: OnSend | None = None,
     ) -> ResponseRun:
-        """The checked request as a run not yet started. Raises APIError (a 4xx)."""
+        """The checked request as a run not yet started. Raises APIError (a 4xx).
+
+        `patient`/`on_send`: as `Bridge.ask()` (a stored batch line waits its turn and is
+        marked as being sent)."""
         request = parse_response_request(raw)
         history = await self._history(request.body.previous_response_id)
         chat = request.chat_request(history)
@@ -207,15 +219,24 @@ class ResponsesService:
             model=model,
             pinned=pinned,
             tool_repair=self._tool_repair,
+            inputs=self._inputs,
+            patient=patient,
+            on_send=on_send,
         )
         state = ResponseState(new_id("resp"), model.target, request.echo())
         if request.body.background:
             state.status = "queued"
         return ResponseRun(request, job, state, history=history, store=self.store, runs=self._runs)
 
-    async def create(self, raw: bytes | dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        self,
+        raw: bytes | dict[str, Any],
+        *,
+        patient: bool = False,
+        on_send: OnSend | None = None,
+    ) -> dict[str, Any]:
         """A request body in, the finished Response object out; raises APIError."""
-        run = await self.prepare(raw)
+        run = await self.prepare(raw, patient=patient, on_send=on_send)
         if run.request.body.stream or run.request.body.background:
             raise APIError(400, "'stream' and 'background' have no meaning here.", param="stream")
         return await self.answer(run)
