@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="SLACK_CHANNEL_MODELS"
     )
 
+    # New chats the MCP `ask` tool starts are temporary (kept out of the person's history and
+    # memory) unless a call says otherwise.
+    mcp_temporary: bool = Field(True, validation_alias="BRIDGE_MCP_TEMPORARY")
+
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
 

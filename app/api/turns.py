@@ -18,6 +18,7 @@ from browser import Bridge, Turn
 from browser.channel import Channel
 from browser.contract import AskOptions
 from browser.errors import BridgeError
+from browser.events import TurnEvent
 from browser.models import mismatch_note
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class TurnRunner:
     def model_note(self) -> str | None:
         """Says so when ChatGPT answered with another model than asked for."""
         return mismatch_note(self._asked, self._turn.answered_by if self._turn else None)
+
+    @property
+    def events(self) -> list[TurnEvent]:
+        """The turn's typed events so far (progress, model used, ...): it grows as it runs."""
+        return self._turn.events if self._turn else []
 
     @property
     def finish_reason(self) -> str | None:
