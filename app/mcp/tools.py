@@ -4,30 +4,32 @@ Each tool is a thin translation onto the one contract (`browser.contract.Bridge`
 parts the API already has: models resolve through the same `ModelCatalog` as `/v1/models`,
 failures are phrased by the same `api_error_from` as the API's error bodies, so a rate
 limit says the same "try again in 12 minutes" here as there. A typed failure is an MCP tool
-error (`isError`, the message as text), never a protocol error or a hang; a prompt that may
-have been delivered is never sent again.
+error (`isError`, that message as its text, nothing prepended), never a protocol error or a
+hang; a prompt that may have been delivered is never sent again.
 
 Written without `from __future__ import annotations`: the SDK reads each tool's JSON Schema
 from its signature, and the tools are closures over the app's parts.
 """
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from app.api.errors import api_error_from
+from app.api.errors import api_error_from, invalid_request
 from app.api.routes import CONVERSATION_ID
 from app.api.turns import TurnRunner
 from app.mcp.asking import read_answer
 from app.services import Services
-from browser.contract import AskOptions, StoredMessage
+from browser.contract import StoredMessage
 from browser.models import SEPARATOR, format_model_id
+
+logger = logging.getLogger(__name__)
 
 Parts = Callable[[], Services]
 """The running app's parts, read at each call (the server is built before they start)."""
@@ -119,63 +121,69 @@ def build_server(parts: Parts) -> MCPServer:
         do (log in, a human check in the browser, a rate limit and when it lifts).
         """
         app = parts()
-        _check_conversation_id(conversation_id)
-        chosen = await _resolve(app, _model_id(model, effort, app.settings.default_model))
-        runner = TurnRunner(
-            app.bridge,
-            prompt,
-            conversation_id=conversation_id,
-            options=replace(chosen, web_search=web_search),
-            temporary=app.settings.mcp_temporary if temporary is None else temporary,
-        )
         steps = itertools.count(1)
 
         async def report(message: str) -> None:
             await ctx.report_progress(next(steps), None, message)
 
+        runner: TurnRunner | None = None
         try:
+            _check_conversation_id(conversation_id)
+            name = _model_id(model, effort, app.settings.default_model)
+            chosen = (await app.models.resolve(name)).options
+            runner = TurnRunner(
+                app.bridge,
+                prompt,
+                conversation_id=conversation_id,
+                options=replace(chosen, web_search=web_search),
+                temporary=app.settings.mcp_temporary if temporary is None else temporary,
+            )
             await runner.start(on_done=lambda: None)
             await report("Sent to ChatGPT")
             text = await read_answer(runner, report)
         except Exception as error:
-            raise ToolError(api_error_from(error).message) from error
+            if runner is not None:
+                runner.stop()  # e.g. the client went away: the page must not answer on alone
+            return _failed(error)
         result = AskResult(
             conversation_id=runner.conversation_id,
             model=runner.model,
             finish_reason=runner.finish_reason,  # type: ignore[arg-type]
         )
-        return CallToolResult(
-            content=[TextContent(type="text", text=text)],
-            structured_content=result.model_dump(mode="json"),
-        )
+        return _result(text, result)
 
     @server.tool(title="ChatGPT models", annotations=READ_ONLY)
-    async def models() -> ModelList:
+    async def models() -> Annotated[CallToolResult, ModelList]:
         """The models this ChatGPT account offers, as `ask` accepts them (slug[@effort])."""
         app = parts()
-        entries = await app.models.entries()
-        return ModelList(models=[entry.id for entry in entries], default=app.settings.default_model)
+        ids = [entry.id for entry in await app.models.entries()]
+        default = app.settings.default_model
+        text = "\n".join(f"- {id}" + (" (the default)" if id == default else "") for id in ids)
+        return _result(text, ModelList(models=ids, default=default))
 
     @server.tool(title="Recent ChatGPT chats", annotations=READ_ONLY)
     async def conversations(
         limit: Annotated[int, Field(ge=1, le=100, description="How many, newest first.")] = 20,
-    ) -> ConversationList:
+    ) -> Annotated[CallToolResult, ConversationList]:
         """The person's recent ChatGPT chats, as chatgpt.com's sidebar lists them (temporary
         chats are never listed)."""
         try:
             found = await parts().bridge.conversations(limit)
         except Exception as error:
-            raise ToolError(api_error_from(error).message) from error
-        return ConversationList(
-            conversations=[
-                ConversationEntry(
-                    id=entry.id,
-                    title=entry.title,
-                    updated=entry.updated.isoformat() if entry.updated else None,
-                )
-                for entry in found
-            ]
+            return _failed(error)
+        entries = [
+            ConversationEntry(
+                id=entry.id,
+                title=entry.title,
+                updated=entry.updated.isoformat() if entry.updated else None,
+            )
+            for entry in found
+        ]
+        text = "\n".join(
+            f"- {e.title or '(untitled)'}: `{e.id}`" + (f", {e.updated}" if e.updated else "")
+            for e in entries
         )
+        return _result(text or "(No chats.)", ConversationList(conversations=entries))
 
     @server.tool(title="Read a ChatGPT chat", annotations=READ_ONLY)
     async def read_conversation(
@@ -184,26 +192,38 @@ def build_server(parts: Parts) -> MCPServer:
         ],
     ) -> Annotated[CallToolResult, Transcript]:
         """One ChatGPT chat's prompts and answers, oldest first (its newest turns if long)."""
-        _check_conversation_id(conversation_id)
         try:
+            _check_conversation_id(conversation_id)
             messages = await parts().bridge.read_conversation(conversation_id)
         except Exception as error:
-            raise ToolError(api_error_from(error).message) from error
+            return _failed(error)
         transcript = Transcript(
             conversation_id=conversation_id,
             messages=[MessageEntry(role=m.role, text=m.text, model=m.model) for m in messages],
         )
-        return CallToolResult(
-            content=[TextContent(type="text", text=_as_markdown(messages))],
-            structured_content=transcript.model_dump(mode="json"),
-        )
+        return _result(_as_markdown(messages), transcript)
 
     return server
 
 
+def _result(text: str, data: BaseModel) -> CallToolResult:
+    """The text an agent reads, and the same as structured content."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=data.model_dump(mode="json"),
+    )
+
+
+def _failed(error: Exception) -> CallToolResult:
+    """A tool error saying what the API's error body says (`api_error_from`), word for word."""
+    message = api_error_from(error).message
+    logger.info("MCP tool call failed: %s", message)
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
 def _check_conversation_id(conversation_id: str | None) -> None:
     if conversation_id is not None and not CONVERSATION_ID.fullmatch(conversation_id):
-        raise ToolError(
+        raise invalid_request(
             f"{conversation_id!r} is not a ChatGPT conversation id: use the `conversation_id` "
             "an earlier `ask` returned, an id from `conversations`, or the <id> of "
             "chatgpt.com/c/<id>."
@@ -215,16 +235,8 @@ def _model_id(model: str | None, effort: str | None, default: str) -> str:
     if effort is None:
         return name
     if SEPARATOR in name:
-        raise ToolError(f"The model {name!r} already names an effort: drop `effort`, or the @.")
+        raise invalid_request(f"The model {name!r} already names an effort: drop `effort`.")
     return format_model_id(name, effort)
-
-
-async def _resolve(app: Services, name: str) -> AskOptions:
-    try:
-        entry = await app.models.resolve(name)
-    except Exception as error:
-        raise ToolError(api_error_from(error).message) from error
-    return entry.options
 
 
 def _as_markdown(messages: list[StoredMessage]) -> str:
