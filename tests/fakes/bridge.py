@@ -13,6 +13,8 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
 Chats live in `chats` (id -> messages, newest last): every ask that is not temporary adds its
 prompt and answer, as ChatGPT's history does, and a test may add its own; `conversations()`
 lists them newest first and `read_conversation()` reads one (`history_error` makes both fail).
+An event among the deltas (`Answer(Progress("reasoning", "Thinking"), "Hi")`) joins the
+turn's `events` when it is reached, and `updates()` yields it in its place.
 `models()` answers `model_slugs` (`model_infos()` adds `model_efforts`); `models_error` and
 `models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
 asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
@@ -41,6 +43,7 @@ from browser.contract import (
     FinishReason,
     OnSend,
     StoredMessage,
+    Update,
     ask_options,
 )
 from browser.errors import BridgeError, BusyError, ConversationNotFoundError
@@ -64,15 +67,16 @@ class Ask:
 class Answer:
     """What ChatGPT does with one prompt.
 
-    `deltas`: the text pieces, in order. `error`: raised by `ask()` itself, before the turn is
-    handed over (a refused send; its `delivered` says whether the prompt got through).
+    `deltas`: the text pieces, in order, with any typed events that arrive between them.
+    `error`: raised by `ask()` itself, before the turn is handed over (a refused send; its
+    `delivered` says whether the prompt got through).
     `fail`: raised from the iteration after the deltas (an answer that breaks off).
     `delay`: seconds before each delta; `hang`: after the deltas, wait until cancelled.
     """
 
     def __init__(
         self,
-        *deltas: str,
+        *deltas: Update,
         error: BridgeError | None = None,
         fail: BridgeError | None = None,
         delay: float = 0.0,
@@ -122,11 +126,19 @@ class FakeTurn:
         self.cancelled = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        for delta in self._answer.deltas:
+        async for item in self.updates():
+            if isinstance(item, str):
+                yield item
+
+    async def updates(self) -> AsyncIterator[Update]:
+        for item in self._answer.deltas:
             if await self._wait(self._answer.delay):
                 return
-            self.text += delta
-            yield delta
+            if isinstance(item, str):
+                self.text += item
+            else:
+                self.events.append(item)
+            yield item
         if self._answer.fail is not None:
             raise self._answer.fail
         if self._answer.hang and await self._wait(None):
