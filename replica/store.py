@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from replica.uploads import Upload
+
 ROOT_ID = "client-created-root"
 IMAGE_POINTER = "sediment://file_{id}"
 ASYNC_STREAMING = 3
@@ -41,6 +43,8 @@ class Message:
     image_id: str | None = None
     recipient: str = "all"
     create_time: float = field(default_factory=time.time)
+    attachments: list[Upload] = field(default_factory=list)
+    """A user message's files, as its `metadata.attachments` named them."""
 
     @property
     def is_answer(self) -> bool:
@@ -74,12 +78,17 @@ class Message:
                     }
                 )
             return {"content_type": "multimodal_text", "parts": parts}
+        images = [upload.content_part() for upload in self.attachments if upload.is_image]
+        if images:
+            return {"content_type": "multimodal_text", "parts": [*images, self.text]}
         return {"content_type": "text", "parts": [self.text]}
 
     def _metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {"parent_id": self.parent}
         if self.hidden:
             metadata["is_visually_hidden_from_conversation"] = True
+        if self.attachments:
+            metadata["attachments"] = [upload.metadata() for upload in self.attachments]
         if self.role in ("assistant", "tool") or (self.role == "system" and self.model):
             metadata |= {
                 "model_slug": self.model,
@@ -222,10 +231,12 @@ class Store:
     def __init__(self) -> None:
         self.conversations: dict[str, Conversation] = {}
         self.sends: list[dict[str, Any]] = []
+        self.uploads: dict[str, Upload] = {}
 
     def reset(self) -> None:
         self.conversations.clear()
         self.sends.clear()
+        self.uploads.clear()
 
     def create(self, model: str, temporary: bool) -> Conversation:
         conversation = Conversation(id=str(uuid.uuid4()), model=model, temporary=temporary)

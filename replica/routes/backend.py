@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from replica.catalog import models_payload
-from replica.errors import NOT_FOUND, ReplicaError
-from replica.state import Guarded, Replica
+from replica.errors import NOT_FOUND, must_find
+from replica.state import Guarded, Replica, ReplicaDep
 from replica.store import Conversation
 
 router = APIRouter(prefix="/backend-api")
@@ -25,10 +25,7 @@ PIXEL_PNG = base64.b64decode(
 
 
 def found(replica: Replica, conversation_id: str) -> Conversation:
-    conversation = replica.store.conversations.get(conversation_id)
-    if conversation is None:
-        raise ReplicaError(404, NOT_FOUND)
-    return conversation
+    return must_find(replica.store.conversations, conversation_id, NOT_FOUND)
 
 
 @router.get("/models")
@@ -115,6 +112,10 @@ async def file_download(replica: Guarded, file_id: str) -> dict[str, str]:
 
 
 @router.get("/estuary/content")
-async def estuary_content(id: str, sig: str = "") -> Response:
-    """Signed like the real links, so an `<img>` loads it without a Bearer token."""
+async def estuary_content(replica: ReplicaDep, id: str, sig: str = "") -> Response:
+    """Signed like the real links, so an `<img>` loads it without a Bearer token: an
+    uploaded file's own bytes, else the picture an image turn made."""
+    upload = replica.store.uploads.get(id)
+    if upload is not None and upload.data is not None:
+        return Response(upload.data, media_type=upload.mime_type)
     return Response(PIXEL_PNG, media_type="image/png")
