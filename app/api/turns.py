@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 from browser import Bridge, Turn
 from browser.channel import Channel
-from browser.contract import AskOptions
+from browser.contract import AskOptions, Update
 from browser.errors import BridgeError
-from browser.events import TurnEvent
 from browser.models import mismatch_note
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class TurnRunner:
         self._asked = options.model
         self._turn: Turn | None = None
         self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items: Channel[str] = Channel()
+        self._items: Channel[Update] = Channel()
         self._task: asyncio.Task[None] | None = None
         self._on_done: Callable[[], None] | None = None
         self._ending = False
@@ -64,11 +63,6 @@ class TurnRunner:
     def model_note(self) -> str | None:
         """Says so when ChatGPT answered with another model than asked for."""
         return mismatch_note(self._asked, self._turn.answered_by if self._turn else None)
-
-    @property
-    def events(self) -> list[TurnEvent]:
-        """The turn's typed events so far (progress, model used, ...): it grows as it runs."""
-        return self._turn.events if self._turn else []
 
     @property
     def finish_reason(self) -> str | None:
@@ -97,8 +91,18 @@ class TurnRunner:
         Raises StopAsyncIteration when the answer is complete, or the error the turn failed
         with (a `browser.errors` type, or anything unexpected).
         """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = max(0.0, deadline - asyncio.get_running_loop().time())
+            update = await self.next_update(left)
+            if update is None or isinstance(update, str):
+                return update
+
+    async def next_update(self, timeout: float) -> Update | None:
+        """Like `next`, but the turn's typed events come too, in their place among the deltas
+        (`Turn.updates()`): a reasoning step or a search is known before the first delta."""
         try:
-            # A timed-out wait is cancelled inside the channel's queue: no delta is lost.
+            # A timed-out wait is cancelled inside the channel's queue: nothing is lost.
             return await asyncio.wait_for(anext(self._items), timeout)
         except TimeoutError:
             return None
@@ -126,9 +130,9 @@ class TurnRunner:
                 self._turn = turn
                 self._entered.set_result(None)
                 try:
-                    async for delta in turn:
-                        if delta:
-                            self._items.put(delta)
+                    async for update in turn.updates():
+                        if update:
+                            self._items.put(update)
                 except asyncio.CancelledError:
                     with contextlib.suppress(BridgeError):
                         await turn.cancel()

@@ -2,10 +2,11 @@
 
 A thinking model may be silent for minutes before its first word, and agents' MCP clients
 give up on a call that says nothing for long (or a read timeout ends the HTTP stream), so
-the call reports what the turn's typed events tell (reasoning, a web search, a tool) as
-MCP progress notifications, and a heartbeat when nothing happens. The turn runs in a task of
-its own (`app.api.turns.TurnRunner`): when the client cancels the call, that task is told
-to stop, which presses Stop in the page even though this coroutine's scope is cancelled.
+the call reports what the turn's typed events tell (reasoning, a web search, a tool: from
+`Turn.updates()`, as they arrive) as MCP progress notifications, and a heartbeat when
+nothing happens for a while. The turn runs in a task of its own (`app.api.turns.
+TurnRunner`): when the client cancels the call, that task is told to stop, which presses
+Stop in the page even though this coroutine's scope is cancelled.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from app.api.turns import TurnRunner
 from browser.events import ModelUsed, Progress, TurnEvent
 
-TICK = 0.25
-"""Seconds between two looks at the turn's events while no text arrives."""
 HEARTBEAT = 10.0
 """Seconds of silence after which a progress notification says the turn is still running."""
 
@@ -48,28 +47,24 @@ async def read_answer(runner: TurnRunner, report: Report) -> str:
 
     Cancelled (the client cancelled the call), it stops the turn: Stop is pressed.
     """
-    started = said = time.monotonic()
-    seen = 0
+    started = time.monotonic()
     text: list[str] = []
     try:
         while True:
             try:
-                delta = await runner.next(TICK)
+                update = await runner.next_update(HEARTBEAT)
             except StopAsyncIteration:
                 return "".join(text)
-            messages = [describe(event) for event in runner.events[seen:]]
-            seen += len(messages)
-            if delta and not text:
-                messages.append("ChatGPT is writing the answer")
-            if delta:
-                text.append(delta)
-            now = time.monotonic()
-            if not any(messages) and now - said >= HEARTBEAT:
+            if update is None:
                 doing = "writing" if text else "working on the answer"
-                messages.append(f"ChatGPT is still {doing} ({now - started:.0f} s)")
-            for message in filter(None, messages):
+                message = f"ChatGPT is still {doing} ({time.monotonic() - started:.0f} s)"
+            elif isinstance(update, str):
+                message = None if text else "ChatGPT is writing the answer"
+                text.append(update)
+            else:
+                message = describe(update)
+            if message:
                 await report(message)
-                said = now
     except asyncio.CancelledError:
         runner.stop()
         raise
