@@ -6,6 +6,7 @@ replica: tests/test_mcp_e2e.py."""
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,10 +17,11 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, ListRootsResult, Root, TextContent
 
 from browser.contract import StoredMessage
 from browser.errors import (
+    AttachmentRejectedError,
     BridgeError,
     BusyError,
     ChallengeError,
@@ -47,11 +49,21 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 
 @asynccontextmanager
-async def mcp_client(url: str, key: str | None = None) -> AsyncIterator[Client]:
+async def mcp_client(
+    url: str, key: str | None = None, roots: list[Path] | None = None
+) -> AsyncIterator[Client]:
+    """The SDK's client; `roots`: the folders it shares (the roots capability)."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def list_roots(context: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=root.as_uri()) for root in roots or []])
+
     async with (
         httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+        Client(
+            streamable_http_client(f"{url}/mcp", http_client=http),
+            list_roots_callback=list_roots if roots is not None else None,
+        ) as client,
     ):
         yield client
 
@@ -72,7 +84,7 @@ async def test_the_tools_say_what_they_take_and_give(api: Api) -> None:
     ask = tools["ask"]
     assert ask.input_schema["required"] == ["prompt"]
     assert set(ask.input_schema["properties"]) == {
-        "prompt", "conversation_id", "model", "effort", "web_search", "temporary"
+        "prompt", "conversation_id", "model", "effort", "web_search", "temporary", "files"
     }  # fmt: skip
     assert {"conversation_id", "model"} <= set(ask.output_schema["properties"])
     assert all(tools[name].annotations.read_only_hint for name in tools if name != "ask")
@@ -271,3 +283,84 @@ async def test_an_exposed_bridge_demands_its_key(start_app: StartApp, tmp_path: 
     assert refused.status_code == wrong.status_code == elsewhere.status_code == 401
     assert "API key" in refused.json()["error"]["message"]
     assert text_of(result) == "You said: hello"
+
+
+async def test_files_by_content(api: Api) -> None:
+    asks = Asks.of(api)
+    files = [
+        {"name": "notes.md", "content": "# Notes\n"},
+        {"name": "pixel.png", "content_base64": "iVBORw0KGgo="},
+    ]
+    async with mcp_client(api.url) as client:
+        result = await client.call_tool("ask", {"prompt": "Read these", "files": files})
+        nameless = await client.call_tool("ask", {"prompt": "x", "files": [{"content": "hi"}]})
+        both = await client.call_tool(
+            "ask", {"prompt": "x", "files": [{"name": "a", "content": "a", "path": "/a"}]}
+        )
+    assert not result.is_error, text_of(result)
+    attached = [(a.name, a.mime_type, a.data) for a in asks()[0].attachments]
+    assert attached == [
+        ("notes.md", "text/markdown", b"# Notes\n"),
+        ("pixel.png", "image/png", b"\x89PNG\r\n\x1a\n"),
+    ]
+    assert nameless.is_error and "needs a `name`" in text_of(nameless)
+    assert both.is_error and "exactly one of" in text_of(both)
+    assert len(asks()) == 1, "a wrong file is refused before anything is sent"
+
+
+async def test_files_by_path_only_inside_the_clients_roots(api: Api, tmp_path: Path) -> None:
+    asks = Asks.of(api)
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "src").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "src" / "main.py").write_text("print('hi')\n")
+    (elsewhere / "secret.txt").write_text("no")
+    (project / "link.txt").symlink_to(elsewhere / "secret.txt")
+    async with mcp_client(api.url, roots=[project]) as client:
+        inside = await client.call_tool(
+            "ask", {"prompt": "Review", "files": [{"path": str(project / "src" / "main.py")}]}
+        )
+        relative = await client.call_tool(
+            "ask", {"prompt": "Again", "files": [{"path": "src/main.py"}]}
+        )
+        refused = [
+            await client.call_tool("ask", {"prompt": "x", "files": [{"path": path}]})
+            for path in (str(elsewhere / "secret.txt"), "../elsewhere/secret.txt", "link.txt")
+        ]
+    async with mcp_client(api.url) as rootless:
+        no_roots = await rootless.call_tool(
+            "ask", {"prompt": "x", "files": [{"path": str(project / "src" / "main.py")}]}
+        )
+    assert not inside.is_error and not relative.is_error, text_of(inside)
+    assert [[(a.name, a.data) for a in ask.attachments] for ask in asks()] == [
+        [("main.py", b"print('hi')\n")],
+        [("main.py", b"print('hi')\n")],
+    ]
+    for result in refused:
+        assert result.is_error and "not a file inside the folders" in text_of(result)
+    assert no_roots.is_error and "shares no roots" in text_of(no_roots)
+
+
+async def test_bridge_file_roots_and_a_refused_type(start_app: StartApp, tmp_path: Path) -> None:
+    from tests.fakes.bridge import FakeBridge
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "data.csv").write_text("a,b\n")
+    (shared / "tool.exe").write_bytes(b"MZ")
+    exe = mimetypes.guess_type("tool.exe")[0] or "application/octet-stream"
+    bridge = FakeBridge(rejected_types={exe})
+    async with (
+        fake_app(start_app, tmp_path, bridge, mcp_file_roots=[shared]) as app,
+        mcp_client(app.url) as client,
+    ):
+        read = await client.call_tool(
+            "ask", {"prompt": "Sum it", "files": [{"path": str(shared / "data.csv")}]}
+        )
+        rejected = await client.call_tool(
+            "ask", {"prompt": "Run it", "files": [{"path": str(shared / "tool.exe")}]}
+        )
+    assert not read.is_error, text_of(read)
+    assert [a.name for a in bridge.asks[0].attachments] == ["data.csv"]
+    expected = AttachmentRejectedError("tool.exe", exe)
+    assert rejected.is_error and text_of(rejected) == str(expected)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from browser import Bridge, Turn
+from browser.attachments import Attachment
 from browser.channel import Channel
 from browser.contract import AskOptions, Update
 from browser.errors import BridgeError
@@ -35,9 +36,14 @@ class TurnRunner:
         conversation_id: str | None,
         options: AskOptions,
         temporary: bool,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         self._ask = lambda: bridge.ask(
-            prompt, conversation_id=conversation_id, options=options, temporary=temporary
+            prompt,
+            conversation_id=conversation_id,
+            options=options,
+            temporary=temporary,
+            attachments=attachments,
         )
         self._asked = options.model
         self._turn: Turn | None = None

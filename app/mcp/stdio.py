@@ -2,7 +2,8 @@
 
 It opens no browser: it connects, as an MCP client of the official SDK, to a running
 bridge's `/mcp` (found or started by `launch.py`, with the bridge's key), and serves the
-same tools over stdio by forwarding each list and call, progress notifications included.
+same tools over stdio by forwarding each list and call, progress notifications included,
+and the bridge's question for the agent's roots (a file given by path) back to the agent.
 When the agent cancels a call, the forwarded call is cancelled too, and the bridge presses
 Stop. stdout carries MCP messages only: the SDK's stdio transport owns it, and everything
 else (the launch notes, logs) goes to stderr.
@@ -15,13 +16,17 @@ import sys
 
 import httpx2
 from mcp import Client
+from mcp.client import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp.server.session import ServerSession
 from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
+    ListRootsResult,
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
@@ -51,42 +56,73 @@ async def serve_stdio(settings: Settings, *, announce: Announce = _to_stderr) ->
     # No read timeout: a thinking answer may take many minutes (the agent's own tool timeout
     # decides); progress notifications keep the stream busy meanwhile.
     timeout = httpx2.Timeout(30.0, read=None)
+    forwarder = Forwarder(url)
     async with (
         httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
-        Client(streamable_http_client(url + PATH, http_client=http)) as remote,
+        Client(
+            streamable_http_client(url + PATH, http_client=http),
+            list_roots_callback=forwarder.agent_roots,
+        ) as remote,
         stdio_server() as (read, write),
     ):
-        server = forwarding_server(remote, url)
+        server = forwarder.server(remote)
         await server.run(read, write, server.create_initialization_options())
     return 0
 
 
-def forwarding_server(remote: Client, url: str) -> Server:
-    """A server whose tools are the remote bridge's: every list and call is passed on."""
+class Forwarder:
+    """Passes the agent's tool lists and calls on to the bridge, and the bridge's questions
+    for the agent's roots (to read a file by path) back to the agent."""
 
-    async def list_tools(
-        ctx: ServerRequestContext, params: PaginatedRequestParams | None
-    ) -> ListToolsResult:
-        return await remote.list_tools()
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._agent: ServerSession | None = None
 
-    async def call_tool(ctx: ServerRequestContext, params: CallToolRequestParams) -> CallToolResult:
-        async def progress(done: float, total: float | None, message: str | None) -> None:
-            await ctx.session.report_progress(done, total, message)
+    def server(self, remote: Client) -> Server:
+        """The stdio server whose tools are the remote bridge's."""
 
+        async def list_tools(
+            ctx: ServerRequestContext, params: PaginatedRequestParams | None
+        ) -> ListToolsResult:
+            return await remote.list_tools()
+
+        async def call_tool(
+            ctx: ServerRequestContext, params: CallToolRequestParams
+        ) -> CallToolResult:
+            self._agent = ctx.session
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                await ctx.session.report_progress(done, total, message)
+
+            try:
+                return await remote.call_tool(
+                    params.name, params.arguments, progress_callback=progress
+                )
+            except Exception as error:  # the bridge went away, or answered nonsense
+                logger.warning("forwarding %s to %s failed: %r", params.name, self._url, error)
+                text = (
+                    f"The bridge at {self._url} did not answer the call "
+                    f"({type(error).__name__}). If it stopped, restart the agent's MCP server "
+                    "(it starts a bridge again); the prompt may have reached ChatGPT, so it "
+                    "was not sent again."
+                )
+                return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+        return Server(
+            "chatgpt-bridge",
+            instructions=remote.instructions,
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+        )
+
+    async def agent_roots(self, context: ClientRequestContext) -> ListRootsResult:
+        """The agent's roots; none when it declared none or cannot be asked mid-call."""
+        agent = self._agent
+        capabilities = agent.client_capabilities if agent else None
+        if agent is None or not (capabilities and capabilities.roots):
+            return ListRootsResult(roots=[])
         try:
-            return await remote.call_tool(params.name, params.arguments, progress_callback=progress)
-        except Exception as error:  # the bridge went away, or answered nonsense
-            logger.warning("forwarding %s to %s failed: %r", params.name, url, error)
-            text = (
-                f"The bridge at {url} did not answer the call ({type(error).__name__}). If it "
-                "stopped, restart the agent's MCP server (it starts a bridge again); the "
-                "prompt may have reached ChatGPT, so it was not sent again."
-            )
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-
-    return Server(
-        "chatgpt-bridge",
-        instructions=remote.instructions,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-    )
+            return await agent.list_roots()
+        except MCPError as error:
+            logger.info("the agent's roots could not be read: %s", error)
+            return ListRootsResult(roots=[])

@@ -17,14 +17,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
+from mcp_types import CallToolResult, ListRootsResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from app.api.errors import api_error_from, invalid_request
 from app.api.routes import CONVERSATION_ID
 from app.api.turns import TurnRunner
 from app.mcp.asking import read_answer
+from app.mcp.files import FileInput, attachments, client_roots
 from app.services import Services
 from browser.contract import StoredMessage
 from browser.models import SEPARATOR, format_model_id
@@ -113,6 +114,11 @@ def build_server(parts: Parts) -> MCPServer:
                 "unless this is false. Default: BRIDGE_MCP_TEMPORARY (true)."
             ),
         ] = None,
+        files: Annotated[
+            list[FileInput] | None,
+            Field(description="Files for ChatGPT to read, attached to the message."),
+        ] = None,
+        roots: Annotated[ListRootsResult | None, Resolve(_roots_if_needed)] = None,
     ) -> Annotated[CallToolResult, AskResult]:
         """Ask ChatGPT in the person's logged-in chatgpt.com and return its answer (Markdown).
 
@@ -131,12 +137,14 @@ def build_server(parts: Parts) -> MCPServer:
             _check_conversation_id(conversation_id)
             name = _model_id(model, effort, app.settings.default_model)
             chosen = (await app.models.resolve(name)).options
+            allowed = [*client_roots(roots), *app.settings.mcp_file_roots]
             runner = TurnRunner(
                 app.bridge,
                 prompt,
                 conversation_id=conversation_id,
                 options=replace(chosen, web_search=web_search),
                 temporary=app.settings.mcp_temporary if temporary is None else temporary,
+                attachments=await attachments(files or [], allowed),
             )
             await runner.start(on_done=lambda: None)
             await report("Sent to ChatGPT")
@@ -204,6 +212,15 @@ def build_server(parts: Parts) -> MCPServer:
         return _result(_as_markdown(messages), transcript)
 
     return server
+
+
+def _roots_if_needed(files: list[FileInput] | None, ctx: Context) -> ListRoots | None:
+    """Ask the client for its roots only when a file is given by path, and only a client
+    that declared them (the SDK asks in the protocol's way: mid-call, or input-required)."""
+    capabilities = ctx.client_capabilities
+    if not any(file.path for file in files or []) or not (capabilities and capabilities.roots):
+        return None
+    return ListRoots()
 
 
 def _result(text: str, data: BaseModel) -> CallToolResult:
