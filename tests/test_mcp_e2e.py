@@ -1,7 +1,8 @@
 """`chatgpt-bridge mcp` end to end: the `mcp` SDK's client launches it over stdio, with no
 bridge running; it starts one in the background (real Chromium against the session
 replica), later `mcp` process shares it, and its `/mcp` answers over HTTP too. Every tool, progress,
-cancellation (Stop reaches the replica), and the profile lock refusing a second `serve`.
+a file by path in the agent's roots (both protocol eras), cancellation (Stop reaches the
+replica), and the profile lock refusing a second `serve`.
 One background bridge for the module (three Python processes in all: each costs seconds);
 the failure paths are in tests/test_mcp.py, on a FakeBridge.
 """
@@ -9,6 +10,7 @@ the failure paths are in tests/test_mcp.py, on a FakeBridge.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import socket
@@ -23,7 +25,7 @@ import psutil
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_types import TextContent
+from mcp_types import ListRootsResult, Root, TextContent
 
 from app.config import Settings
 from app.serve import serve
@@ -31,6 +33,7 @@ from replica.model import answer
 from tests.api_support import unique
 
 ROOT = Path(__file__).resolve().parents[1]
+PLAN = b"# The plan\n"
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Background:
     pid: int
     first_log: str
     """What that first `mcp` process said on stderr."""
+    first_file_answer: str
+    """Its answer to a question with a file by path (asked in the handshake-era protocol)."""
     work: Path
 
 
@@ -67,8 +72,16 @@ def _environment(replica: Any, executable: str, data_dir: Path, port: int) -> di
 
 
 @asynccontextmanager
-async def stdio_mcp(background: Background, errlog: Path) -> AsyncIterator[Client]:
-    """A `chatgpt-bridge mcp` process, as an agent's config launches it."""
+async def stdio_mcp(
+    background: Background, errlog: Path, roots: list[Path] | None = None, mode: str = "auto"
+) -> AsyncIterator[Client]:
+    """A `chatgpt-bridge mcp` process, as an agent's config launches it (`roots`: the
+    folders the agent shares; `mode` "legacy": the handshake-era protocol today's agents
+    speak, "auto": the SDK's own choice, 2026-07-28)."""
+
+    async def list_roots(context: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=root.as_uri()) for root in roots or []])
+
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "app.cli", "mcp"],
@@ -77,7 +90,9 @@ async def stdio_mcp(background: Background, errlog: Path) -> AsyncIterator[Clien
     )
     log = await asyncio.to_thread(open, errlog, "w")
     try:
-        async with Client(stdio_client(params, errlog=log)) as client:
+        callback = list_roots if roots is not None else None
+        transport = stdio_client(params, errlog=log)
+        async with Client(transport, list_roots_callback=callback, mode=mode) as client:
             yield client
     finally:
         log.close()
@@ -90,9 +105,13 @@ async def background(
     work = tmp_path_factory.mktemp("mcp-e2e")
     port = _free_port()
     env = _environment(replica, browser_executable, work / "data", port)
-    started = Background(env, f"http://127.0.0.1:{port}", 0, "", work)
-    async with stdio_mcp(started, work / "first.log") as client:
-        await client.list_tools()
+    started = Background(env, f"http://127.0.0.1:{port}", 0, "", "", work)
+    (work / "plan.md").write_bytes(PLAN)
+    async with stdio_mcp(started, work / "first.log", roots=[work], mode="legacy") as client:
+        asked = await client.call_tool(
+            "ask", {"prompt": unique("Read my plan"), "files": [{"path": "plan.md"}]}
+        )
+        started.first_file_answer = text_of(asked)
     started.first_log = (work / "first.log").read_text()
     found = re.search(r"\(process (\d+)\)", started.first_log)
     assert found, started.first_log
@@ -124,13 +143,16 @@ async def test_a_later_mcp_shares_the_bridge_and_serves_every_tool(
     background: Background, replica: Any, tmp_path: Path
 ) -> None:
     assert "starting `chatgpt-bridge serve` in the background" in background.first_log
+    plan = f"plan.md (text/markdown, 11 bytes, sha256 {hashlib.sha256(PLAN).hexdigest()}"
+    assert plan in background.first_file_answer, "the agent's roots, asked mid-call"
     said: list[str | None] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         said.append(message)
 
     prompt = unique("Hello from an agent")
-    async with stdio_mcp(background, tmp_path / "mcp.log") as client:
+    (tmp_path / "plan.md").write_bytes(PLAN)
+    async with stdio_mcp(background, tmp_path / "mcp.log", roots=[tmp_path]) as client:
         models = await client.call_tool("models", {})
         asked = await client.call_tool(
             "ask", {"prompt": prompt, "temporary": False}, progress_callback=progress
@@ -138,6 +160,9 @@ async def test_a_later_mcp_shares_the_bridge_and_serves_every_tool(
         chat = asked.structured_content["conversation_id"]
         listed = await client.call_tool("conversations", {"limit": 5})
         read = await client.call_tool("read_conversation", {"conversation_id": chat})
+        with_file = await client.call_tool(
+            "ask", {"prompt": unique("Read my plan"), "files": [{"path": "plan.md"}]}
+        )
     assert f"using the bridge at {background.url}" in (tmp_path / "mcp.log").read_text()
     assert psutil.pid_exists(background.pid), "the bridge outlives the mcp that started it"
     assert "gpt-5" in models.structured_content["models"]
@@ -152,6 +177,7 @@ async def test_a_later_mcp_shares_the_bridge_and_serves_every_tool(
     ]
     stored = await replica.conversation(chat)
     assert not stored["temporary"] and stored["user_messages"] == 1
+    assert plan in text_of(with_file), "the agent's roots, asked in an input-required round"
 
 
 async def test_http_ask_is_temporary_and_cancelling_presses_stop(

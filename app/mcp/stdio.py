@@ -26,11 +26,13 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
+    InputRequiredResult,
     ListRootsResult,
     ListToolsResult,
     PaginatedRequestParams,
     TextContent,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from app.config import Settings
 from app.mcp.http import PATH
@@ -88,13 +90,25 @@ class Forwarder:
 
         async def call_tool(
             ctx: ServerRequestContext, params: CallToolRequestParams
-        ) -> CallToolResult:
+        ) -> CallToolResult | InputRequiredResult:
             self._agent = ctx.session
 
             async def progress(done: float, total: float | None, message: str | None) -> None:
                 await ctx.session.report_progress(done, total, message)
 
             try:
+                if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                    # The agent answers the bridge's questions itself, in a retry: pass them
+                    # on (the bridge's sealed request state makes the round trip).
+                    return await remote.session.call_tool(
+                        params.name,
+                        params.arguments,
+                        progress_callback=progress,
+                        input_responses=params.input_responses,
+                        request_state=params.request_state,
+                        allow_input_required=True,
+                    )
+                # A handshake-era agent is asked mid-call, by `agent_roots`.
                 return await remote.call_tool(
                     params.name, params.arguments, progress_callback=progress
                 )
