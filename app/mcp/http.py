@@ -4,8 +4,8 @@ Two checks come before the SDK sees a request:
 - the `Origin` check the MCP specification asks of every HTTP server ("Servers MUST validate
   the Origin header on all incoming connections to prevent DNS rebinding attacks. If the
   Origin header is present and invalid, servers MUST respond with HTTP 403 Forbidden",
-  Transports, Security Warning): an agent sends none; a web page may only reach `/mcp` from
-  a loopback origin or from the bridge's own public URL;
+  Transports 2.0.1, Security Warning, 2025-11-25): an agent sends none; a web page may only
+  reach `/mcp` from a loopback origin or from the bridge's own public URL;
 - the API-key rule of `/v1` (`app.security`): whenever the bridge is exposed (a tunnel, a
   bind beyond loopback), `Authorization: Bearer <key>`.
 
