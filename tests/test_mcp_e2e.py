@@ -107,19 +107,24 @@ async def background(
     env = _environment(replica, browser_executable, work / "data", port)
     started = Background(env, f"http://127.0.0.1:{port}", 0, "", "", work)
     (work / "plan.md").write_bytes(PLAN)
-    async with stdio_mcp(started, work / "first.log", roots=[work], mode="legacy") as client:
-        asked = await client.call_tool(
-            "ask", {"prompt": unique("Read my plan"), "files": [{"path": "plan.md"}]}
-        )
-        started.first_file_answer = text_of(asked)
-    started.first_log = (work / "first.log").read_text()
-    found = re.search(r"\(process (\d+)\)", started.first_log)
-    assert found, started.first_log
-    started.pid = int(found.group(1))
     try:
+        async with stdio_mcp(started, work / "first.log", roots=[work], mode="legacy") as client:
+            asked = await client.call_tool(
+                "ask", {"prompt": unique("Read my plan"), "files": [{"path": "plan.md"}]}
+            )
+            started.first_file_answer = text_of(asked)
+        started.first_log = (work / "first.log").read_text()
+        started.pid = _started_pid(started.first_log)
         yield started
-    finally:
-        _stop(started.pid)
+    finally:  # whatever failed, the bridge it started is stopped
+        pid = _started_pid((work / "first.log").read_text())
+        if pid:
+            _stop(pid)
+
+
+def _started_pid(log: str) -> int:
+    found = re.search(r"\(process (\d+)", log)
+    return int(found.group(1)) if found else 0
 
 
 def _stop(pid: int) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from browser import Bridge, Turn
 from browser.attachments import Attachment
 from browser.channel import Channel
-from browser.contract import AskOptions, Update
+from browser.contract import AskOptions, FinishReason, Update
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
@@ -71,7 +71,7 @@ class TurnRunner:
         return mismatch_note(self._asked, self._turn.answered_by if self._turn else None)
 
     @property
-    def finish_reason(self) -> str | None:
+    def finish_reason(self) -> FinishReason | None:
         return self._turn.finish_reason if self._turn else None
 
     async def start(self, on_done: Callable[[], None]) -> None:

@@ -50,14 +50,14 @@ async def shared_bridge(settings: Settings, announce: Announce) -> str:
             announce(f"chatgpt-bridge mcp: using the bridge at {url}")
             return url
         log = settings.data_dir / LOG_NAME
+        process = await asyncio.to_thread(_spawn, settings, log)
         announce(
             f"chatgpt-bridge mcp: no bridge at {url}; starting `chatgpt-bridge serve` in the "
-            f"background (log: {log}). It keeps running for other agents; stop it with Ctrl-C "
-            "in its terminal or by ending its process."
+            f"background (process {process.pid}, log {log}). It keeps running for other "
+            "agents; end that process to stop it."
         )
-        process = await asyncio.to_thread(_spawn, settings, log)
         await _wait_until_up(url, process, log)
-        announce(f"chatgpt-bridge mcp: the bridge is up at {url} (process {process.pid})")
+        announce(f"chatgpt-bridge mcp: the bridge is up at {url}")
         return url
     finally:
         lock.close()

@@ -156,7 +156,7 @@ def build_server(parts: Parts) -> MCPServer:
         result = AskResult(
             conversation_id=runner.conversation_id,
             model=runner.model,
-            finish_reason=runner.finish_reason,  # type: ignore[arg-type]
+            finish_reason=runner.finish_reason,
         )
         return _result(text, result)
 
