@@ -105,7 +105,11 @@ def build_server(parts: Parts) -> MCPServer:
             Field(description="Thinking effort of `model`, if not in the id (e.g. extended)."),
         ] = None,
         web_search: Annotated[
-            bool | None, Field(description="Turn ChatGPT's web search on or off.")
+            bool | None,
+            Field(
+                description="Turn ChatGPT's web search on or off (while the bridge cannot "
+                "choose it, a call that sets it is refused before anything is sent)."
+            ),
         ] = None,
         temporary: Annotated[
             bool | None,
