@@ -1,4 +1,4 @@
-"""The composition root: `create_app()` wires settings, database, browser, API and Slack.
+"""The composition root: `create_app()` wires settings, database, browser, API, MCP and Slack.
 
 The lifespan starts the parts in dependency order and stops them in reverse, so a failing
 start leaves nothing half-running and Ctrl-C never leaves the Chrome profile open. What it
