@@ -7,6 +7,7 @@ Slack layers never import this module; they are handed a `Settings` instance.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -105,6 +106,15 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="SLACK_CHANNEL_MODELS"
     )
 
+    # New chats the MCP `ask` tool starts are temporary (kept out of the person's history and
+    # memory) unless a call says otherwise.
+    mcp_temporary: bool = Field(True, validation_alias="BRIDGE_MCP_TEMPORARY")
+    # Folders whose files the MCP `ask` tool may attach by path, besides the client's own
+    # roots; separated like PATH (":" on Linux and macOS, ";" on Windows).
+    mcp_file_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, validation_alias="BRIDGE_MCP_FILE_ROOTS"
+    )
+
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
 
@@ -117,6 +127,13 @@ class Settings(BaseSettings):
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("mcp_file_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
         return value
 
     @field_validator("data_dir", mode="after")

@@ -115,6 +115,17 @@ class AttachmentUploadError(AttachmentError):
         )
 
 
+class ConversationNotFoundError(BridgeError):
+    """No chat of that id in the account: nothing was sent."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(
+            f"ChatGPT has no conversation {conversation_id!r} in this account (or it was "
+            "deleted). Check the id: it is the <id> of chatgpt.com/c/<id>."
+        )
+
+
 class SendUncertainError(BridgeError):
     """The prompt may have been delivered; retrying could post it twice."""
 

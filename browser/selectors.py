@@ -241,6 +241,8 @@ CONVERSATION_PATH = re.compile(r"^(?:/g/[^/]+)?/c/(?:WEB:)?([0-9a-fA-F-]{8,})/?$
 AUTH_SESSION_PATH = "/api/auth/session"
 MODELS_PATH = "/backend-api/models"
 CONVERSATION_READ_PATH = "/backend-api/conversation/{id}"
+CONVERSATIONS_LIST_PATH = "/backend-api/conversations?offset={offset}&limit={limit}&order=updated"
+"""The sidebar's history list (docs/replica.md, "History list")."""
 
 
 def new_chat_path(model: str | None, temporary: bool) -> str:

@@ -138,6 +138,11 @@ class Conversation:
     def current_node(self) -> str:
         return self.messages[-1].id if self.messages else ROOT_ID
 
+    @property
+    def update_time(self) -> float:
+        """When the chat last changed: its newest message (the sidebar's `order=updated`)."""
+        return max([self.create_time, *(message.create_time for message in self.messages)])
+
     def user_message_count(self) -> int:
         return sum(1 for message in self.messages if message.role == "user")
 
@@ -239,6 +244,6 @@ class Store:
         return conversation
 
     def listed(self) -> list[Conversation]:
-        """History entries, newest first; temporary and anonymous chats are never listed."""
+        """History entries, last changed first; temporary and anonymous chats are never listed."""
         items = [c for c in self.conversations.values() if not c.temporary and not c.anonymous]
-        return sorted(items, key=lambda c: c.create_time, reverse=True)
+        return sorted(items, key=lambda c: c.update_time, reverse=True)

@@ -23,6 +23,7 @@ from browser.errors import (
     BrowserDownError,
     BusyError,
     ChallengeError,
+    ConversationNotFoundError,
     LoginRequiredError,
     RateLimitedError,
     SendUncertainError,
@@ -129,6 +130,9 @@ BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
     AnswerTimeoutError: HttpMapping(504, "answer_timeout"),
     SendUncertainError: HttpMapping(502, "send_uncertain"),
     WebAppError: HttpMapping(502, "chatgpt_error"),
+    ConversationNotFoundError: HttpMapping(
+        404, "conversation_not_found", type="invalid_request_error", person_must_act=True
+    ),
     BridgeError: HttpMapping(500, "bridge_error"),
 }
 """Each `browser.errors` type -> its HTTP answer; a subclass without a row takes its base's."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,12 +35,30 @@ async def models(replica: Guarded) -> dict[str, Any]:
 
 @router.get("/conversations")
 async def conversations(replica: Guarded, offset: int = 0, limit: int = 28) -> dict[str, Any]:
+    """The sidebar's history list: last changed first, times as ISO strings (docs/replica.md,
+    "History list")."""
     listed = replica.store.listed()
     items = [
-        {"id": c.id, "title": c.title, "create_time": c.create_time, "update_time": None}
+        {
+            "id": c.id,
+            "title": c.title,
+            "create_time": _iso(c.create_time),
+            "update_time": _iso(c.update_time),
+        }
         for c in listed[offset : offset + limit]
     ]
-    return {"items": items, "total": len(listed), "limit": limit, "offset": offset}
+    return {
+        "items": items,
+        "total": len(listed),
+        "limit": limit,
+        "offset": offset,
+        "has_missing_conversations": False,
+    }
+
+
+def _iso(seconds: float) -> str:
+    """`2023-04-06T19:55:21.620368` as the list writes times: UTC, without a zone."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat()
 
 
 @router.get("/conversations/{conversation_id}")
