@@ -142,6 +142,7 @@ def render_summary(report: HealthReport, *, base_url: str, api_key: str | None) 
         lines.append(f"           warning: {warning}")
     key_note = f"key {api_key}" if api_key else "no key needed: local only"
     lines.append(f"  API      {base_url}/v1   ({key_note})")
+    lines.append(f"  MCP      {base_url}/mcp  (stdio agents: `chatgpt-bridge mcp`)")
     lines.append(f"  Slack    {_slack_line(report['slack'], report['tunnel'])}")
     lines.append(f"  Tunnel   {_tunnel_line(report['tunnel'])}")
     lines += ["", f"  Ctrl-C stops the bridge; {settings_hint}."]

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 
 if TYPE_CHECKING:  # the parts import the routes' package; at runtime only the names matter
     from app.api.conversations import ConversationMap
+    from app.api.inputs import FileInputs
     from app.api.models import ModelCatalog
     from app.api.responses_api import ResponsesService
     from app.batches.service import BatchService
@@ -35,6 +36,8 @@ class Services:
     conversations: ConversationMap
     files: FileStore
     """`/v1/files`: uploads, batch output, drawn images."""
+    inputs: FileInputs
+    """Reads the files a request attaches (data, `/v1/files` ids, URLs when allowed)."""
     batches: BatchService
     responses: ResponsesService
     slack: SlackService | None

@@ -24,7 +24,7 @@ def fetch_status(settings: Settings, timeout: float = 5.0) -> tuple[int, dict[st
     Exit status: 0 ready, 1 running but not ready (the report says why), 2 not reachable.
     """
     headers = {}
-    key = settings.api_key.get_secret_value() if settings.api_key else _stored_key(settings)
+    key = client_key(settings)
     if key:
         headers["Authorization"] = f"Bearer {key}"
     url = f"{local_base_url(settings)}/health"
@@ -36,7 +36,12 @@ def fetch_status(settings: Settings, timeout: float = 5.0) -> tuple[int, dict[st
     return (0 if report.get("status") == "ok" else 1), report
 
 
-def _stored_key(settings: Settings) -> str | None:
+def client_key(settings: Settings) -> str | None:
+    """The key a local client of the bridge sends: BRIDGE_API_KEY, else the generated one.
+
+    Blocking (a tiny file read)."""
+    if settings.api_key:
+        return settings.api_key.get_secret_value()
     path = generated_key_path(settings)
     return path.read_text().strip() if path.exists() else None
 

@@ -25,7 +25,7 @@ MODEL_USED_HEADER = "X-ChatGPT-Model-Used"
 """The model slug that answered (`resolved_model_slug`), once the web app named it."""
 MODEL_NOTE_HEADER = "X-ChatGPT-Model-Note"
 """Present when ChatGPT answered with another model than asked for (e.g. a downgrade)."""
-_CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]{0,99}")
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]{0,99}")
 
 
 def pinned_conversation(request: Request) -> str | None:
@@ -33,7 +33,7 @@ def pinned_conversation(request: Request) -> str | None:
     value = request.headers.get(CONVERSATION_HEADER)
     if value is None:
         return None
-    if not _CONVERSATION_ID.fullmatch(value):
+    if not CONVERSATION_ID.fullmatch(value):
         raise APIError(
             400,
             f"The {CONVERSATION_HEADER} header must be a ChatGPT conversation id (the value a "

@@ -39,6 +39,8 @@ async def create_chat_completion(request: Request) -> Response:
         request=chat,
         model=await parts.models.resolve(chat.model),
         pinned=pinned_conversation(request),
+        tool_repair=parts.settings.tool_repair,
+        inputs=parts.inputs,
     )
     await job.open()
     if job.stream:
@@ -50,3 +52,4 @@ async def create_chat_completion(request: Request) -> Response:
         )
     body = await complete(job, KEEPALIVE_INTERVAL, request.is_disconnected)
     return JSONResponse(body, headers=answer_headers(job))
+

@@ -5,8 +5,7 @@ FastAPI answers validation failures with its own 422 `{"detail": [...]}` and HTT
 with `{"detail": "..."}`; OpenAI clients cannot read either. Exception handlers would have
 to be installed on the whole app (and would touch the Slack routes too), so the conversion
 lives in the route class, which is part of the router and travels with it. Each surface
-(chat completions, Responses, ...) makes its router with `openai_router()`; `app.api` puts
-the catch-all for unknown URLs after all of them.
+(chat completions, Responses, ...) makes its router with `openai_router()`.
 """
 
 from __future__ import annotations

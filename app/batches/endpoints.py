@@ -13,6 +13,7 @@ from typing import Any
 
 from app.api.completions import CompletionJob, complete
 from app.api.conversations import ConversationMap
+from app.api.inputs import FileInputs
 from app.api.models import ModelCatalog
 from app.api.responses_api import ResponsesService
 from app.api.schemas import parse_chat_request
@@ -35,8 +36,13 @@ class LineAsker:
         models: ModelCatalog,
         conversations: ConversationMap,
         responses: ResponsesService,
+        inputs: FileInputs,
+        *,
+        tool_repair: bool,
     ) -> None:
         self._bridge = bridge
+        self._inputs = inputs
+        self._tool_repair = tool_repair
         self._models = models
         self._conversations = conversations
         self._responses = responses
@@ -54,6 +60,8 @@ class LineAsker:
             request=request,
             model=await self._models.resolve(request.model),
             pinned=None,
+            inputs=self._inputs,
+            tool_repair=self._tool_repair,
             patient=True,
             on_send=on_send,
         )

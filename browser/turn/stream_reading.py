@@ -175,7 +175,7 @@ class StreamReader:
         """Take what the stream said about the turn, and its typed events, into the record."""
         decoder = self._inbox.decoder
         self._record.adopt(decoder.state)
-        self._record.events.extend(decoder.take_events())
+        self._record.add_events(decoder.take_events())
 
     def _emit(self, delta: str, message: dict[str, Any] | None = None) -> None:
         """Hand new text on; while a retry replays what was handed out, only what is new."""

@@ -158,19 +158,24 @@ def _part(part: object, role: str, where: str) -> tuple[dict[str, Any], dict[str
             where,
         )
     if kind == "input_image":
-        url = part.get("image_url") or part.get("file_id")
+        detail = part.get("detail") or "auto"
+        if isinstance(part.get("file_id"), str):  # chat names stored files in `file` parts
+            return {"type": "file", "file": {"file_id": part["file_id"]}}, {
+                **part,
+                "detail": detail,
+            }
+        url = part.get("image_url")
         if not isinstance(url, str):
             raise invalid_request(
                 f"Invalid '{where}': an input_image needs an 'image_url' or a 'file_id'.", where
             )
-        detail = part.get("detail") or "auto"
         return (
             {"type": "image_url", "image_url": {"url": url, "detail": detail}},
             {**part, "detail": detail},
         )
     chat_file = {
         key: part[key]
-        for key in ("filename", "file_data", "file_id")
+        for key in ("filename", "file_data", "file_id", "file_url")
         if isinstance(part.get(key), str)
     }
     return {"type": "file", "file": chat_file}, dict(part)

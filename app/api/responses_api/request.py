@@ -16,6 +16,7 @@ OpenAI checks them, echoed in the Response, and otherwise ignored.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -35,6 +36,7 @@ _CHAT_PARAMS = {
     "max_completion_tokens": "max_output_tokens",
 }
 """A chat-completions check that refuses the translated request names the Responses param."""
+_CHAT_TOOL = re.compile(r"tools\[(\d+)\](?:\.function)?(?:\.(.+))?$")
 
 
 class _Model(BaseModel):
@@ -57,13 +59,10 @@ class TextFormat(_Model):
     def echo(self) -> dict[str, Any]:
         if self.type != "json_schema":
             return {"type": self.type}
-        return {
-            "type": "json_schema",
-            "name": self.name,
-            "description": self.description,
-            "schema": self.schema_,
-            "strict": self.strict,
-        }
+        echo = {"type": "json_schema", "name": self.name, "schema": self.schema_}
+        if self.description is not None:
+            echo["description"] = self.description
+        return {**echo, "strict": self.strict}
 
 
 class TextOptions(_Model):
@@ -140,8 +139,16 @@ class ResponseRequest:
         try:
             return parse_chat_request(json.dumps(chat).encode())
         except APIError as error:
-            error.param = _CHAT_PARAMS.get(error.param or "", error.param)
+            error.param = self._responses_param(error.param)
             raise
+
+    def _responses_param(self, param: str | None) -> str | None:
+        """A chat-completions param (of the translated request) as this request names it."""
+        tool = _CHAT_TOOL.match(param or "")
+        if tool:
+            origin = self.tools.origins[int(tool.group(1))]
+            return f"tools[{origin}]" + (f".{tool.group(2)}" if tool.group(2) else "")
+        return _CHAT_PARAMS.get(param or "", param)
 
     def echo(self) -> dict[str, Any]:
         """The request's settings as every Response object repeats them."""

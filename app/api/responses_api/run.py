@@ -23,6 +23,7 @@ from typing import Any
 from app.api.completions import CompletionJob, Result
 from app.api.conversations import ConversationMap
 from app.api.errors import APIError, api_error_from
+from app.api.inputs import FileInputs
 from app.api.models import ModelCatalog
 from app.api.responses_api.bodies import ResponseState
 from app.api.responses_api.events import Event, ResponseWriter
@@ -30,6 +31,7 @@ from app.api.responses_api.items import ChatMessage, new_id
 from app.api.responses_api.request import ResponseRequest, parse_response_request
 from app.api.responses_api.store import ResponseStore
 from app.api.streaming import KEEPALIVE_INTERVAL
+from app.api.tool_calls import ToolCall
 from browser import Bridge
 from browser.channel import Channel
 from browser.contract import OnSend
@@ -64,7 +66,9 @@ class ResponseRun:
         self._runs = runs
         self._opened = False
         self._task: asyncio.Task[None] | None = None
-        self._cancelled = False
+        self._calls: list[ToolCall] = []
+        self._ending = False
+        """Cancelled, or writing its end: nothing may interrupt it any more."""
 
     @property
     def id(self) -> str:
@@ -98,8 +102,8 @@ class ResponseRun:
 
     def cancel(self) -> None:
         """Stop writing: the page's Stop is pressed; the partial answer is kept."""
-        if self._task is not None and not self._task.done() and not self._cancelled:
-            self._cancelled = True  # once: a second cancel would land in the final save
+        if self._task is not None and not self._task.done() and not self._ending:
+            self._ending = True  # once, and never after the end: it would land in the save
             self._task.cancel()
 
     async def stop(self) -> None:
@@ -113,13 +117,19 @@ class ResponseRun:
             await self._save()
             if not self._opened:
                 await self.open()
+            self._name_model()
             self._writer.start()
             async for piece in self.job.pieces(KEEPALIVE_INTERVAL):
                 if piece is None:
                     self.events.put(None)
+                elif isinstance(piece, ToolCall):
+                    self._writer.add_function_call(piece.id, piece.name, piece.arguments)
+                    self._calls.append(piece)
                 else:
                     self._writer.add_text(piece)
-            self._complete(await self.job.finish())
+            result = await self.job.finish()
+            self._name_model()
+            self._complete(result)
         except asyncio.CancelledError:
             self._writer.cancel()
         except Exception as error:
@@ -127,6 +137,7 @@ class ResponseRun:
             logger.info("%s failed: %s", self.id, self.error.code or self.error.type)
             self._writer.fail(self.error)
         finally:
+            self._ending = True
             self.job.close()
             self.events.close()
             try:
@@ -134,13 +145,22 @@ class ResponseRun:
             finally:
                 self._runs.pop(self.id, None)
 
+    def _name_model(self) -> None:
+        """The model the web app says answered, once it said (as chat completions do)."""
+        self.state.model = self.job.runner.model or self.state.model
+
     def _complete(self, result: Result) -> None:
         self._writer.complete(result.usage, cut_by_limit=result.finish_reason == "length")
 
     def transcript(self) -> list[ChatMessage]:
         """What a `previous_response_id` continues: the history, the input, the answer."""
         answer: list[ChatMessage] = []
-        if self.state.status in ("completed", "incomplete", "cancelled"):
+        if self._calls:
+            calls = [call.as_chat() for call in self._calls]
+            answer.append(
+                {"role": "assistant", "content": self._writer.text or None, "tool_calls": calls}
+            )
+        elif self.state.status in ("completed", "incomplete", "cancelled"):
             answer.append({"role": "assistant", "content": self._writer.text})
         return [*self._history, *self.request.input.messages, *answer]
 
@@ -159,8 +179,12 @@ class ResponsesService:
         conversations: ConversationMap,
         models: ModelCatalog,
         store: ResponseStore,
+        tool_repair: bool = True,
+        inputs: FileInputs,
     ) -> None:
         self._bridge = bridge
+        self._tool_repair = tool_repair
+        self._inputs = inputs
         self._conversations = conversations
         self._models = models
         self.store = store
@@ -194,6 +218,8 @@ class ResponsesService:
             request=chat,
             model=model,
             pinned=pinned,
+            tool_repair=self._tool_repair,
+            inputs=self._inputs,
             patient=patient,
             on_send=on_send,
         )

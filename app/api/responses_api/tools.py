@@ -28,8 +28,12 @@ IMAGE_GENERATION = "image_generation"
 
 @dataclass
 class ToolPlan:
+    """The request's tools sorted out: the client's functions, ChatGPT's own search."""
+
     functions: list[dict[str, Any]] = field(default_factory=list)
     """The function tools, in the chat-completions shape."""
+    origins: list[int] = field(default_factory=list)
+    """The index in the request's `tools` of each function tool."""
     echo: list[dict[str, Any]] = field(default_factory=list)
     """The tools in effect, as the Response object lists them."""
     web_search: bool = False
@@ -38,14 +42,16 @@ class ToolPlan:
 
 
 def plan_tools(tools: list[Any] | None, tool_choice: str | dict[str, Any] | None) -> ToolPlan:
+    """The plan for a request's `tools` and `tool_choice`; a malformed tool is a 400."""
     plan = ToolPlan()
     for index, tool in enumerate(tools or ()):
-        _add_tool(plan, tool, f"tools[{index}]")
+        _add_tool(plan, tool, index)
     _choose(plan, tool_choice)
     return plan
 
 
-def _add_tool(plan: ToolPlan, tool: object, where: str) -> None:
+def _add_tool(plan: ToolPlan, tool: object, index: int) -> None:
+    where = f"tools[{index}]"
     kind = tool.get("type") if isinstance(tool, dict) else None
     if not isinstance(tool, dict) or not isinstance(kind, str):
         raise invalid_request(f"Invalid '{where}': a tool needs a string 'type'.", where)
@@ -67,6 +73,7 @@ def _add_tool(plan: ToolPlan, tool: object, where: str) -> None:
         if isinstance(strict, bool):
             function["strict"] = strict
         plan.functions.append({"type": "function", "function": function})
+        plan.origins.append(index)
         plan.echo.append(
             {
                 "type": "function",
@@ -101,7 +108,9 @@ def _choose(plan: ToolPlan, choice: str | dict[str, Any] | None) -> None:
         plan.tool_choice = {"type": "function", "function": {"name": choice.get("name")}}
     elif kind == "allowed_tools":
         allowed = {tool.get("name") for tool in choice.get("tools") or () if isinstance(tool, dict)}
-        plan.functions = [t for t in plan.functions if t["function"]["name"] in allowed]
+        kept = [i for i, tool in enumerate(plan.functions) if tool["function"]["name"] in allowed]
+        plan.functions = [plan.functions[i] for i in kept]
+        plan.origins = [plan.origins[i] for i in kept]
         plan.tool_choice = choice.get("mode")
     elif kind in WEB_SEARCH:
         plan.web_search = True
