@@ -76,6 +76,8 @@ class CompletionJob:
         self._shaper = OutputShaper(request.stop or (), request.token_limit, self._json_format)
         toolset = request.toolset
         self._toolset = toolset if toolset and toolset.active else None
+        if toolset:  # OpenAI counts the tool definitions as prompt tokens too
+            self.prompt_tokens += sum(count_tokens(tool.as_json()) for tool in toolset.tools)
         self._calls: CallStream | None = self._toolset.stream() if self._toolset else None
         self._tool_calls: list[ToolCall] = []
         self._tool_repair = tool_repair
