@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +21,7 @@ from playwright.async_api import Page
 
 from browser import picker, selectors
 from browser.account import Account, read_account
+from browser.attachments import Attachment, check_sizes
 from browser.contract import AskOptions, BridgeState, BrowserInfo, OnSend, ask_options
 from browser.errors import (
     BridgeError,
@@ -117,6 +118,7 @@ class BrowserBridge:
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[BrowserTurn]:
         """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
 
@@ -125,7 +127,8 @@ class BrowserBridge:
         `on_send()` is awaited once a tab is the caller's, before anything is typed.
         """
         chosen = ask_options(model, options)
-        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send)
+        files = tuple(attachments)
+        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send, files)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -140,8 +143,10 @@ class BrowserBridge:
         temporary: bool,
         patient: bool,
         on_send: OnSend | None,
+        attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
         picker.refuse_unsupported(options)
+        check_sizes(attachments)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
@@ -156,6 +161,7 @@ class BrowserBridge:
                 temporary=temporary,
                 before_send=self._pacer.wait_turn,
                 options=options,
+                attachments=attachments,
             )
             try:
                 try:

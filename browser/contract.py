@@ -13,13 +13,14 @@ again. Importing this module loads no browser.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from browser.attachments import Attachment
 from browser.events import Quota, TurnEvent
 from browser.models import ModelInfo
 
@@ -131,10 +132,15 @@ class Bridge(Protocol):
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[Turn]:
         """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
 
         `options` says how to ask (model, effort, ...); `model=` alone is its short form.
+        `attachments` go with the prompt, uploaded through the page before Send; one that
+        ChatGPT refuses (`AttachmentRejectedError`, `AttachmentTooLargeError`) or whose
+        upload fails (`AttachmentUploadError`) is raised with nothing sent. A prompt longer
+        than the message box takes is sent as a text attachment itself, never cut.
 
         A `patient` caller (one that stored its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when the line is full. `on_send`: see

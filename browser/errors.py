@@ -72,6 +72,56 @@ class PromptTooLongError(BridgeError):
         )
 
 
+class AttachmentError(BridgeError):
+    """A file could not be attached: refused before Send, so nothing was sent.
+
+    `name` is the file's name as given, so a surface can say which file of several failed.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+class AttachmentRejectedError(AttachmentError):
+    """ChatGPT does not take files of this type (the page refused it)."""
+
+    def __init__(self, name: str, mime_type: str, reason: str | None = None) -> None:
+        self.mime_type = mime_type
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            name,
+            f"ChatGPT does not accept the file {name!r} of type {mime_type}{why}. Nothing was "
+            "sent; convert it to a supported type (PDF, text, an image...) and try again.",
+        )
+
+
+class AttachmentTooLargeError(AttachmentError):
+    """The file is larger than ChatGPT takes for its type."""
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            name,
+            f"The file {name!r} has {size:,} bytes, more than the {_human_size(limit)} "
+            "ChatGPT takes for a file of its type. Nothing was sent; make it smaller or split "
+            "it, then try again.",
+        )
+
+
+class AttachmentUploadError(AttachmentError):
+    """The upload of the file failed in the page (its upload service said no, or timed out)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            name,
+            f"Uploading the file {name!r} to ChatGPT failed: {reason}. Nothing was sent; "
+            "try again in a moment.",
+        )
+
+
 class SendUncertainError(BridgeError):
     """The prompt may have been delivered; retrying could post it twice."""
 
@@ -112,6 +162,13 @@ class BrowserDownError(BridgeError):
             or "The bridge's browser is not running. It is relaunched on the next request; "
             "if this persists, check BROWSER_EXECUTABLE and the logs."
         )
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
 
 
 def _human_duration(seconds: float) -> str:

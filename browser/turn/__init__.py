@@ -25,6 +25,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import selectors
+from browser.attachments import Attachment
 from browser.channel import Channel
 from browser.contract import AskOptions
 from browser.errors import BridgeError, PromptTooLongError, WebAppError
@@ -70,8 +71,10 @@ class BrowserTurn(TurnRecord):
         temporary: bool = False,
         before_send: Callable[[], Awaitable[None]] | None = None,
         options: AskOptions | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         super().__init__(prompt, conversation_id, model, temporary, options)
+        self.attachments = attachments
         self._tab = tab
         self._page = tab.page
         self._settings = settings

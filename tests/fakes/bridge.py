@@ -14,8 +14,11 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
 `models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
 asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
 typed events, and `quota_values` is what `quotas()` reports.
-Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags), so a test can
-prove what was typed, and how often: a prompt "sent" twice is a bug the fake makes visible.
+`Answer(error=AttachmentRejectedError(...))` scripts a refused file once; `rejected_types`
+and `failed_uploads` refuse every matching attachment (the ask is recorded, nothing "sent").
+Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags, attachments), so
+a test can prove what was typed, and how often: a prompt "sent" twice is a bug the fake
+makes visible.
 Tabs and the waiting line behave like the pool's: `tabs` turns at once, `patient` callers
 wait however long, others get `BusyError` when `max_queue` already wait.
 """
@@ -25,12 +28,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
+from browser.attachments import Attachment, check_sizes
 from browser.contract import AskOptions, BridgeState, BrowserInfo, FinishReason, OnSend, ask_options
-from browser.errors import BridgeError, BusyError
+from browser.errors import (
+    AttachmentRejectedError,
+    AttachmentUploadError,
+    BridgeError,
+    BusyError,
+)
 from browser.events import ModelUsed, Quota, TurnEvent
 from browser.models import ModelInfo
 
@@ -46,6 +55,8 @@ class Ask:
     patient: bool
     options: AskOptions = field(default_factory=AskOptions)
     """Everything the surface chose (`model` above is `options.model`)."""
+    attachments: tuple[Attachment, ...] = ()
+    """The files sent with the prompt, as the surface built them."""
 
 
 class Answer:
@@ -166,6 +177,11 @@ class FakeBridge:
     """The `thinking_efforts` of a slug of `model_slugs` (`model_infos()`)."""
     quota_values: list[Quota] = field(default_factory=list)
     """What `quotas()` reports."""
+    rejected_types: set[str] = field(default_factory=set)
+    """MIME types the "page" refuses: an ask with such a file raises
+    `AttachmentRejectedError` (nothing sent), as the real page's refusal does."""
+    failed_uploads: set[str] = field(default_factory=set)
+    """File names whose "upload" fails: `AttachmentUploadError`, nothing sent."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -198,19 +214,25 @@ class FakeBridge:
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[FakeTurn]:
         chosen = ask_options(model, options)
-        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen)
+        files = tuple(attachments)
+        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen, files)
         return self._ask(ask, on_send)
 
     @asynccontextmanager
     async def _ask(self, ask: Ask, on_send: OnSend | None) -> AsyncIterator[FakeTurn]:
+        check_sizes(ask.attachments)  # the real bridge's own refusal, before a tab
         await self._take_tab(ask.patient)
         try:
             if on_send is not None:
                 await on_send()
             answer = self._scripted.popleft() if self._scripted else self.handler(ask)
             self.asks.append(ask)
+            rejected = self._rejected(ask.attachments)
+            if rejected is not None:
+                raise rejected
             if answer.error is not None:
                 raise answer.error
             conversation_id = (
@@ -226,6 +248,14 @@ class FakeBridge:
                 self._busy -= 1
                 self._free.notify()
             self.released += 1
+
+    def _rejected(self, attachments: tuple[Attachment, ...]) -> BridgeError | None:
+        for attachment in attachments:
+            if attachment.mime_type in self.rejected_types:
+                return AttachmentRejectedError(attachment.name, attachment.mime_type)
+            if attachment.name in self.failed_uploads:
+                return AttachmentUploadError(attachment.name, "the upload service said no")
+        return None
 
     async def _take_tab(self, patient: bool) -> None:
         async with self._free:
