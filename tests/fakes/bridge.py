@@ -10,7 +10,9 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
-`models()` answers `model_slugs` (`model_infos()` adds `model_efforts`); `models_error` and
+`Answer(files=(GeneratedFile(...),))` is what ChatGPT drew: the turn's `files` once the
+deltas are read. `models()` answers `model_slugs` (`model_infos()` adds `model_efforts`);
+`models_error` and
 `models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
 asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
 typed events, and `quota_values` is what `quotas()` reports.
@@ -41,6 +43,7 @@ from browser.errors import (
     BusyError,
 )
 from browser.events import ModelUsed, Quota, TurnEvent
+from browser.generated import GeneratedFile
 from browser.models import ModelInfo
 
 
@@ -79,9 +82,11 @@ class Answer:
         conversation_id: str | None = None,
         model: str | None = None,
         events: tuple[TurnEvent, ...] = (),
+        files: tuple[GeneratedFile, ...] = (),
     ) -> None:
         self.deltas = deltas
         self.events = events
+        self.files = files
         self.error = error
         self.fail = fail
         self.delay = delay
@@ -117,6 +122,7 @@ class FakeTurn:
         self.text = ""
         self.finish_reason: FinishReason | None = None
         self.delivered: bool | None = True
+        self.files: list[GeneratedFile] = []
         self.cancelled = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[str]:
@@ -129,6 +135,7 @@ class FakeTurn:
             raise self._answer.fail
         if self._answer.hang and await self._wait(None):
             return
+        self.files = list(self._answer.files)
         self.finish_reason = self._answer.finish_reason
 
     async def read(self) -> str:
