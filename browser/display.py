@@ -26,7 +26,9 @@ START_TIMEOUT = 15.0
 """Seconds for Xvfb to report its display; it takes well under one on a small machine."""
 
 
-def has_display(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> bool:
+def has_display(
+    environ: Mapping[str, str] = os.environ, platform: str = sys.platform
+) -> bool:
     """Can a window be shown? Always on macOS and Windows; on Linux when X or Wayland is set."""
     if not platform.startswith("linux"):
         return True

@@ -113,7 +113,9 @@ def executable_of(choice: BrowserChoice) -> str:
     return found
 
 
-def _channel_candidates(channel: str, platform: str, environ: Mapping[str, str]) -> Iterator[str]:
+def _channel_candidates(
+    channel: str, platform: str, environ: Mapping[str, str]
+) -> Iterator[str]:
     key = "win32" if platform.startswith("win") else "darwin" if platform == "darwin" else "linux"
     paths = _CHANNEL_PATHS[key].get(channel, ())
     if key == "win32":

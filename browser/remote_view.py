@@ -63,16 +63,8 @@ class RemoteView:
             )
         vnc_port, self.port = free_port(), free_port()
         await self._spawn(
-            "x11vnc",
-            "-display",
-            self.display,
-            "-localhost",
-            "-rfbport",
-            str(vnc_port),
-            "-nopw",
-            "-forever",
-            "-shared",
-            "-quiet",
+            "x11vnc", "-display", self.display, "-localhost", "-rfbport", str(vnc_port),
+            "-nopw", "-forever", "-shared", "-quiet",
         )
         await self._wait_for(vnc_port)
         await self._spawn(
