@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"
     )  # seconds running answers get to finish on Ctrl-C / SIGTERM before they are stopped
 
+    # Largest file `/v1/files` stores (uploads, batch output, drawn images), in MB.
+    file_max_mb: float = Field(100.0, gt=0, validation_alias="BRIDGE_FILE_MAX_MB")
+    # Called (POST, signed) when a batch ends; see docs/api.md "Batches".
+    batch_webhook_url: str | None = Field(None, validation_alias="BRIDGE_BATCH_WEBHOOK_URL")
+    batch_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="BRIDGE_BATCH_WEBHOOK_SECRET"
+    )
+
     default_model: str = Field("auto", validation_alias="DEFAULT_MODEL")
     model_aliases: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_MODEL_ALIASES),
@@ -134,3 +142,12 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "bridge.sqlite3"
+
+    @property
+    def files_dir(self) -> Path:
+        """The bytes of `/v1/files` (named by file id; their metadata is in the database)."""
+        return self.data_dir / "files"
+
+    @property
+    def file_max_bytes(self) -> int:
+        return int(self.file_max_mb * 1024 * 1024)

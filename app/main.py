@@ -21,6 +21,7 @@ from app.api.conversations import ConversationMap
 from app.api.models import ModelCatalog
 from app.config import Settings
 from app.db import Database, open_database
+from app.files import FileStore
 from app.health import router as health_router
 from app.security import is_loopback, resolve_api_key
 from app.services import Services, services
@@ -56,6 +57,8 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     stack.push_async_callback(models.stop)
     conversations = ConversationMap(db, settings.max_prompt_chars)
     await conversations.setup()
+    files = FileStore(db, settings.files_dir, settings.file_max_bytes)
+    await files.setup()
     slack = await _start_slack(settings, stack, bridge, db)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
     exposed = tunnel is not None or not is_loopback(settings.host)
@@ -66,6 +69,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         bridge=bridge,
         models=models,
         conversations=conversations,
+        files=files,
         slack=slack,
         tunnel=tunnel,
         tunnel_error=tunnel_error,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the parts import the routes' package; at runtime only the n
     from app.api.models import ModelCatalog
     from app.config import Settings
     from app.db import Database
+    from app.files import FileStore
     from app.tunnel import Tunnel
     from browser import Bridge
     from slackbot import SlackService
@@ -30,6 +31,8 @@ class Services:
     bridge: Bridge
     models: ModelCatalog
     conversations: ConversationMap
+    files: FileStore
+    """`/v1/files`: uploads, batch output, drawn images."""
     slack: SlackService | None
     """None when Slack is not configured."""
     tunnel: Tunnel | None

@@ -1,8 +1,9 @@
 """The official OpenAI JSON Schemas (tests/conformance/, MIT) and a strict SSE reader.
 
 `validate(body, "CreateChatCompletionResponse")` checks one body against
-`urn:openai-chat-completions#/$defs/<Name>`; `read_sse(response)` parses a raw event
-stream the way a careful client would and validates every chunk it carries.
+`urn:openai-chat-completions#/$defs/<Name>`, `validate_more(body, "Batch")` against
+`urn:openai-more#/$defs/<Name>` (Responses, files, batches, images); `read_sse(response)`
+parses a raw event stream the way a careful client would and validates every chunk it carries.
 """
 
 from __future__ import annotations
@@ -19,20 +20,26 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SCHEMA_FILE = Path(__file__).parent / "conformance" / "openai-chat-schemas.json"
+MORE_SCHEMA_FILE = Path(__file__).parent / "conformance" / "openai-more-schemas.json"
 
 
 @cache
-def _registry() -> tuple[Registry, str]:
-    document = json.loads(SCHEMA_FILE.read_text())
+def _registry(schema_file: Path) -> tuple[Registry, str]:
+    document = json.loads(schema_file.read_text())
     resource = Resource.from_contents(document, default_specification=DRAFT202012)
     return Registry().with_resource(document["$id"], resource), document["$id"]
 
 
-def validate(instance: Any, name: str) -> None:
+def validate(instance: Any, name: str, schema_file: Path = SCHEMA_FILE) -> None:
     """Raise jsonschema.ValidationError unless `instance` is a valid `name`."""
-    registry, base = _registry()
+    registry, base = _registry(schema_file)
     validator = Draft202012Validator({"$ref": f"{base}#/$defs/{name}"}, registry=registry)
     validator.validate(instance)
+
+
+def validate_more(instance: Any, name: str) -> None:
+    """`validate` against the Responses/files/batches/images schemas (urn:openai-more)."""
+    validate(instance, name, MORE_SCHEMA_FILE)
 
 
 @dataclass
