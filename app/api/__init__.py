@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.api import files, routes
+from app.api import files, images, routes
 
 router = APIRouter()
 router.include_router(files.router)
+router.include_router(images.router)
 router.include_router(routes.router)  # last: its catch-all answers every unknown /v1 URL
 
 __all__ = ["router"]

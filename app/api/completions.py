@@ -21,6 +21,7 @@ from app.api.conversations import (
 )
 from app.api.emulation import OutputFormatError, OutputShaper
 from app.api.errors import APIError, api_error_from, invalid_request
+from app.api.generated import Shelf
 from app.api.models import ModelEntry
 from app.api.responses import Completion
 from app.api.schemas import ChatCompletionRequest
@@ -48,6 +49,7 @@ class CompletionJob:
         request: ChatCompletionRequest,
         model: ModelEntry,
         pinned: str | None,
+        shelf: Shelf | None = None,
     ) -> None:
         messages = normalise(request.messages)
         self.id = "chatcmpl-" + uuid.uuid4().hex
@@ -62,6 +64,7 @@ class CompletionJob:
         self._shaper = OutputShaper(request.stop or (), request.token_limit, self._json_format)
         self._model = model
         self._pinned = pinned
+        self._shelf = shelf
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -141,6 +144,9 @@ class CompletionJob:
             if self._shaper.cut:
                 self.runner.stop()
                 return
+        pictures = await self._pictures()
+        if pictures:
+            yield self._shaper.feed(pictures)
         try:
             tail = self._shaper.close()
         except OutputFormatError as error:
@@ -190,6 +196,14 @@ class CompletionJob:
         """Stop the turn if it still runs (synchronous: safe in a cancelled context)."""
         if self._runner is not None:
             self._runner.stop()
+
+    async def _pictures(self) -> str:
+        """What ChatGPT drew, kept and written as Markdown images after the text (not in a
+        JSON answer: they would break its format)."""
+        files = self.runner.files
+        if not files or self._shelf is None or self._json_format is not None:
+            return ""
+        return self._shelf.markdown(await self._shelf.keep(files))
 
     async def _next(self, tick: float) -> str | None:
         replay, self._replay = self._replay, None

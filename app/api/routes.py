@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.completions import CompletionJob
 from app.api.errors import APIError
+from app.api.generated import Shelf
 from app.api.routing import OpenAIRoute
 from app.api.schemas import parse_chat_request
 from app.api.streaming import KEEPALIVE_INTERVAL, SSE_HEADERS, event_stream
@@ -67,6 +68,7 @@ async def create_chat_completion(request: Request) -> Response:
         request=chat,
         model=await parts.models.resolve(chat.model),
         pinned=_pinned_conversation(request),
+        shelf=shelf(request),
     )
     await job.open()
     if job.stream:
@@ -97,6 +99,12 @@ async def unknown_url(request: Request, path: str) -> None:
         "/v1/chat/completions, GET /v1/models and GET /v1/models/{model}.",
         code="unknown_url",
     )
+
+
+def shelf(request: Request) -> Shelf:
+    """Where this request's drawn pictures are kept, and the URL they are served under."""
+    parts = services(request)
+    return Shelf(parts.files, parts.settings.generated_keep_bytes, str(request.base_url))
 
 
 def _pinned_conversation(request: Request) -> str | None:

@@ -220,7 +220,7 @@ def parse_chat_request(body: bytes) -> ChatCompletionRequest:
     try:
         request = ChatCompletionRequest.model_validate(data)
     except ValidationError as error:
-        raise _validation_error(error) from None
+        raise validation_error(error) from None
     _check_supported(request)
     return request
 
@@ -238,7 +238,7 @@ def _param(location: tuple[int | str, ...]) -> str:
     return param
 
 
-def _validation_error(error: ValidationError) -> APIError:
+def validation_error(error: ValidationError) -> APIError:
     first = error.errors(include_url=False)[0]
     location = tuple(first["loc"])
     # A failed union member adds its type name to the location; only fields make a param.
