@@ -26,6 +26,8 @@ from browser.generated import GeneratedFile
 from browser.models import ModelInfo
 
 FinishReason = Literal["stop", "length", "cancelled"]
+Update = str | TurnEvent
+"""One item of `Turn.updates()`: a Markdown delta (str) or a typed event."""
 OnSend = Callable[[], Awaitable[None]]
 """Awaited by `ask()` once a tab is the caller's, just before anything is typed: the moment
 the question stops waiting and may start to reach ChatGPT. A caller that stores its
@@ -100,7 +102,8 @@ class Turn(Protocol):
     """The model that answered, as the stream or the stored answer names it (else None)."""
     events: list[TurnEvent]
     """Typed events (progress, title, model used, citations, quotas) in arrival order. It
-    grows while the text streams: read it after each delta (`events[seen:]`)."""
+    grows while the text streams: read it after each delta (`events[seen:]`), or be woken
+    by each one with `updates()`."""
     text: str
     finish_reason: FinishReason | None
     delivered: bool | None
@@ -109,6 +112,15 @@ class Turn(Protocol):
     by the time the iteration ends. While it draws, `events` has `Progress("image", ...)`."""
 
     def __aiter__(self) -> AsyncIterator[str]: ...
+
+    def updates(self) -> AsyncIterator[Update]:
+        """The deltas and, in their place among them, each new event as it arrives.
+
+        Iterating a turn yields only deltas, so a surface learns of a reasoning step or a
+        search before the first delta only from this. Iterate one of the two, once; events
+        already in `events` when the turn is handed over are not repeated.
+        """
+        ...
 
     async def read(self) -> str:
         """Wait for the whole answer and return it (raises like iteration does)."""

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from browser.errors import BrowserDownError
+from browser.events import Handoff
 from browser.pool import TAB_CRASHED, Tab
 from browser.turn.inbox import TapInbox
 from browser.turn.record import TurnRecord
@@ -159,4 +160,10 @@ async def test_a_handoff_streams_on_from_the_websocket() -> None:
     assert record.text == "Working through the proof, step by step."
     assert record.source == "websocket" and record.finish_reason == "stop"
     record.out.close()
-    assert "".join([delta async for delta in record.out]) == record.text  # replays count once
+    updates = [item async for item in record.updates()]
+    deltas = [item for item in updates if isinstance(item, str)]
+    assert "".join(deltas) == record.text  # replays count once
+    # Each event wakes the caller in its place: the handoff before the socket's first delta.
+    assert [item for item in updates if not isinstance(item, str)] == record.events
+    handoff = next(i for i, item in enumerate(updates) if isinstance(item, Handoff))
+    assert handoff < updates.index(deltas[-1])

@@ -20,7 +20,7 @@ from app.config import Settings
 from browser import Bridge
 from browser.contract import AskOptions
 from browser.errors import WebAppError
-from browser.events import ModelUsed, Quota
+from browser.events import ModelUsed, Progress, Quota
 from tests.fixtures.replica import FAST
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,12 @@ async def test_the_page_sends_the_model_and_effort_asked_for(
     today: tuple[Any, Bridge], model: str, effort: str | None
 ) -> None:
     replica, bridge = today
-    turn = await _ask(bridge, "Which model?", options=AskOptions(model=model, effort=effort))
+    async with bridge.ask("Which model?", options=AskOptions(model=model, effort=effort)) as turn:
+        updates = [item async for item in turn.updates()]
+    first_text = next(i for i, item in enumerate(updates) if isinstance(item, str))
+    if effort is not None:  # a thinking model: the caller hears it reason before any text
+        assert any(isinstance(item, Progress) for item in updates[:first_text])
+    assert "".join(item for item in updates if isinstance(item, str)) == turn.text
     send = (await replica.sends())[-1]
     assert (send["model"], send.get("thinking_effort")) == (model, effort)
     assert turn.answered_by == model

@@ -8,7 +8,7 @@ import pytest
 
 from browser.contract import AskOptions, Bridge
 from browser.errors import BusyError, RateLimitedError, SendUncertainError
-from browser.events import ModelUsed, Progress
+from browser.events import ModelUsed, Progress, Title
 from browser.models import ModelInfo
 from tests.fakes.bridge import Answer, FakeBridge
 
@@ -91,3 +91,17 @@ async def test_options_events_and_the_answering_model_follow_the_contract() -> N
     assert await bridge.model_infos() == [
         ModelInfo("gpt-5-6-thinking", "gpt-5-6-thinking", ("standard", "max"))
     ]
+
+
+async def test_updates_wake_the_caller_with_events_before_the_first_delta() -> None:
+    thinking, title = Progress("reasoning", "Thinking"), Title("Greeting")
+    bridge = FakeBridge()
+    bridge.script(Answer(thinking, "Hi", title, " there"))
+    async with bridge.ask("Hello") as turn:
+        updates = [item async for item in turn.updates()]
+    assert updates == [thinking, "Hi", title, " there"]
+    assert turn.text == "Hi there" and turn.events[-2:] == [thinking, title]
+    bridge.script(Answer(thinking, "Only text"))
+    async with bridge.ask("Again") as turn:
+        assert [delta async for delta in turn] == ["Only text"]  # deltas alone, as before
+    assert thinking in turn.events

@@ -26,7 +26,6 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.attachments import Attachment
-from browser.channel import Channel
 from browser.contract import AskOptions
 from browser.errors import BridgeError, PromptTooLongError, WebAppError
 from browser.page import stop_conversation
@@ -95,9 +94,6 @@ class BrowserTurn(TurnRecord):
         self._error: BridgeError | None = None
 
     # --- the caller's side ------------------------------------------------------------------
-
-    def __aiter__(self) -> Channel[str]:
-        return self.out
 
     async def read(self) -> str:
         """Wait for the whole answer and return it (raises like iteration does)."""

@@ -8,11 +8,12 @@ into each other, and the record is what the caller reads (`BrowserTurn` is one).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from browser import faults
 from browser.channel import Channel
-from browser.contract import AskOptions, FinishReason
+from browser.contract import AskOptions, FinishReason, Update
 from browser.decoder import StreamState
 from browser.errors import BridgeError, WebAppError
 from browser.events import ModelUsed, TurnEvent, last_model
@@ -58,13 +59,30 @@ class TurnRecord:
         self.cancelled = False
         self.files: list[GeneratedFile] = []
         """What the turn made besides text (pictures), downloaded before the turn ends."""
-        self.out: Channel[str] = Channel()
+        self.out: Channel[Update] = Channel()
+        """Deltas and events, in arrival order (`Turn.updates()`)."""
 
     def emit(self, delta: str) -> None:
         """Hand `delta` to the caller."""
         if delta:
             self.text += delta
             self.out.put(delta)
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for item in self.out:
+            if isinstance(item, str):
+                yield item
+
+    def updates(self) -> Channel[Update]:
+        """`Turn.updates()`: the deltas and the events, as they arrive."""
+        return self.out
+
+    def add_events(self, events: list[TurnEvent]) -> None:
+        """Record typed events and wake the caller with them (unless the turn is over)."""
+        for event in events:
+            self.events.append(event)
+            if not self.out.closed:
+                self.out.put(event)
 
     def adopt(self, state: StreamState) -> None:
         """Take what the stream said about the turn (ids, model, title, a rewrite)."""
@@ -87,7 +105,7 @@ class TurnRecord:
         """The stored answer names its model too: the only word on it after a handoff."""
         if slug and slug != last_model(self.events):
             asked = self.options.model
-            self.events.append(ModelUsed(slug, asked if asked not in (None, slug) else None))
+            self.add_events([ModelUsed(slug, asked if asked not in (None, slug) else None)])
 
     def replace_text(self, text: str) -> None:
         """Adopt the final text; hand the caller whatever it has not seen yet."""

@@ -193,7 +193,7 @@ class StreamReader:
         """Take what the stream said about the turn, and its typed events, into the record."""
         decoder = self._inbox.decoder
         self._record.adopt(decoder.state)
-        self._record.events.extend(decoder.take_events())
+        self._record.add_events(decoder.take_events())
 
     def _emit(self, delta: str, message: dict[str, Any] | None = None) -> None:
         """Hand new text on; while a retry replays what was handed out, only what is new."""
@@ -225,7 +225,7 @@ class StreamReader:
     async def _await_pictures(self) -> None:
         """An image turn's stream is over with no answer text: the picture comes later."""
         self._adopt()
-        self._record.events.append(Progress("image", "drawing"))
+        self._record.add_events([Progress("image", "drawing")])
         await self._recover("drawing")
 
     async def _broken_off(self, last: dict[str, Any]) -> None:

@@ -10,12 +10,13 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
+An event among the deltas (`Answer(Progress("reasoning", "Thinking"), "Hi")`) joins the
+turn's `events` when it is reached, and `updates()` yields it in its place.
 `Answer(files=(GeneratedFile(...),))` is what ChatGPT drew: the turn's `files` once the
 deltas are read. `models()` answers `model_slugs` (`model_infos()` adds `model_efforts`);
-`models_error` and
-`models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
-asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
-typed events, and `quota_values` is what `quotas()` reports.
+`models_error` and `models_delay` make it fail or slow. `Answer(model=...)` answers with
+another model than asked (a downgrade: the turn's `events` carry its `ModelUsed`),
+`Answer(events=...)` adds typed events, and `quota_values` is what `quotas()` reports.
 `Answer(error=AttachmentRejectedError(...))` scripts a refused file once; `rejected_types`
 and `failed_uploads` refuse every matching attachment (the ask is recorded, nothing "sent").
 Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags, attachments), so
@@ -35,7 +36,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from dataclasses import dataclass, field
 
 from browser.attachments import Attachment, check_sizes
-from browser.contract import AskOptions, BridgeState, BrowserInfo, FinishReason, OnSend, ask_options
+from browser.contract import (
+    AskOptions,
+    BridgeState,
+    BrowserInfo,
+    FinishReason,
+    OnSend,
+    Update,
+    ask_options,
+)
 from browser.errors import (
     AttachmentRejectedError,
     AttachmentUploadError,
@@ -65,15 +74,16 @@ class Ask:
 class Answer:
     """What ChatGPT does with one prompt.
 
-    `deltas`: the text pieces, in order. `error`: raised by `ask()` itself, before the turn is
-    handed over (a refused send; its `delivered` says whether the prompt got through).
+    `deltas`: the text pieces, in order, with any typed events that arrive between them.
+    `error`: raised by `ask()` itself, before the turn is handed over (a refused send; its
+    `delivered` says whether the prompt got through).
     `fail`: raised from the iteration after the deltas (an answer that breaks off).
     `delay`: seconds before each delta; `hang`: after the deltas, wait until cancelled.
     """
 
     def __init__(
         self,
-        *deltas: str,
+        *deltas: Update,
         error: BridgeError | None = None,
         fail: BridgeError | None = None,
         delay: float = 0.0,
@@ -126,11 +136,19 @@ class FakeTurn:
         self.cancelled = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        for delta in self._answer.deltas:
+        async for item in self.updates():
+            if isinstance(item, str):
+                yield item
+
+    async def updates(self) -> AsyncIterator[Update]:
+        for item in self._answer.deltas:
             if await self._wait(self._answer.delay):
                 return
-            self.text += delta
-            yield delta
+            if isinstance(item, str):
+                self.text += item
+            else:
+                self.events.append(item)
+            yield item
         if self._answer.fail is not None:
             raise self._answer.fail
         if self._answer.hang and await self._wait(None):
