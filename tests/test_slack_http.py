@@ -183,7 +183,7 @@ async def test_ignored_messages_are_not_asked(run_slack: RunSlack) -> None:
         for event in (shared, direct):
             await app.events.event(event)
         shared_answer = await answer(app.slack, PERSONAL, shared["ts"])
-        assert "not supported yet" in footer_of(shared_answer)
+        assert "*F1*: cannot be downloaded: Slack gave no download link" in text_of(shared_answer)
         await answer(app.slack, "DDIRECT01", direct["ts"])
         assert sorted(app.bridge.prompts) == ["direct", "with a file"]
         for event in ignored:
