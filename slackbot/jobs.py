@@ -212,9 +212,12 @@ class JobRunner:
         attachments: list[Attachment],
     ) -> None:
         try:
-            turn = await self._stream_refusing_files(
-                job, writer, conversation_id, model, attachments
-            )
+            while True:
+                try:
+                    turn = await self._stream(job, writer, conversation_id, model, attachments)
+                    break
+                except AttachmentError as error:  # refused before Send: nothing was sent
+                    attachments = await self._without_refused(job, attachments, error)
         except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
@@ -235,27 +238,16 @@ class JobRunner:
             await self._post(job, f":warning: {escape(failed_upload)}")
         await self._store.set_state(job.id, JobState.ANSWERED)
 
-    async def _stream_refusing_files(
-        self,
-        job: Job,
-        writer: AnswerWriter,
-        conversation_id: str | None,
-        model: str,
-        attachments: list[Attachment],
-    ) -> Turn:
-        """`_stream`; a file ChatGPT refuses (nothing was sent then) is named in the thread
-        and the question asked again without it."""
-        while True:
-            try:
-                return await self._stream(job, writer, conversation_id, model, attachments)
-            except AttachmentError as error:
-                rest = without(attachments, error.name)
-                if len(rest) == len(attachments) or not (rest or job.prompt):
-                    raise
-                attachments = rest
-                await self._post(
-                    job, f":paperclip: {problem(error.name, str(error))} Asking without it."
-                )
+    async def _without_refused(
+        self, job: Job, attachments: list[Attachment], error: AttachmentError
+    ) -> list[Attachment]:
+        """The files but the one ChatGPT refused, named in the thread; re-raises when nothing
+        would be left to ask."""
+        rest = without(attachments, error.name)
+        if len(rest) == len(attachments) or not (rest or job.prompt):
+            raise error
+        await self._post(job, f":paperclip: {problem(error.name, str(error))} Asking without it.")
+        return rest
 
     async def _stream(
         self,
@@ -271,7 +263,6 @@ class JobRunner:
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
-
 
         async def sending() -> None:
             # The job waited `queued` (a restart would answer it); from here it may be sent.
