@@ -27,6 +27,8 @@ ALT_TEXT_LIMIT = 1000
 """Slack's longest `alt_txt`."""
 TITLE_LIMIT = 200
 DRAWING_STATUS = "is drawing an image…"
+IMAGE_ONLY = "_ChatGPT drew this:_"
+"""The answer's text when the turn is only a picture (the image tool writes no text)."""
 
 
 def is_drawing(update: Update) -> bool:

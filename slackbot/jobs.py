@@ -25,7 +25,7 @@ from browser.contract import AskOptions
 from browser.errors import AttachmentError, BridgeError, RateLimitedError
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
 from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
-from slackbot.files_out import DRAWING_STATUS, is_drawing, post_files
+from slackbot.files_out import DRAWING_STATUS, IMAGE_ONLY, is_drawing, post_files
 from slackbot.mrkdwn import escape
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -230,7 +230,8 @@ class JobRunner:
             return
         finally:
             self._turns.pop(job.id, None)
-        await writer.finish(turn.text, footer=self._footer(job, turn, model))
+        text = turn.text or (IMAGE_ONLY if turn.files else "")
+        await writer.finish(text, footer=self._footer(job, turn, model))
         failed_upload = await post_files(
             self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files
         )

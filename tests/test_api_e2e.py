@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import openai
 import pytest
 
+from replica import pictures
 from replica.model import answer
 from tests.api_support import Api, ask_for_chat, assistant, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
@@ -199,3 +201,24 @@ async def test_a_client_that_disconnects_stops_the_answer(api: Api, replica: Any
                 break
             await asyncio.sleep(0.1)
         assert (await http.get("/health")).json()["browser"]["tabs_busy"] == 0
+
+
+async def test_a_picture_is_drawn_downloaded_stored_and_served(api: Api, replica: Any) -> None:
+    await replica.configure(image_delay_ms=200, image_link_ttl_ms=2000)
+    client = api.async_client()
+    prompt = unique("a lighthouse at dusk")
+    result = await client.images.generate(prompt=prompt, size="1024x1024", response_format="url")
+    assert result.data and result.data[0].url
+    drawn = f"Generate an image: {prompt}\n\nMake it square, 1024x1024 pixels."
+    async with api.http() as http:
+        served = await http.get(result.data[0].url)
+    assert served.content == pictures.picture(drawn)  # the replica's PNG for exactly this
+    assert result.data[0].revised_prompt == drawn
+    file_id = result.data[0].url.split("/")[-2]
+    assert (await client.files.retrieve(file_id)).purpose == "assistants_output"
+
+    reply = await client.chat.completions.create(
+        model="auto", messages=[user(f"Draw a fox {unique()}")]
+    )
+    content = reply.choices[0].message.content or ""
+    assert re.fullmatch(r"!\[Draw a fox \\\[\w+\\\]\]\(\S+/v1/files/file-\w+/content\)", content)

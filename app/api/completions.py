@@ -203,7 +203,8 @@ class CompletionJob:
         files = self.runner.files
         if not files or self._shelf is None or self._json_format is not None:
             return ""
-        return self._shelf.markdown(await self._shelf.keep(files))
+        kept = await self._shelf.keep(files)
+        return self._shelf.markdown(kept, after_text=bool(self.runner.text.strip()))
 
     async def _next(self, tick: float) -> str | None:
         replay, self._replay = self._replay, None

@@ -50,9 +50,10 @@ class Shelf:
     def url(self, record: StoredFile) -> str:
         return f"{self.base_url}v1/files/{record.id}/content"
 
-    def markdown(self, kept: Sequence[Kept]) -> str:
-        """The pictures as Markdown images, one paragraph each, after the answer's text."""
-        return "".join(f"\n\n![{_escaped(item.alt)}]({self.url(item.record)})" for item in kept)
+    def markdown(self, kept: Sequence[Kept], *, after_text: bool) -> str:
+        """The pictures as Markdown images, one paragraph each (after the text, if any)."""
+        images = "\n\n".join(f"![{_escaped(item.alt)}]({self.url(item.record)})" for item in kept)
+        return f"\n\n{images}" if after_text and images else images
 
 
 def _escaped(alt: str) -> str:

@@ -70,6 +70,11 @@ class TurnRunner:
         return self._turn.finish_reason if self._turn else None
 
     @property
+    def text(self) -> str:
+        """The answer's text so far."""
+        return self._turn.text if self._turn else ""
+
+    @property
     def files(self) -> list[GeneratedFile]:
         """What ChatGPT drew in the turn, once the answer is complete."""
         return list(self._turn.files) if self._turn else []
