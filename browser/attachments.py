@@ -57,9 +57,11 @@ class Attachment:
 
     @classmethod
     def of(cls, name: str, data: bytes, mime_type: str | None = None) -> Attachment:
-        """An attachment whose MIME type, when not given, is guessed from its name."""
-        guessed = mime_type or mimetypes.guess_type(name)[0] or DEFAULT_MIME_TYPE
-        return cls(name or "file", guessed, data)
+        """An attachment named like a chosen file (no folders), its MIME type, when not
+        given, guessed from that name."""
+        base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+        guessed = mime_type or mimetypes.guess_type(base)[0] or DEFAULT_MIME_TYPE
+        return cls(base, guessed, data)
 
 
 def check_sizes(attachments: Sequence[Attachment]) -> None:
@@ -67,3 +69,30 @@ def check_sizes(attachments: Sequence[Attachment]) -> None:
     for attachment in attachments:
         if attachment.size > attachment.limit:
             raise AttachmentTooLargeError(attachment.name, attachment.size, attachment.limit)
+
+
+PROMPT_FILE = "prompt.md"
+LONG_PROMPT_LEAD_IN = (
+    f"My message is in the attached file {PROMPT_FILE}: it is longer than the message box "
+    "takes. Read all of it and answer it as if I had typed it here."
+)
+FILES_ONLY_PROMPT = "Please look at the attached file(s)."
+"""What is typed with files and no text: the composer sends nothing without a message."""
+
+
+def prepare_prompt(
+    prompt: str, attachments: Sequence[Attachment], max_chars: int
+) -> tuple[str, tuple[Attachment, ...]]:
+    """The text to type and the files to attach for `prompt` and `attachments`.
+
+    A prompt longer than the message box takes (`max_chars`, BRIDGE_MAX_PROMPT_CHARS) goes
+    whole as a Markdown file with a short lead-in typed, the way the web app turns a long
+    paste into an attachment: never cut, never refused.
+    """
+    files = tuple(attachments)
+    if len(prompt) > max_chars:
+        pasted = Attachment(PROMPT_FILE, "text/markdown", prompt.encode("utf-8"))
+        return LONG_PROMPT_LEAD_IN, (pasted, *files)
+    if files and not prompt.strip():
+        return FILES_ONLY_PROMPT, files
+    return prompt, files

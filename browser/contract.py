@@ -88,6 +88,30 @@ class BrowserInfo:
     """When the session says it ends, as last read; None before the first read."""
 
 
+LIST_PAGE = 28
+"""Chats per page of the history list, as ChatGPT's sidebar asks for them."""
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One entry of the account's history list."""
+
+    id: str
+    title: str | None
+    updated: datetime | None
+    """When the chat last changed (else when it was created), in UTC; None if unsaid."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message of a chat as the person sees it: a prompt they typed or an answer."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    model: str | None = None
+    """The model that wrote an answer (None for prompts, or when the chat does not say)."""
+
+
 class Turn(Protocol):
     """One question being answered: iterate it for Markdown deltas, in order.
 
@@ -178,6 +202,17 @@ class Bridge(Protocol):
 
     def quotas(self) -> list[Quota]:
         """The account's remaining quotas, as the last answer's `limits_progress` said."""
+        ...
+
+    async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
+        """The account's most recently changed chats, newest first, as the sidebar lists
+        them (temporary chats are never listed)."""
+        ...
+
+    async def read_conversation(self, conversation_id: str) -> list[StoredMessage]:
+        """One chat's prompts and answers, oldest first (its newest turns when it is long).
+
+        Raises `ConversationNotFoundError` when the account has no such chat."""
         ...
 
     async def whoami(self) -> str | None:

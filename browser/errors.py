@@ -59,19 +59,6 @@ class BusyError(BridgeError):
         )
 
 
-class PromptTooLongError(BridgeError):
-    """The prompt is longer than ChatGPT's message box takes: refused before typing."""
-
-    def __init__(self, length: int, limit: int) -> None:
-        self.length = length
-        self.limit = limit
-        super().__init__(
-            f"The prompt has {length} characters, more than the {limit} ChatGPT's message box "
-            "takes (BRIDGE_MAX_PROMPT_CHARS). Nothing was typed or sent; shorten it or split "
-            "it into several messages."
-        )
-
-
 class AttachmentError(BridgeError):
     """A file could not be attached: refused before Send, so nothing was sent.
 
@@ -84,16 +71,22 @@ class AttachmentError(BridgeError):
 
 
 class AttachmentRejectedError(AttachmentError):
-    """ChatGPT does not take files of this type (the page refused it)."""
+    """ChatGPT refused the file: its type, or the page's own reason (`reason`)."""
 
     def __init__(self, name: str, mime_type: str, reason: str | None = None) -> None:
         self.mime_type = mime_type
-        why = f" ({reason})" if reason else ""
-        super().__init__(
-            name,
-            f"ChatGPT does not accept the file {name!r} of type {mime_type}{why}. Nothing was "
-            "sent; convert it to a supported type (PDF, text, an image...) and try again.",
-        )
+        self.reason = reason
+        if reason:
+            message = (
+                f"ChatGPT refused the file {name!r} ({mime_type}): {reason.rstrip('.')}. "
+                "Nothing was sent; change the file (another type, smaller) and try again."
+            )
+        else:
+            message = (
+                f"ChatGPT does not accept the file {name!r} of type {mime_type}. Nothing was "
+                "sent; convert it to a supported type (PDF, text, an image...) and try again."
+            )
+        super().__init__(name, message)
 
 
 class AttachmentTooLargeError(AttachmentError):
@@ -119,6 +112,17 @@ class AttachmentUploadError(AttachmentError):
             name,
             f"Uploading the file {name!r} to ChatGPT failed: {reason}. Nothing was sent; "
             "try again in a moment.",
+        )
+
+
+class ConversationNotFoundError(BridgeError):
+    """No chat of that id in the account: nothing was sent."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(
+            f"ChatGPT has no conversation {conversation_id!r} in this account (or it was "
+            "deleted). Check the id: it is the <id> of chatgpt.com/c/<id>."
         )
 
 

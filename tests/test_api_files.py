@@ -15,7 +15,7 @@ import pytest
 from app.db import open_database
 from app.files import GENERATED, FileStore
 from tests.api_support import Api, module_fake_api
-from tests.schemas import validate_more
+from tests.schemas import MORE, validate
 
 api = module_fake_api("files", file_max_mb=0.01)
 
@@ -36,13 +36,13 @@ async def test_upload_list_retrieve_download_delete(api: Api) -> None:
         len(data),
         "batch",
     )
-    validate_more(await _raw(api, "GET", f"/v1/files/{uploaded.id}"), "OpenAIFile")
+    validate(await _raw(api, "GET", f"/v1/files/{uploaded.id}"), "OpenAIFile", MORE)
 
     other = await client.files.create(file=("notes.txt", b"hello"), purpose="user_data")
     listed = [f.id async for f in client.files.list()]
     assert listed[:2] == [other.id, uploaded.id]  # newest first, as OpenAI lists them
     assert [f.id async for f in client.files.list(purpose="batch")] == [uploaded.id]
-    validate_more(await _raw(api, "GET", "/v1/files"), "ListFilesResponse")
+    validate(await _raw(api, "GET", "/v1/files"), "ListFilesResponse", MORE)
 
     page = await client.files.list(limit=1, order="asc")
     assert page.has_more and len(page.data) == 1

@@ -13,7 +13,7 @@ import pytest
 from browser.generated import GeneratedFile
 from tests.api_support import Api, Asks, module_fake_api
 from tests.fakes.bridge import Answer
-from tests.schemas import validate_more
+from tests.schemas import MORE, validate
 
 PNG = b"\x89PNG\r\n\x1a\nfake picture bytes"
 api = module_fake_api("images", generated_keep_mb=0.0001)  # about 100 bytes kept
@@ -88,7 +88,7 @@ async def test_images_generate_gives_a_url_and_matches_openais_schema(api: Api) 
             "/v1/images/generations", json={"prompt": "a fox", "model": "dall-e-3"}
         )
     body = response.json()
-    validate_more(body, "ImagesResponse")
+    validate(body, "ImagesResponse", MORE)
     async with httpx.AsyncClient() as http:
         assert (await http.get(body["data"][0]["url"])).content == PNG
 

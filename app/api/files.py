@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from app.api.errors import APIError, invalid_request
-from app.api.routes import require_api_key
-from app.api.routing import OpenAIRoute
+from app.api.routing import openai_router
 from app.files import UPLOAD_PURPOSES, FileStore, FileTooLargeError, StoredFile, UnknownFileError
 from app.services import services
 
-router = APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_api_key)])
+router = openai_router()
 
 
 def _store(request: Request) -> FileStore:

@@ -15,18 +15,18 @@ import re
 import time
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.errors import APIError, api_error_from, invalid_request, unsupported
-from app.api.routes import require_api_key, shelf
-from app.api.routing import OpenAIRoute
+from app.api.routes import shelf
+from app.api.routing import openai_router
 from app.api.schemas import validation_error
 from app.services import services
 from browser.contract import AskOptions
 from browser.errors import BridgeError
 
-router = APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_api_key)])
+router = openai_router()
 
 OPENAI_IMAGE_MODELS = re.compile(r"^(dall-e-|gpt-image-)")
 """OpenAI's own image models: ChatGPT picks its image tool itself, so these ask for nothing."""

@@ -121,9 +121,14 @@ class FileStore:
         mime: str | None = None,
         *,
         expires_at: int | None = None,
+        capped: bool = True,
     ) -> StoredFile:
-        """Store `data`; raises FileTooLargeError past the size cap (nothing stored then)."""
-        if len(data) > self.max_bytes:
+        """Store `data`; raises FileTooLargeError past the size cap (nothing stored then).
+
+        `capped=False` is for the bridge's own output that must not be lost to the upload
+        cap (a batch's results); whatever a client or ChatGPT sends stays capped.
+        """
+        if capped and len(data) > self.max_bytes:
             raise FileTooLargeError(len(data), self.max_bytes)
         name = _safe_name(filename)
         record = StoredFile(

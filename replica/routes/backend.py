@@ -4,6 +4,7 @@ sentinel preflights, the WebSocket address and generated pictures."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from fastapi.responses import Response
 
 from replica import pictures
 from replica.catalog import models_payload
-from replica.errors import NOT_FOUND, ReplicaError
+from replica.errors import NOT_FOUND, ReplicaError, must_find
 from replica.state import Guarded, Replica, ReplicaDep
 from replica.store import Conversation
 
@@ -25,10 +26,7 @@ EXPIRED = (
 
 
 def found(replica: Replica, conversation_id: str) -> Conversation:
-    conversation = replica.store.conversations.get(conversation_id)
-    if conversation is None:
-        raise ReplicaError(404, NOT_FOUND)
-    return conversation
+    return must_find(replica.store.conversations, conversation_id, NOT_FOUND)
 
 
 @router.get("/models")
@@ -38,12 +36,30 @@ async def models(replica: Guarded) -> dict[str, Any]:
 
 @router.get("/conversations")
 async def conversations(replica: Guarded, offset: int = 0, limit: int = 28) -> dict[str, Any]:
+    """The sidebar's history list: last changed first, times as ISO strings (docs/replica.md,
+    "History list")."""
     listed = replica.store.listed()
     items = [
-        {"id": c.id, "title": c.title, "create_time": c.create_time, "update_time": None}
+        {
+            "id": c.id,
+            "title": c.title,
+            "create_time": _iso(c.create_time),
+            "update_time": _iso(c.update_time),
+        }
         for c in listed[offset : offset + limit]
     ]
-    return {"items": items, "total": len(listed), "limit": limit, "offset": offset}
+    return {
+        "items": items,
+        "total": len(listed),
+        "limit": limit,
+        "offset": offset,
+        "has_missing_conversations": False,
+    }
+
+
+def _iso(seconds: float) -> str:
+    """`2023-04-06T19:55:21.620368` as the list writes times: UTC, without a zone."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat()
 
 
 @router.get("/conversations/{conversation_id}")
@@ -88,7 +104,7 @@ async def websocket_address(request: Request, replica: Guarded) -> dict[str, str
 
 
 def _download(replica: Replica, file_id: str) -> dict[str, str]:
-    if replica.store.picture(file_id) is None:
+    if _stored(replica, file_id) is None:
         raise ReplicaError(404, NOT_FOUND)
     ttl = replica.options.image_link_ttl_ms / 1000
     return {"status": "success", "download_url": pictures.signed_path(file_id, ttl)}
@@ -109,9 +125,19 @@ async def attachment_download(replica: Guarded, conversation_id: str, file_id: s
 
 @router.get("/estuary/content")
 async def estuary_content(replica: ReplicaDep, id: str, ts: int = 0, sig: str = "") -> Response:
-    """The bytes, without a Bearer token, while the link's signature holds and it has not
-    expired; afterwards 403, as an expired signed link is (ask for a new one)."""
-    data = replica.store.picture(id)
-    if data is None or not pictures.link_valid(id, ts, sig):
+    """The bytes (an uploaded file's, or the picture an image turn drew), without a Bearer
+    token, while the link's signature holds and it has not expired; afterwards 403, as an
+    expired signed link is (ask for a new one)."""
+    found = _stored(replica, id)
+    if found is None or not pictures.link_valid(id, ts, sig):
         return Response(EXPIRED, status_code=403, media_type="application/xml")
-    return Response(data, media_type="image/png")
+    data, mime_type = found
+    return Response(data, media_type=mime_type)
+
+
+def _stored(replica: Replica, file_id: str) -> tuple[bytes, str] | None:
+    upload = replica.store.uploads.get(file_id)
+    if upload is not None and upload.data is not None:
+        return upload.data, upload.mime_type
+    data = replica.store.picture(file_id)
+    return (data, "image/png") if data is not None else None

@@ -10,6 +10,9 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
+Chats live in `chats` (id -> messages, newest last): every ask that is not temporary adds its
+prompt and answer, as ChatGPT's history does, and a test may add its own; `conversations()`
+lists them newest first and `read_conversation()` reads one (`history_error` makes both fail).
 An event among the deltas (`Answer(Progress("reasoning", "Thinking"), "Hi")`) joins the
 turn's `events` when it is reached, and `updates()` yields it in its place.
 `Answer(files=(GeneratedFile(...),))` is what ChatGPT drew: the turn's `files` once the
@@ -37,11 +40,14 @@ from dataclasses import dataclass, field
 
 from browser.attachments import Attachment, check_sizes
 from browser.contract import (
+    LIST_PAGE,
     AskOptions,
     BridgeState,
     BrowserInfo,
+    ConversationSummary,
     FinishReason,
     OnSend,
+    StoredMessage,
     Update,
     ask_options,
 )
@@ -50,6 +56,7 @@ from browser.errors import (
     AttachmentUploadError,
     BridgeError,
     BusyError,
+    ConversationNotFoundError,
 )
 from browser.events import ModelUsed, Quota, TurnEvent
 from browser.generated import GeneratedFile
@@ -202,6 +209,10 @@ class FakeBridge:
     """The `thinking_efforts` of a slug of `model_slugs` (`model_infos()`)."""
     quota_values: list[Quota] = field(default_factory=list)
     """What `quotas()` reports."""
+    chats: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    """The account's history: chat id -> its messages (insertion order: oldest chat first)."""
+    history_error: BridgeError | None = None
+    """Raised by `conversations()` and `read_conversation()` while set."""
     rejected_types: set[str] = field(default_factory=set)
     """MIME types the "page" refuses: an ask with such a file raises
     `AttachmentRejectedError` (nothing sent), as the real page's refusal does."""
@@ -266,6 +277,8 @@ class FakeBridge:
             turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto", ask.model)
             self.turns.append(turn)
             yield turn
+            if not ask.temporary:
+                self._remember(conversation_id, ask.prompt, turn)
         finally:
             if self.release_delay:
                 await asyncio.sleep(self.release_delay)  # the real one saves and frees the tab
@@ -273,6 +286,12 @@ class FakeBridge:
                 self._busy -= 1
                 self._free.notify()
             self.released += 1
+
+    def _remember(self, conversation_id: str, prompt: str, turn: FakeTurn) -> None:
+        """The exchange joins its chat, which becomes the newest, as in ChatGPT's sidebar."""
+        messages = self.chats.pop(conversation_id, [])
+        answer = StoredMessage("assistant", turn.text, turn.answered_by)
+        self.chats[conversation_id] = [*messages, StoredMessage("user", prompt), answer]
 
     def _rejected(self, attachments: tuple[Attachment, ...]) -> BridgeError | None:
         for attachment in attachments:
@@ -311,6 +330,19 @@ class FakeBridge:
     def quotas(self) -> list[Quota]:
         return list(self.quota_values)
 
+    async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
+        if self.history_error is not None:
+            raise self.history_error
+        newest = list(self.chats.items())[::-1][:limit]
+        return [ConversationSummary(cid, _title(messages), None) for cid, messages in newest]
+
+    async def read_conversation(self, conversation_id: str) -> list[StoredMessage]:
+        if self.history_error is not None:
+            raise self.history_error
+        if conversation_id not in self.chats:
+            raise ConversationNotFoundError(conversation_id)
+        return list(self.chats[conversation_id])
+
     async def whoami(self) -> str | None:
         return self.who
 
@@ -322,3 +354,8 @@ class FakeBridge:
 
     def browser_info(self) -> BrowserInfo:
         return self.info
+
+
+def _title(messages: list[StoredMessage]) -> str | None:
+    """A title as ChatGPT would make one: here, the start of the first prompt."""
+    return messages[0].text[:40] if messages else None
