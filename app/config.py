@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     # Largest file `/v1/files` stores (uploads, batch output, drawn images), in MB.
     file_max_mb: float = Field(100.0, gt=0, validation_alias="BRIDGE_FILE_MAX_MB")
+    # What the pictures ChatGPT drew may take in the file store, in MB: the oldest go first.
+    generated_keep_mb: float = Field(500.0, gt=0, validation_alias="BRIDGE_GENERATED_KEEP_MB")
     # Called (POST, signed) when a batch ends; see docs/api.md "Batches".
     batch_webhook_url: str | None = Field(None, validation_alias="BRIDGE_BATCH_WEBHOOK_URL")
     batch_webhook_secret: SecretStr | None = Field(
@@ -176,6 +178,10 @@ class Settings(BaseSettings):
     @property
     def file_max_bytes(self) -> int:
         return int(self.file_max_mb * 1024 * 1024)
+
+    @property
+    def generated_keep_bytes(self) -> int:
+        return int(self.generated_keep_mb * 1024 * 1024)
 
     @property
     def fetch_max_bytes(self) -> int:

@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from browser.attachments import Attachment
 from browser.contract import AskOptions
-from browser.errors import BridgeError, RateLimitedError
+from browser.errors import AttachmentError, BridgeError, RateLimitedError
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
+from slackbot.files_out import DRAWING_STATUS, IMAGE_ONLY, is_drawing, post_files
 from slackbot.mrkdwn import escape
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -51,9 +54,11 @@ class JobRunner:
         client: AsyncWebClient,
         settings: SlackSettings,
         streaming: Streaming,
+        shared_files: SharedFiles,
         update_interval: float = 1.0,
     ) -> None:
         self._store = store
+        self._shared_files = shared_files
         self._bridge = bridge
         self._client = client
         self._settings = settings
@@ -157,7 +162,8 @@ class JobRunner:
             return
         if job.model or thread is None:
             await self._store.save_thread(job.channel, job.thread_ts, model=model)
-        if not job.prompt:
+        attachments = await self._attachments(job)
+        if not job.prompt and not attachments:
             await self._post(job, _no_question_reply(job, model))
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
@@ -177,7 +183,8 @@ class JobRunner:
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            conversation_id = thread.conversation_id if thread else None
+            await self._ask(job, writer, conversation_id, model, attachments)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -186,11 +193,31 @@ class JobRunner:
                 await asyncio.wait_for(writer.close(), 5)
             raise
 
+    async def _attachments(self, job: Job) -> list[Attachment]:
+        """The message's files, downloaded; those left out are named in the thread."""
+        if not job.attachments:
+            return []
+        fetched = await self._shared_files.fetch(job.channel, job.ts)
+        reply = fetched.reply()
+        if reply:
+            await self._post(job, reply)
+        return fetched.attachments
+
     async def _ask(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+        self,
+        job: Job,
+        writer: AnswerWriter,
+        conversation_id: str | None,
+        model: str,
+        attachments: list[Attachment],
     ) -> None:
         try:
-            turn = await self._stream(job, writer, conversation_id, model)
+            while True:
+                try:
+                    turn = await self._stream(job, writer, conversation_id, model, attachments)
+                    break
+                except AttachmentError as error:  # refused before Send: nothing was sent
+                    attachments = await self._without_refused(job, attachments, error)
         except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
@@ -203,11 +230,33 @@ class JobRunner:
             return
         finally:
             self._turns.pop(job.id, None)
-        await writer.finish(turn.text, footer=self._footer(job, turn, model))
+        text = turn.text or (IMAGE_ONLY if turn.files else "")
+        await writer.finish(text, footer=self._footer(job, turn, model))
+        failed_upload = await post_files(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files
+        )
+        if failed_upload:
+            await self._post(job, f":warning: {escape(failed_upload)}")
         await self._store.set_state(job.id, JobState.ANSWERED)
 
+    async def _without_refused(
+        self, job: Job, attachments: list[Attachment], error: AttachmentError
+    ) -> list[Attachment]:
+        """The files but the one ChatGPT refused, named in the thread; re-raises when nothing
+        would be left to ask."""
+        rest = without(attachments, error.name)
+        if len(rest) == len(attachments) or not (rest or job.prompt):
+            raise error
+        await self._post(job, f":paperclip: {problem(error.name, str(error))} Asking without it.")
+        return rest
+
     async def _stream(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+        self,
+        job: Job,
+        writer: AnswerWriter,
+        conversation_id: str | None,
+        model: str,
+        attachments: list[Attachment],
     ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         saved = conversation_id
@@ -215,7 +264,6 @@ class JobRunner:
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
-
 
         async def sending() -> None:
             # The job waited `queued` (a restart would answer it); from here it may be sent.
@@ -225,16 +273,21 @@ class JobRunner:
 
         # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
-            job.prompt,
+            job.prompt or FILE_ONLY_PROMPT,
             conversation_id=conversation_id,
             options=_options(ask_model),
             patient=True,
             on_send=sending,
+            attachments=attachments,
         ) as turn:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:  # pressed while the prompt was being typed
                 self._cancel(turn)
-            async for _delta in turn:
+            async for update in turn.updates():
+                if not isinstance(update, str):
+                    if is_drawing(update):
+                        await writer.show_status(DRAWING_STATUS)
+                    continue
                 if not delivered:
                     delivered = True
                     await self._store.set_state(job.id, JobState.DELIVERED)
@@ -292,8 +345,6 @@ class JobRunner:
         link = self._link(turn.conversation_id)
         if link:
             items.append(link)
-        if job.attachments:
-            items.append("Attachments are not supported yet: only the text was sent")
         return " · ".join(items)
 
     async def _report_interrupted(self, job: Job) -> None:
@@ -350,7 +401,5 @@ def _no_question_reply(job: Job, model: str) -> str:
     if job.model:
         return f"This thread now uses the model *{escape(model)}*. Ask your question here."
     if job.attachments:
-        return (
-            "Attachments are not supported yet: write your question as text and I will ask ChatGPT."
-        )
+        return "None of the files could be given to ChatGPT; ask your question as text instead."
     return "Ask me anything: write your question after the mention, or in this thread."

@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from slackbot.files_in import SharedFiles
 from slackbot.jobs import JobRunner
 from slackbot.routing import BotIdentity, Route, question, route
 from slackbot.settings import SlackSettings
@@ -24,7 +25,15 @@ logger = logging.getLogger(__name__)
 
 
 class Listeners:
-    def __init__(self, *, settings: SlackSettings, store: SlackStore, runner: JobRunner) -> None:
+    def __init__(
+        self,
+        *,
+        settings: SlackSettings,
+        store: SlackStore,
+        runner: JobRunner,
+        shared_files: SharedFiles,
+    ) -> None:
+        self._shared_files = shared_files
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
         self._store = store
@@ -51,6 +60,7 @@ class Listeners:
             return
         team_id = body.get("team_id")
         asked = question(event, bot=bot, team_id=team_id if isinstance(team_id, str) else None)
+        await self._shared_files.remember(event)  # before the job: a runner may take it at once
         job = await self._store.accept(asked)
         if job is None:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])

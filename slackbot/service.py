@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slackbot.database import Database
+from slackbot.files_in import SharedFiles
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
 from slackbot.settings import SlackSettings
@@ -97,6 +98,9 @@ class SlackService:
             process_before_response=True,
         )
         self.store = SlackStore(db)
+        self.shared_files = SharedFiles(
+            db, settings.slack_bot_token.get_secret_value(), settings.file_max_bytes
+        )
         self.streaming = Streaming()
         self.runner = JobRunner(
             store=self.store,
@@ -104,9 +108,15 @@ class SlackService:
             client=self.client,
             settings=settings,
             streaming=self.streaming,
+            shared_files=self.shared_files,
             update_interval=update_interval,
         )
-        Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
+        Listeners(
+            settings=settings,
+            store=self.store,
+            runner=self.runner,
+            shared_files=self.shared_files,
+        ).register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
@@ -115,6 +125,7 @@ class SlackService:
 
     async def start(self) -> None:
         await self.store.setup()
+        await self.shared_files.setup()
         await self._identify()
         if self.mode == "socket" and self._settings.slack_app_token is not None:
             self._socket = AsyncSocketModeHandler(

@@ -17,3 +17,9 @@ class SlackSettings(Protocol):
     slack_api_url: str | None
     slack_answer_bots: bool
     slack_channel_models: dict[str, str]
+
+    @property
+    def file_max_bytes(self) -> int:
+        """The largest file the bridge takes (BRIDGE_FILE_MAX_MB): shared files past it are
+        refused in the thread."""
+        ...

@@ -334,6 +334,10 @@ class AnswerWriter:
         self.messages.append(ts)
         return ts
 
+    async def show_status(self, status: str) -> None:
+        """Say under the thread what ChatGPT is doing (e.g. drawing), until the answer ends."""
+        await self._set_status(status)
+
     async def _set_status(self, status: str) -> None:
         """The "is thinking…" line under the thread; a nicety, so failures are ignored."""
         try:
