@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -22,8 +23,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.contract import AskOptions
 from browser.errors import BridgeError, RateLimitedError
+from browser.events import Title
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.mrkdwn import escape
+from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
 from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
@@ -51,6 +55,7 @@ class JobRunner:
         client: AsyncWebClient,
         settings: SlackSettings,
         streaming: Streaming,
+        sessions: Sessions,
         update_interval: float = 1.0,
     ) -> None:
         self._store = store
@@ -58,6 +63,7 @@ class JobRunner:
         self._client = client
         self._settings = settings
         self._streaming = streaming
+        self._sessions = sessions
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
@@ -102,6 +108,11 @@ class JobRunner:
         if turn is not None:
             self._cancel(turn)
         return True
+
+    def stop_thread(self, channel: str, thread_ts: str) -> bool:
+        """Slack's native Stop in a thread: stop the question being answered there."""
+        queue = self._queues.get((channel, thread_ts))
+        return bool(queue) and self.request_stop(queue[0].id)
 
     def _cancel(self, turn: Turn) -> None:
         task = asyncio.create_task(turn.cancel(), name="slack-stop")
@@ -161,15 +172,28 @@ class JobRunner:
             await self._post(job, _no_question_reply(job, model))
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
+        prompt = job.prompt
+        if job.channel.startswith("D") and job.user_id and asks_about_channel(prompt):
+            try:
+                seen = await self._store.context(job.user_id)
+                prompt = await with_channel(self._client, seen, prompt)
+            except ContextUnavailable as unavailable:
+                await self._post(job, f":information_source: {unavailable}")
+                await self._store.set_state(job.id, JobState.ANSWERED)
+                return
+        status = ThreadStatus(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, sessions=self._sessions
+        )
         writer = AnswerWriter(
             self._client,
             channel=job.channel,
             thread_ts=job.thread_ts,
             recipient=Recipient(job.user_id, job.team_id),
             streaming=self._streaming,
+            status=status,
             interval=self._update_interval,
         )
-        await writer.open(job.id)
+        await writer.open(job.id, title=None if thread and thread.conversation_id else job.prompt)
         try:
             if self._bridge.is_busy():
                 await self._post(
@@ -177,7 +201,8 @@ class JobRunner:
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            conversation_id = thread.conversation_id if thread else None
+            await self._ask(replace(job, prompt=prompt), writer, conversation_id, model)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -216,7 +241,6 @@ class JobRunner:
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
 
-
         async def sending() -> None:
             # The job waited `queued` (a restart would answer it); from here it may be sent.
             if job.id in self._stop_requested:
@@ -234,7 +258,11 @@ class JobRunner:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:  # pressed while the prompt was being typed
                 self._cancel(turn)
-            async for _delta in turn:
+            async for update in turn.updates():
+                if isinstance(update, Title):
+                    await writer.status.rename(update.text)
+                if not isinstance(update, str):
+                    continue
                 if not delivered:
                     delivered = True
                     await self._store.set_state(job.id, JobState.DELIVERED)

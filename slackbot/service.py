@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from slackbot.database import Database
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
+from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
 from slackbot.writer import Streaming, slack_error
@@ -98,15 +99,20 @@ class SlackService:
         )
         self.store = SlackStore(db)
         self.streaming = Streaming()
+        self.sessions = Sessions()
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
             client=self.client,
             settings=settings,
             streaming=self.streaming,
+            sessions=self.sessions,
             update_interval=update_interval,
         )
-        Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
+        self.listeners = Listeners(
+            settings=settings, store=self.store, runner=self.runner, client=self.client
+        )
+        self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
@@ -128,6 +134,7 @@ class SlackService:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
+        await self.listeners.close()
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:
@@ -159,6 +166,7 @@ class SlackService:
             "bot_user_id": self.bot_user_id,
             "pending_jobs": self.runner.pending,
             "native_streaming": self.streaming.enabled,
+            "agent_sessions": self.sessions.enabled,
         }
 
     async def _identify(self) -> None:

@@ -11,7 +11,9 @@ service to edits; a stream that expires (`message_not_in_streaming_state`) is fi
 
 A separate control message carries the Stop button while the answer is written: a streamed
 message cannot hold buttons until it is finished, and the control message is deleted at the
-end so the thread keeps only the answer, which ends with a small footer (model, link).
+end so the thread keeps only the answer, which ends with a small footer (model, link). In
+the agent DM, where the thread's session shows Slack's own Stop button (`session.py`), the
+control message is left out.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -28,6 +30,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.mrkdwn import escape, markdown_to_mrkdwn
 from slackbot.split import SLACK_TEXT_LIMIT, Splitter, split_text
+
+if TYPE_CHECKING:
+    from slackbot.session import ThreadStatus
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +104,7 @@ class AnswerWriter:
         thread_ts: str,
         recipient: Recipient,
         streaming: Streaming,
+        status: ThreadStatus,
         interval: float = UPDATE_INTERVAL,
         limit: int = SLACK_TEXT_LIMIT,
     ) -> None:
@@ -107,6 +113,8 @@ class AnswerWriter:
         self._thread_ts = thread_ts
         self._recipient = recipient
         self._streaming = streaming
+        self.status = status
+        """The thread's session: working, titled, done."""
         self._interval = interval
         self._splitter = Splitter(limit)
         self._message = _Message()
@@ -118,9 +126,14 @@ class AnswerWriter:
         self.messages: list[str] = []
         """Timestamps of the answer's messages, in order."""
 
-    async def open(self, job_id: int) -> None:
-        """Show at once that the question was taken, with a Stop button."""
-        await self._set_status("is thinking…")
+    async def open(self, job_id: int, title: str | None = None) -> None:
+        """Show at once that the question was taken, with a Stop button.
+
+        `title` names a new session (the question's first line) until ChatGPT's own title.
+        """
+        native = await self.status.working(title)
+        if native and self._channel.startswith("D"):
+            return  # the agent DM: Slack's own Stop button shows in the session
         try:
             response = await self._client.chat_postMessage(
                 channel=self._channel,
@@ -172,7 +185,7 @@ class AnswerWriter:
                     await self._client.chat_update(
                         channel=self._channel, ts=ts, text="Finished.", blocks=[]
                     )
-        await self._set_status("")
+        await self.status.done()
 
     async def _stop_loop(self) -> None:
         self._closing.set()
@@ -238,6 +251,7 @@ class AnswerWriter:
             return
         self._message = _Message(ts=response.get("ts"), streaming=True, sent=len(text))
         self.messages.append(str(response.get("ts")))
+        self.status.shown()
 
     async def _start_update(self, text: str) -> None:
         mrkdwn = markdown_to_mrkdwn(text)
@@ -332,16 +346,8 @@ class AnswerWriter:
         )
         ts = str(response.get("ts"))
         self.messages.append(ts)
+        self.status.shown()
         return ts
-
-    async def _set_status(self, status: str) -> None:
-        """The "is thinking…" line under the thread; a nicety, so failures are ignored."""
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=self._channel, thread_ts=self._thread_ts, status=status
-            )
-        except SlackApiError as error:
-            logger.debug("assistant.threads.setStatus failed: %s", slack_error(error))
 
 
 def control_blocks(job_id: int) -> list[dict[str, Any]]:

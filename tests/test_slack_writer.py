@@ -96,10 +96,10 @@ async def test_an_expired_stream_is_finished_with_edits(run_slack: RunSlack) -> 
 async def test_slack_rate_limits_are_waited_out(run_slack: RunSlack) -> None:
     async with run_slack(slack_channels=[CHANNEL]) as app:
         app.slack.rate_limit("chat.postMessage", count=1, retry_after=1)
-        app.slack.rate_limit("assistant.threads.setStatus", count=1, retry_after=1)
+        app.slack.rate_limit("agents.sessions.setStatus", count=1, retry_after=1)
         messages = await _ask(app, "patience")
         assert "You said: patience" in text_of(messages)
-        for method in ("chat.postMessage", "assistant.threads.setStatus"):
+        for method in ("chat.postMessage", "agents.sessions.setStatus"):
             statuses = [call.status for call in app.slack.calls_to(method)]
             assert statuses[:2] == [429, 200]
 
