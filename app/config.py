@@ -106,6 +106,10 @@ class Settings(BaseSettings):
         validation_alias="SLACK_SUGGESTED_PROMPTS",
     )
 
+    # An answer that took longer (seconds) ends with a mention of the asker, which notifies
+    # them (streamed text does not); 0: never.
+    slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")
+
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
 

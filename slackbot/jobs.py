@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.contract import AskOptions
 from browser.errors import BridgeError, RateLimitedError
-from browser.events import Title
+from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.mrkdwn import escape
@@ -214,6 +214,7 @@ class JobRunner:
     async def _ask(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
     ) -> None:
+        started = time.monotonic()
         try:
             turn = await self._stream(job, writer, conversation_id, model)
         except _StoppedBeforeSend:
@@ -230,6 +231,7 @@ class JobRunner:
             self._turns.pop(job.id, None)
         await writer.finish(turn.text, footer=self._footer(job, turn, model))
         await self._store.set_state(job.id, JobState.ANSWERED)
+        await self._notify(job, time.monotonic() - started)
 
     async def _stream(
         self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
@@ -261,6 +263,8 @@ class JobRunner:
             async for update in turn.updates():
                 if isinstance(update, Title):
                     await writer.status.rename(update.text)
+                elif isinstance(update, Progress):
+                    writer.step(update)
                 if not isinstance(update, str):
                     continue
                 if not delivered:
@@ -277,6 +281,17 @@ class JobRunner:
                 job.channel, job.thread_ts, conversation_id=turn.conversation_id, model=model
             )
         return turn
+
+    async def _notify(self, job: Job, took: float) -> None:
+        """A long answer ends with a mention: streamed text and edits notify nobody."""
+        after = self._settings.slack_notify_after
+        if not after or took < after or not job.user_id:
+            return
+        minutes = max(1, round(took / 60))
+        with suppress(SlackApiError):
+            await self._post(
+                job, f"<@{job.user_id}> ChatGPT's answer is above (it took about {minutes} min)."
+            )
 
     async def _refuse_model(self, model_id: str | None) -> str | None:
         """Why a `model:` line cannot be used, listing the account's choices; None if it can.

@@ -20,3 +20,4 @@ class SlackSettings(Protocol):
     slack_owner: str | None
     slack_allowed_users: list[str]
     slack_suggested_prompts: list[dict[str, str]]
+    slack_notify_after: float

@@ -182,3 +182,17 @@ async def test_only_the_owner_and_allowed_users_and_only_our_team(run_slack: Run
     assert app.bridge.prompts == ["from the owner", "from a friend"]
     assert "SLACK_ALLOWED_USERS" in refusal[0].text and f"<@{USER_ID}>" in refusal[0].text
     assert not app.slack.thread(DM, foreign["ts"])
+
+
+async def test_a_long_answer_ends_with_a_mention_that_notifies(run_slack: RunSlack) -> None:
+    bridge = FakeBridge()
+    bridge.script(Answer("Slow", " and steady", delay=0.05))
+    async with run_slack(bridge, slack_notify_after=0.05) as app:
+        event, _ = await _ask(app, "take your time")
+        await wait_for(lambda: app.pending() == 0)
+        last = app.slack.thread(DM, event["ts"])[-1]
+        assert last.text.startswith(f"<@{USER_ID}> ChatGPT's answer is above")
+    async with run_slack(FakeBridge()) as app:  # the default: two minutes
+        event, _ = await _ask(app, "quick one")
+        await wait_for(lambda: app.pending() == 0)
+    assert not [m for m in app.slack.thread(DM, event["ts"]) if "<@" in m.text]
