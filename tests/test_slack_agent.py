@@ -19,6 +19,7 @@ from browser.events import Progress, Title
 from slackbot.session import Sessions, ThreadStatus
 from tests.fakes.bridge import Answer, FakeBridge
 from tests.fixtures.slack_api import (
+    APP_TOKEN,
     BOT_TOKEN,
     USER_ID,
     FakeSlack,
@@ -196,3 +197,19 @@ async def test_a_long_answer_ends_with_a_mention_that_notifies(run_slack: RunSla
         event, _ = await _ask(app, "quick one")
         await wait_for(lambda: app.pending() == 0)
     assert not [m for m in app.slack.thread(DM, event["ts"]) if "<@" in m.text]
+
+
+async def test_the_agent_events_over_socket_mode(run_slack: RunSlack) -> None:
+    socket = {"slack_app_token": APP_TOKEN, "slack_signing_secret": None}
+    async with run_slack(**socket) as app:
+        slack = app.slack
+        await wait_for(lambda: slack.socket_connected, timeout=30)
+        opened = {"type": "app_home_opened", "user": USER_ID, "channel": DM, "tab": "messages"}
+        envelope = slack.send_envelope("events_api", event_body(opened))
+        await wait_for(lambda: slack.acked(envelope) and slack.suggested_prompts.get(DM))
+        event = _dm("over the socket")
+        slack.send_envelope("events_api", event_body(event))
+        messages = await answer(slack, DM, event["ts"])
+        await wait_for(lambda: app.pending() == 0)
+    assert "You said: over the socket" in text_of(messages)
+    assert slack.sessions[(DM, event["ts"])]["history"] == ["processing", "active"]
