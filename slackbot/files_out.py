@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.contract import Update
-from browser.events import Progress
 from browser.generated import GeneratedFile
 from slackbot.writer import slack_error
 
@@ -26,14 +24,8 @@ logger = logging.getLogger(__name__)
 ALT_TEXT_LIMIT = 1000
 """Slack's longest `alt_txt`."""
 TITLE_LIMIT = 200
-DRAWING_STATUS = "is drawing an image…"
 IMAGE_ONLY = "_ChatGPT drew this:_"
 """The answer's text when the turn is only a picture (the image tool writes no text)."""
-
-
-def is_drawing(update: Update) -> bool:
-    """ChatGPT's image tool is at work (its card, or the wait for the picture)."""
-    return isinstance(update, Progress) and update.kind == "image"
 
 
 async def post_files(

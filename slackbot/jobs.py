@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -23,10 +24,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from browser.attachments import Attachment
 from browser.contract import AskOptions
 from browser.errors import AttachmentError, BridgeError, RateLimitedError
+from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
-from slackbot.files_out import DRAWING_STATUS, IMAGE_ONLY, is_drawing, post_files
+from slackbot.files_out import IMAGE_ONLY, post_files
 from slackbot.mrkdwn import escape
+from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
 from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
@@ -55,6 +59,7 @@ class JobRunner:
         settings: SlackSettings,
         streaming: Streaming,
         shared_files: SharedFiles,
+        sessions: Sessions,
         update_interval: float = 1.0,
     ) -> None:
         self._store = store
@@ -63,6 +68,7 @@ class JobRunner:
         self._client = client
         self._settings = settings
         self._streaming = streaming
+        self._sessions = sessions
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
@@ -107,6 +113,11 @@ class JobRunner:
         if turn is not None:
             self._cancel(turn)
         return True
+
+    def stop_thread(self, channel: str, thread_ts: str) -> bool:
+        """Slack's native Stop in a thread: stop the question being answered there."""
+        queue = self._queues.get((channel, thread_ts))
+        return bool(queue) and self.request_stop(queue[0].id)
 
     def _cancel(self, turn: Turn) -> None:
         task = asyncio.create_task(turn.cancel(), name="slack-stop")
@@ -167,15 +178,28 @@ class JobRunner:
             await self._post(job, _no_question_reply(job, model))
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
+        prompt = job.prompt
+        if job.channel.startswith("D") and job.user_id and asks_about_channel(prompt):
+            try:
+                seen = await self._store.context(job.user_id)
+                prompt = await with_channel(self._client, seen, prompt)
+            except ContextUnavailable as unavailable:
+                await self._post(job, f":information_source: {unavailable}")
+                await self._store.set_state(job.id, JobState.ANSWERED)
+                return
+        status = ThreadStatus(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, sessions=self._sessions
+        )
         writer = AnswerWriter(
             self._client,
             channel=job.channel,
             thread_ts=job.thread_ts,
             recipient=Recipient(job.user_id, job.team_id),
             streaming=self._streaming,
+            status=status,
             interval=self._update_interval,
         )
-        await writer.open(job.id)
+        await writer.open(job.id, title=None if thread and thread.conversation_id else job.prompt)
         try:
             if self._bridge.is_busy():
                 await self._post(
@@ -184,7 +208,9 @@ class JobRunner:
                     "answered in turn.",
                 )
             conversation_id = thread.conversation_id if thread else None
-            await self._ask(job, writer, conversation_id, model, attachments)
+            await self._ask(
+                replace(job, prompt=prompt), writer, conversation_id, model, attachments
+            )
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -211,6 +237,7 @@ class JobRunner:
         model: str,
         attachments: list[Attachment],
     ) -> None:
+        started = time.monotonic()
         try:
             while True:
                 try:
@@ -238,6 +265,7 @@ class JobRunner:
         if failed_upload:
             await self._post(job, f":warning: {escape(failed_upload)}")
         await self._store.set_state(job.id, JobState.ANSWERED)
+        await self._notify(job, time.monotonic() - started)
 
     async def _without_refused(
         self, job: Job, attachments: list[Attachment], error: AttachmentError
@@ -284,9 +312,11 @@ class JobRunner:
             if job.id in self._stop_requested:  # pressed while the prompt was being typed
                 self._cancel(turn)
             async for update in turn.updates():
+                if isinstance(update, Title):
+                    await writer.status.rename(update.text)
+                elif isinstance(update, Progress):
+                    writer.step(update)
                 if not isinstance(update, str):
-                    if is_drawing(update):
-                        await writer.show_status(DRAWING_STATUS)
                     continue
                 if not delivered:
                     delivered = True
@@ -302,6 +332,17 @@ class JobRunner:
                 job.channel, job.thread_ts, conversation_id=turn.conversation_id, model=model
             )
         return turn
+
+    async def _notify(self, job: Job, took: float) -> None:
+        """A long answer ends with a mention: streamed text and edits notify nobody."""
+        after = self._settings.slack_notify_after
+        if not after or took < after or not job.user_id:
+            return
+        minutes = max(1, round(took / 60))
+        with suppress(SlackApiError):
+            await self._post(
+                job, f"<@{job.user_id}> ChatGPT's answer is above (it took about {minutes} min)."
+            )
 
     async def _refuse_model(self, model_id: str | None) -> str | None:
         """Why a `model:` line cannot be used, listing the account's choices; None if it can.

@@ -28,6 +28,7 @@ from slackbot.database import Database
 from slackbot.files_in import SharedFiles
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
+from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
 from slackbot.writer import Streaming, slack_error
@@ -102,6 +103,7 @@ class SlackService:
             db, settings.slack_bot_token.get_secret_value(), settings.file_max_bytes
         )
         self.streaming = Streaming()
+        self.sessions = Sessions()
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
@@ -109,14 +111,17 @@ class SlackService:
             settings=settings,
             streaming=self.streaming,
             shared_files=self.shared_files,
+            sessions=self.sessions,
             update_interval=update_interval,
         )
-        Listeners(
+        self.listeners = Listeners(
             settings=settings,
             store=self.store,
             runner=self.runner,
             shared_files=self.shared_files,
-        ).register(self.app)
+            client=self.client,
+        )
+        self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
@@ -139,6 +144,7 @@ class SlackService:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
+        await self.listeners.close()
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:
@@ -170,6 +176,7 @@ class SlackService:
             "bot_user_id": self.bot_user_id,
             "pending_jobs": self.runner.pending,
             "native_streaming": self.streaming.enabled,
+            "agent_sessions": self.sessions.enabled,
         }
 
     async def _identify(self) -> None:

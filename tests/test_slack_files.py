@@ -14,7 +14,6 @@ from typing import Any
 from browser.events import Progress
 from browser.generated import GeneratedFile
 from slackbot.files_in import FILE_ONLY_PROMPT
-from slackbot.files_out import DRAWING_STATUS
 from tests.fakes.bridge import Answer, FakeBridge
 from tests.fixtures.slack_api import (
     FakeSlack,
@@ -154,7 +153,5 @@ async def test_a_drawn_picture_is_uploaded_into_the_thread_after_the_text(
         assert methods.index("files.getUploadURLExternal") < complete
         wrote = [i for i, call in enumerate(calls) if "Here it is." in str(call.params)]
         assert wrote and max(wrote) < complete, "the picture comes after the answer's text"
-        statuses = [
-            c.params.get("status") for c in app.slack.calls_to("assistant.threads.setStatus")
-        ]
-        assert DRAWING_STATUS in statuses
+        steps = [(c["title"], c["status"]) for m in thread for c in m.chunks]
+        assert steps[:2] == [("drawing", "in_progress"), ("drawing", "complete")]

@@ -493,3 +493,34 @@ async def test_in_chromium_a_drawn_picture_is_uploaded_into_the_thread(
     assert upload.data == pictures.picture(event["text"])
     assert upload.alt_txt == event["text"] and upload.filename.endswith(".png")
     assert "ChatGPT drew this" in text_of(messages)
+
+
+@pytest.mark.browser
+async def test_in_chromium_the_agent_dm_session_and_slacks_own_stop(
+    slack: FakeSlack, events: SlackEvents, replica: Any
+) -> None:
+    """A DM thread is a session named by ChatGPT's title; Slack's Stop stops the page."""
+    await replica.configure(chunk_delay_ms=120, chunk_chars=8)
+    dm = "DAGENTE2E1"
+    event = message_event(f"words:600 {_token()}", channel=dm, channel_type="im")
+    await events.event(event)
+    await wait_for(
+        lambda: [m for m in slack.answers(dm, event["ts"]) if len(m.text) > 80], timeout=90
+    )
+    assert slack.sessions[(dm, event["ts"])]["status"] == "processing"
+    stopped = {
+        "type": "agent_session_stopped",
+        "channel": dm,
+        "thread_ts": event["ts"],
+        "user": "UHUMAN001",
+        "streaming_message_ts": [],
+        "event_ts": new_ts(),
+    }
+    assert (await events.event(stopped)).status_code == 200
+    messages = await answer(slack, dm, event["ts"], timeout=90)
+    assert "Stopped" in footer_of(messages)
+    stored = await replica.conversation(conversation_of(messages))
+    assert len(words(stored["messages"][-1]["text"])) < 600
+    session = slack.sessions[(dm, event["ts"])]
+    assert session["history"][0] == "processing" and session["status"] == "active"
+    assert session["title"] in (stored["title"], event["text"])
