@@ -73,7 +73,9 @@ PY
 
 install_dependencies() {
     poetry config virtualenvs.in-project true --local
-    if ! poetry install --quiet 2>/dev/null; then install_locked_with_pip; fi
+    # --compile: bytecode now, once, not at every import (machines that set
+    # PYTHONDONTWRITEBYTECODE would otherwise recompile LiteLLM, ~8 s, in every test process).
+    if ! poetry install --quiet --compile 2>/dev/null; then install_locked_with_pip; fi
 }
 
 # chatgpt.com challenges headless browsers: without a screen the bridge runs the browser
