@@ -98,6 +98,9 @@ install_virtual_display
 
 case "${1:-}" in
     "") say "installed. Try: ./install.sh demo" ;;
-    test) shift; poetry run ruff check . && poetry run lint-imports && exec poetry run pytest "$@" ;;
+    # Two workers (pytest-xdist), a test file per worker: most browser tests wait on the
+    # replica's timing, so two run in about the time of one on a 2-core machine.
+    test) shift; poetry run ruff check . && poetry run lint-imports &&
+        exec poetry run pytest -n 2 --dist loadfile "$@" ;;
     *) exec poetry run chatgpt-bridge "$@" ;;
 esac
