@@ -35,7 +35,7 @@ from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
 from browser.session import Session, SessionSettings, first_line
-from browser.turn import BrowserTurn, TurnSettings
+from browser.turn import BrowserTurn, TurnSettings, navigation
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,7 @@ class BrowserBridge:
             finally:
                 await turn.close()
                 self._note_quotas(turn)
+                navigation.prepare(tab, self._settings.chatgpt_url)
 
     async def state(self) -> BridgeState:
         """ready | login_required | challenge | rate_limited | down, checked in a free tab."""
@@ -211,7 +212,7 @@ class BrowserBridge:
                     return BridgeState.CHALLENGE if strong else BridgeState.LOGIN_REQUIRED
                 # Once, never in a loop: a check may pass by itself, and a login made in
                 # another tab since this page loaded shows after a reload.
-                tab.clean, reloaded = False, True
+                tab.clean, tab.document, tab.routes, reloaded = False, None, 0, True
                 await page.reload(wait_until="domcontentloaded")
                 continue
             if state.rate_limit:
@@ -296,9 +297,10 @@ class BrowserBridge:
 
     async def _home(self, tab: Tab, *, fresh: bool = False) -> Page:
         """The tab's page, on ChatGPT (navigating only when it is elsewhere, or `fresh`)."""
+        await navigation.settle(tab)
         page = tab.page
         if fresh or not same_origin(page.url, self._settings.chatgpt_url):
-            tab.clean = False
+            tab.clean, tab.document, tab.routes = False, None, 0
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
 

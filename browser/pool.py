@@ -71,6 +71,14 @@ class Tab:
     turns: int = 0
     """Prompts sent from this tab (health checks do not count)."""
     last_used: float = field(default_factory=time.monotonic)
+    document: tuple[str | None, bool] | None = None
+    """(model, temporary) an in-page "New chat" of this document opens with: set by a full
+    load of the new-chat page; None once the document showed another chat or ran a
+    follow-up (the page adopts a reopened chat's model, a follow-up may pick another)."""
+    routes: int = 0
+    """Routes this document opened in the page: each one stays mounted, hidden."""
+    preparing: asyncio.Task[None] | None = None
+    """A full load started off the request path after a turn; the next turn awaits it."""
 
     def drain(self) -> None:
         """Forget messages left over from earlier turns."""
@@ -78,6 +86,8 @@ class Tab:
             self.events.get_nowait()
 
     def kill(self, kind: str) -> None:
+        if self.preparing is not None:
+            self.preparing.cancel()
         if not self.dead:
             self.dead = True
             self.events.put_nowait({"kind": kind})
