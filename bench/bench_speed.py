@@ -24,9 +24,11 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 
 from bench.person import describe, use_account
@@ -86,7 +88,9 @@ def _row(name: str, seconds: list[float], page_ms: float) -> str:
     ordered = sorted(seconds)
     median = statistics.median(ordered) * 1000
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))] * 1000
-    return f"{name:<26}{len(ordered):>4}{median:>10.0f}{p90:>10.0f}{median - page_ms:>+12.0f}"
+    each = " ".join(f"{value * 1000:.0f}" for value in seconds)
+    row = f"{name:<26}{len(ordered):>4}{median:>10.0f}{p90:>10.0f}{median - page_ms:>+12.0f}"
+    return f"{row}   [{each}]"
 
 
 async def latency(client: openai.AsyncOpenAI, count: int, page_ms: float) -> None:
@@ -136,6 +140,14 @@ async def slack_first_text(server: AppServer, slack: FakeSlack, threads: int) ->
     )
 
 
+async def report_models(url: str) -> None:
+    """What the POSTs asked for: a thinking model here would cost its reasoning phase."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        sends = (await http.get("/_replica/sends")).json()
+    asked = Counter((send["model"], send["thinking_effort"]) for send in sends)
+    print("conversation POSTs by (model, effort), the person's included:", dict(asked))
+
+
 async def run(args: argparse.Namespace) -> None:
     replica = ReplicaServer(ReplicaOptions(auto_login=True, page_weight_ms=args.page_weight_ms))
     replica.start()
@@ -166,6 +178,7 @@ async def run(args: argparse.Namespace) -> None:
                 await throughput(client, server, args.per_client)
                 server.services.bridge.pacer.interval = 0  # type: ignore[attr-defined]
                 await slack_first_text(server, slack, args.slack_threads)
+                await report_models(replica.url)
             finally:
                 await asyncio.to_thread(server.stop)
     finally:

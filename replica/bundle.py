@@ -26,7 +26,8 @@ _BURN = """
   const started = performance.now();
   let spin = 0;
   while (performance.now() - started < weight) spin = (spin * 31 + 7) >>> 0;
-  window.__REPLICA_WEIGHT__ = { weight, spin, modules: Object.keys(__modules).length };
+  const burned = performance.now() - started;
+  window.__REPLICA_WEIGHT__ = { weight, burned, spin, modules: Object.keys(__modules).length };
 })();
 """
 
