@@ -143,7 +143,9 @@ class BrowserBridge:
     ) -> AsyncIterator[BrowserTurn]:
         picker.refuse_unsupported(options)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
-        async with self._pool.lease(conversation_id, patient=patient) as tab:
+        model = options.model or self._settings.default_model
+        document = None if conversation_id else (model, temporary)
+        async with self._pool.lease(conversation_id, patient=patient, document=document) as tab:
             assert tab is not None
             if on_send is not None:
                 await on_send()  # the caller's last word before the prompt may leave

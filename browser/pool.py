@@ -143,9 +143,17 @@ class Pool:
 
     @contextlib.asynccontextmanager
     async def lease(
-        self, conversation_id: str | None = None, *, wait: bool = True, patient: bool = False
+        self,
+        conversation_id: str | None = None,
+        *,
+        wait: bool = True,
+        patient: bool = False,
+        document: tuple[str | None, bool] | None = None,
     ) -> AsyncIterator[Tab | None]:
         """A tab for one turn of `conversation_id`, held under that conversation's lock.
+
+        A new chat names the `document` (model, temporary) it wants: a free tab whose page
+        opens it in the page (`Tab.document`) is taken first, so it needs no full load.
 
         With `wait=False` the lease yields None instead of waiting for a busy pool. A
         `patient` caller keeps its question itself (a stored Slack job): it waits in line
@@ -165,7 +173,7 @@ class Pool:
         in_line = True
         try:
             async with self._conversation_lock(conversation_id):
-                tab = await self._take(conversation_id)
+                tab = await self._take(conversation_id, document)
                 self._join_line(patient, -1)
                 in_line = False
                 try:
@@ -214,13 +222,15 @@ class Pool:
             else:
                 self._locks[conversation_id] = (lock, users - 1)
 
-    async def _take(self, conversation_id: str | None) -> Tab:
+    async def _take(
+        self, conversation_id: str | None, document: tuple[str | None, bool] | None = None
+    ) -> Tab:
         # A waiter woken with None was handed the room a discarded tab left: it opens the
         # new tab itself even though others queue behind it, or nobody ever would.
         handed_room = False
         while True:
             if handed_room or not self._waiters:
-                tab = self._pick(conversation_id)
+                tab = self._pick(conversation_id, document)
                 if tab is not None:
                     tab.busy = True
                     return tab
@@ -241,7 +251,9 @@ class Pool:
                 return handed
             handed_room = True
 
-    def _pick(self, conversation_id: str | None) -> Tab | None:
+    def _pick(
+        self, conversation_id: str | None, document: tuple[str | None, bool] | None = None
+    ) -> Tab | None:
         free = [tab for tab in self._tabs if not tab.busy and not tab.dead]
         if not free:
             return None
@@ -249,6 +261,9 @@ class Pool:
             for tab in free:
                 if tab.conversation_id == conversation_id:
                     return tab
+        elif document is not None:
+            ready = [tab for tab in free if tab.clean and tab.document == document]
+            free = ready or free
         # Least recently used first, so a tab holding a recent conversation stays reusable.
         return min(free, key=lambda tab: tab.last_used)
 
