@@ -13,6 +13,7 @@ and the next `ensure()` launches it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -154,6 +155,7 @@ class Session:
         self._browser: Browser | None = None
         """Set when attached over CDP: the connection to the person's own Chrome."""
         self._lock = asyncio.Lock()
+        self._window_lock = asyncio.Lock()
         self._close_listeners: list[Callable[[], None]] = []
         self._stopping = False
         self._spare: Page | None = None
@@ -210,7 +212,7 @@ class Session:
     async def _open_tab(self, context: BrowserContext, on_tap: TapCallback | None) -> Page:
         page, self._spare = self._spare, None
         if page is None or page.is_closed():
-            page = await context.new_page()
+            page = await self._new_window(context)
         cdp = await context.new_cdp_session(page)
         if on_tap is not None:
             cdp.on("Runtime.bindingCalled", lambda event: _deliver(event, on_tap))
@@ -219,6 +221,29 @@ class Session:
         # Background tabs are throttled otherwise; every tab streams as if in front.
         await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
         return page
+
+    async def _new_window(self, context: BrowserContext) -> Page:
+        """A tab in a window of its own when headed: a background tab draws no frames.
+
+        Chromium runs no `requestAnimationFrame` for a tab hidden behind another in its
+        window, and every Playwright click waits for frames to see that its target stands
+        still: measured, a turn in such a tab spent 1-2 s in each of its two clicks, so
+        sequential new chats over two or three tabs alternated between ~1 s and ~4-5 s.
+        In windows of their own, every tab is visible (occluded windows are not
+        backgrounded: `--disable-backgrounding-occluded-windows`).
+        """
+        opener = next((page for page in context.pages if not page.is_closed()), None)
+        if self.headless or opener is None:
+            return await context.new_page()
+        cdp = await context.new_cdp_session(opener)
+        try:
+            # One at a time: the next "page" event of the context is this window's.
+            async with self._window_lock, context.expect_page() as opened:
+                await cdp.send("Target.createTarget", {"url": "about:blank", "newWindow": True})
+            return await opened.value
+        finally:
+            with contextlib.suppress(PlaywrightError):
+                await cdp.detach()
 
     async def stop(self) -> None:
         self._stopping = True
