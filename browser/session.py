@@ -159,7 +159,8 @@ class Session:
         self._close_listeners: list[Callable[[], None]] = []
         self._stopping = False
         self._spare: Page | None = None
-        """The blank tab a persistent context opens with: the first tab asked for."""
+        """The blank tab a persistent context opens with: the first tab asked for (headless;
+        headed, it is the anchor window that keeps the browser open)."""
         self.launches = 0
 
     @property
@@ -230,7 +231,8 @@ class Session:
         still: measured, a turn in such a tab spent 1-2 s in each of its two clicks, so
         sequential new chats over two or three tabs alternated between ~1 s and ~4-5 s.
         In windows of their own, every tab is visible (occluded windows are not
-        backgrounded: `--disable-backgrounding-occluded-windows`).
+        backgrounded: `--disable-backgrounding-occluded-windows`). The launch's own blank
+        window stays open beside them, so closing the last tab never quits the browser.
         """
         opener = next((page for page in context.pages if not page.is_closed()), None)
         if self.headless or opener is None:
@@ -280,7 +282,10 @@ class Session:
                 f"The browser closed while starting: {first_line(error)}"
             ) from None
         context.set_default_timeout(30_000)
-        self._spare = context.pages[0] if context.pages and not self.attached else None
+        first = context.pages[0] if context.pages and not self.attached else None
+        # Headed, the launch's blank window stays as the anchor new windows open from: with
+        # a window per tab, closing the last tab's window would otherwise quit the browser.
+        self._spare = first if self.headless else None
         context.on("close", lambda _: self._closed(context))
         self.launches += 1
         return context
