@@ -1,6 +1,7 @@
 """Load figures: N OpenAI requests and M Slack questions at once on one bridge, with memory.
 
     .venv/bin/python -m bench.bench_load --api 100 --slack-threads 20 --per-thread 5 --rounds 2
+        [--page-weight-ms 1000]
 
 Runs the same scenario as `tests/test_reliability_load.py` (the replica at fast timing,
 the fake Slack Web API, real Chromium) at any size, and prints what the test cannot assert
@@ -22,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.person import use_account
 from replica import ReplicaOptions, ReplicaServer
 from tests.api_support import running_api
 from tests.fixtures.reliability import memory, run_api_load, run_slack_load
@@ -105,10 +107,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of that load")
     parser.add_argument("--tabs", type=int, default=3, help="BRIDGE_MAX_TABS")
     parser.add_argument("--browser", default="/usr/bin/chromium")
+    parser.add_argument("--page-weight-ms", type=int, default=0, help="replica's page weight")
     args = parser.parse_args()
-    replica = ReplicaServer(ReplicaOptions(**FAST)).start()
+    # The person's plain browser of `bench/person.py` would meet the bot check: not here.
+    options = {**FAST, "bot_check": False, "page_weight_ms": args.page_weight_ms}
+    replica = ReplicaServer(ReplicaOptions(**options)).start()
     slack = FakeSlack().start()
     try:
+        # The account was used from a person's own browser first, as every real one is.
+        asyncio.run(use_account(replica.url, 3, args.browser))
         print(json.dumps(asyncio.run(measure(args, Replica(replica), slack)), indent=2))
     finally:
         slack.stop()

@@ -50,7 +50,7 @@ from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
 from browser.readback import CONVERSATION_PAGE_PATH
 from browser.session import Session, SessionSettings, first_line
-from browser.turn import BrowserTurn, TurnSettings
+from browser.turn import BrowserTurn, TurnSettings, navigation
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,9 @@ class BrowserBridge:
         prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
         check_sizes(attachments)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
-        async with self._pool.lease(conversation_id, patient=patient) as tab:
+        model = options.model or self._settings.default_model
+        document = None if conversation_id else (model, temporary)
+        async with self._pool.lease(conversation_id, patient=patient, document=document) as tab:
             assert tab is not None
             if on_send is not None:
                 await on_send()  # the caller's last word before the prompt may leave
@@ -195,6 +197,7 @@ class BrowserBridge:
             finally:
                 await turn.close()
                 self._note_quotas(turn)
+                navigation.prepare(tab, self._settings.chatgpt_url)
 
     async def state(self) -> BridgeState:
         """ready | login_required | challenge | rate_limited | down, checked in a free tab."""
@@ -233,7 +236,7 @@ class BrowserBridge:
                     return BridgeState.CHALLENGE if strong else BridgeState.LOGIN_REQUIRED
                 # Once, never in a loop: a check may pass by itself, and a login made in
                 # another tab since this page loaded shows after a reload.
-                tab.clean, reloaded = False, True
+                tab.clean, tab.document, tab.routes, reloaded = False, None, 0, True
                 await page.reload(wait_until="domcontentloaded")
                 continue
             if state.rate_limit:
@@ -345,9 +348,10 @@ class BrowserBridge:
 
     async def _home(self, tab: Tab, *, fresh: bool = False) -> Page:
         """The tab's page, on ChatGPT (navigating only when it is elsewhere, or `fresh`)."""
+        await navigation.settle(tab)
         page = tab.page
         if fresh or not same_origin(page.url, self._settings.chatgpt_url):
-            tab.clean = False
+            tab.clean, tab.document, tab.routes = False, None, 0
             await page.goto(self._settings.chatgpt_url, wait_until="domcontentloaded")
         return page
 

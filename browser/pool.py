@@ -71,6 +71,14 @@ class Tab:
     turns: int = 0
     """Prompts sent from this tab (health checks do not count)."""
     last_used: float = field(default_factory=time.monotonic)
+    document: tuple[str | None, bool] | None = None
+    """(model, temporary) an in-page "New chat" of this document opens with: set by a full
+    load of the new-chat page; None once the document showed another chat or ran a
+    follow-up (the page adopts a reopened chat's model, a follow-up may pick another)."""
+    routes: int = 0
+    """Routes this document opened in the page: each one stays mounted, hidden."""
+    preparing: asyncio.Task[None] | None = None
+    """A full load started off the request path after a turn; the next turn awaits it."""
 
     def drain(self) -> None:
         """Forget messages left over from earlier turns."""
@@ -78,6 +86,8 @@ class Tab:
             self.events.get_nowait()
 
     def kill(self, kind: str) -> None:
+        if self.preparing is not None:
+            self.preparing.cancel()
         if not self.dead:
             self.dead = True
             self.events.put_nowait({"kind": kind})
@@ -133,9 +143,17 @@ class Pool:
 
     @contextlib.asynccontextmanager
     async def lease(
-        self, conversation_id: str | None = None, *, wait: bool = True, patient: bool = False
+        self,
+        conversation_id: str | None = None,
+        *,
+        wait: bool = True,
+        patient: bool = False,
+        document: tuple[str | None, bool] | None = None,
     ) -> AsyncIterator[Tab | None]:
         """A tab for one turn of `conversation_id`, held under that conversation's lock.
+
+        A new chat names the `document` (model, temporary) it wants: a free tab whose page
+        opens it in the page (`Tab.document`) is taken first, so it needs no full load.
 
         With `wait=False` the lease yields None instead of waiting for a busy pool. A
         `patient` caller keeps its question itself (a stored Slack job): it waits in line
@@ -155,7 +173,7 @@ class Pool:
         in_line = True
         try:
             async with self._conversation_lock(conversation_id):
-                tab = await self._take(conversation_id)
+                tab = await self._take(conversation_id, document)
                 self._join_line(patient, -1)
                 in_line = False
                 try:
@@ -204,13 +222,15 @@ class Pool:
             else:
                 self._locks[conversation_id] = (lock, users - 1)
 
-    async def _take(self, conversation_id: str | None) -> Tab:
+    async def _take(
+        self, conversation_id: str | None, document: tuple[str | None, bool] | None = None
+    ) -> Tab:
         # A waiter woken with None was handed the room a discarded tab left: it opens the
         # new tab itself even though others queue behind it, or nobody ever would.
         handed_room = False
         while True:
             if handed_room or not self._waiters:
-                tab = self._pick(conversation_id)
+                tab = self._pick(conversation_id, document)
                 if tab is not None:
                     tab.busy = True
                     return tab
@@ -231,7 +251,9 @@ class Pool:
                 return handed
             handed_room = True
 
-    def _pick(self, conversation_id: str | None) -> Tab | None:
+    def _pick(
+        self, conversation_id: str | None, document: tuple[str | None, bool] | None = None
+    ) -> Tab | None:
         free = [tab for tab in self._tabs if not tab.busy and not tab.dead]
         if not free:
             return None
@@ -239,6 +261,9 @@ class Pool:
             for tab in free:
                 if tab.conversation_id == conversation_id:
                     return tab
+        elif document is not None:
+            ready = [tab for tab in free if tab.clean and tab.document == document]
+            free = ready or free
         # Least recently used first, so a tab holding a recent conversation stays reusable.
         return min(free, key=lambda tab: tab.last_used)
 

@@ -13,6 +13,7 @@ and the next `ensure()` launches it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -154,10 +155,12 @@ class Session:
         self._browser: Browser | None = None
         """Set when attached over CDP: the connection to the person's own Chrome."""
         self._lock = asyncio.Lock()
+        self._window_lock = asyncio.Lock()
         self._close_listeners: list[Callable[[], None]] = []
         self._stopping = False
         self._spare: Page | None = None
-        """The blank tab a persistent context opens with: the first tab asked for."""
+        """The blank tab a persistent context opens with: the first tab asked for (headless;
+        headed, it is the anchor window that keeps the browser open)."""
         self.launches = 0
 
     @property
@@ -210,7 +213,7 @@ class Session:
     async def _open_tab(self, context: BrowserContext, on_tap: TapCallback | None) -> Page:
         page, self._spare = self._spare, None
         if page is None or page.is_closed():
-            page = await context.new_page()
+            page = await self._new_window(context)
         cdp = await context.new_cdp_session(page)
         if on_tap is not None:
             cdp.on("Runtime.bindingCalled", lambda event: _deliver(event, on_tap))
@@ -219,6 +222,30 @@ class Session:
         # Background tabs are throttled otherwise; every tab streams as if in front.
         await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": True})
         return page
+
+    async def _new_window(self, context: BrowserContext) -> Page:
+        """A tab in a window of its own when headed: a background tab draws no frames.
+
+        Chromium runs no `requestAnimationFrame` for a tab hidden behind another in its
+        window, and every Playwright click waits for frames to see that its target stands
+        still: measured, a turn in such a tab spent 1-2 s in each of its two clicks, so
+        sequential new chats over two or three tabs alternated between ~1 s and ~4-5 s.
+        In windows of their own, every tab is visible (occluded windows are not
+        backgrounded: `--disable-backgrounding-occluded-windows`). The launch's own blank
+        window stays open beside them, so closing the last tab never quits the browser.
+        """
+        opener = next((page for page in context.pages if not page.is_closed()), None)
+        if self.headless or opener is None:
+            return await context.new_page()
+        cdp = await context.new_cdp_session(opener)
+        try:
+            # One at a time: the next "page" event of the context is this window's.
+            async with self._window_lock, context.expect_page() as opened:
+                await cdp.send("Target.createTarget", {"url": "about:blank", "newWindow": True})
+            return await opened.value
+        finally:
+            with contextlib.suppress(PlaywrightError):
+                await cdp.detach()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -255,7 +282,10 @@ class Session:
                 f"The browser closed while starting: {first_line(error)}"
             ) from None
         context.set_default_timeout(30_000)
-        self._spare = context.pages[0] if context.pages and not self.attached else None
+        first = context.pages[0] if context.pages and not self.attached else None
+        # Headed, the launch's blank window stays as the anchor new windows open from: with
+        # a window per tab, closing the last tab's window would otherwise quit the browser.
+        self._spare = first if self.headless else None
         context.on("close", lambda _: self._closed(context))
         self.launches += 1
         return context

@@ -131,6 +131,13 @@ class ReplicaOptions(BaseModel):
         False, description="the Send button carries no aria-label", json_schema_extra=PAGE
     )
     late_title: bool = Field(False, description="send title_generation after completion")
+    page_weight_ms: int = Field(
+        0,
+        ge=0,
+        description="main-thread script work each full page load burns (ms); above 0 the page "
+        "also ships a bundle of chatgpt.com's size (in-app navigation stays cheap)",
+        json_schema_extra=PAGE,
+    )
     quota_remaining: int = Field(
         80, ge=0, description="limits_progress.remaining; each send uses one"
     )

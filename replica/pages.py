@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from replica.bundle import with_bundle
+
 STATIC_DIR = Path(__file__).parent / "static"
 CHALLENGE_SCRIPT = '<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js" async></script>'
 
@@ -29,7 +31,8 @@ def index_page(page_knobs: dict[str, Any]) -> str:
     """The single-page app; the page's script reads `page_knobs` for its rendering quirks."""
     config = json.dumps(page_knobs, ensure_ascii=False).replace("</", "<\\/")
     template = TEMPLATES[page_knobs.get("renderer", "classic")]
-    return _template(template).replace("__REPLICA_CONFIG__", config)
+    page = _template(template).replace("__REPLICA_CONFIG__", config)
+    return with_bundle(page) if page_knobs.get("page_weight_ms") else page
 
 
 def login_page(error: str | None = None) -> str:

@@ -137,6 +137,26 @@ async def test_the_tab_showing_the_conversation_is_preferred() -> None:
     await other.release()
 
 
+async def test_a_new_chat_takes_a_tab_that_opens_it_in_the_page() -> None:
+    session = FakeSession()
+    tabs = pool(session)
+    a, b = Holder(tabs), Holder(tabs)
+    await settle()
+    assert a.tab is not None and b.tab is not None
+    b.tab.clean, b.tab.document = True, ("auto", True)  # b's page opens such a chat in-page
+    a.tab.clean, a.tab.document = True, ("auto", False)
+    await a.release()
+    await b.release()  # b is the most recently used: without a document, a is taken
+    wanted = Holder(tabs, document=("auto", True))
+    await settle()
+    assert wanted.tab is b.tab
+    other = Holder(tabs, document=("gpt-5-6", True))  # no tab opens it: least recently used
+    await settle()
+    assert other.tab is a.tab
+    await wanted.release()
+    await other.release()
+
+
 async def test_one_conversation_runs_its_turns_in_arrival_order() -> None:
     tabs = pool(FakeSession(), max_tabs=3)
     order: list[int] = []

@@ -86,13 +86,23 @@ async def test_new_chat_then_follow_up(site: Site) -> None:
     assert sends[-1]["message_id"] == second.user_message_id
 
 
-async def test_a_follow_up_opens_through_the_pages_own_route_change(site: Site) -> None:
+async def test_chats_open_through_the_pages_own_route_changes(site: Site) -> None:
+    same_document = "window.__sameDocument === true"
     first, _ = await site.ask("First chat")
-    second, _ = await site.ask("Second chat")  # a full load: only its route is mounted
-    page = second.page
+    page = first.page
     await page.evaluate("window.__sameDocument = true")
+    second, _ = await site.ask("Second chat")  # the page's own New chat: same model and mode
+    assert second.page is page and await page.evaluate(same_document)
+    assert second.conversation_id != first.conversation_id
+    sends = await site.replica.sends()
+    assert [(s["model"], s["temporary"]) for s in sends[-2:]] == [("auto", False)] * 2
+    await site.ask("A temporary one", temporary=True)  # another mode: a full load
+    assert not await page.evaluate(same_document)
+    assert (await site.replica.sends())[-1]["temporary"]
+    await page.evaluate("window.__sameDocument = true")
+    # The first chat's route is not mounted in this document: its sidebar link opens it.
     third, _ = await site.ask("Back to the first", conversation_id=first.conversation_id)
-    assert third.page is page and await page.evaluate("window.__sameDocument === true")
+    assert third.page is page and await page.evaluate(same_document)
     assert "User messages so far: 2." in third.text
     stored = await site.replica.conversation(first.conversation_id)
     assert [m["role"] for m in stored["messages"]] == ["user", "assistant"] * 2

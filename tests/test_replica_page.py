@@ -644,6 +644,26 @@ async def test_the_app_shell_keeps_left_pages_mounted_and_hidden(replica, person
     await expect(page.locator("[data-app-shell-page]")).to_have_count(1)
 
 
+async def test_the_page_weight_is_paid_per_load_not_per_route(replica, person_page):
+    page = person_page
+    await open_today(page, replica, page_weight_ms=200)
+    weight = await page.evaluate("window.__REPLICA_WEIGHT__")
+    assert weight["weight"] == 200 and weight["burned"] >= 200
+    bundle = await page.evaluate(
+        "performance.getEntriesByType('resource')"
+        ".find((e) => e.name.endsWith('/assets/app-bundle.js')).decodedBodySize"
+    )
+    assert bundle >= 20 * 2**20  # chatgpt.com's size (docs/replica.md, "Page weight")
+    await page.evaluate("window.__REPLICA_WEIGHT__.seen = true")
+    await page.get_by_test_id("create-new-chat-button").click()  # in the page: nothing runs
+    await expect(page).to_have_url(replica.url + "/")
+    assert await page.evaluate("window.__REPLICA_WEIGHT__.seen") is True
+    await page.reload()  # a load pays again
+    await page.wait_for_function("document.body.dataset.ready === 'true'")
+    assert await page.evaluate("window.__REPLICA_WEIGHT__.seen") is None
+    assert await page.evaluate("window.__REPLICA_WEIGHT__.burned") >= 200
+
+
 async def test_a_long_chat_mounts_only_its_tail(replica, person_page):
     page = person_page
     await open_today(page, replica, ttft_ms=0, chunk_delay_ms=0)

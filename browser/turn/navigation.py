@@ -1,36 +1,52 @@
-"""Opening the chat a turn runs in: the app's own in-page route change where it is safe.
+"""Opening the chat a turn runs in: the app's own in-page route change wherever it is safe.
 
-Today's page changes routes without a reload when a sidebar link is clicked: the new route
-reads its conversation from the server, which is cheaper than loading the whole app again.
-A full load is still used when it is needed:
-- a new chat: only `/?model=<slug>` (and `temporary-chat=true`) make the model and the
-  temporary mode certain; the in-page "New chat" link carries neither;
-- a follow-up whose route is already mounted (hidden) in this document: it shows what it
-  showed when it was left, and a turn sent from a stale page would branch the chat;
-- no sidebar link for it (older chats, the classic page, another site).
+chatgpt.com is a single-page app: a full load parses megabytes of script (seconds of CPU on
+a small machine), a route change inside the page costs milliseconds. So both kinds of turn
+use the page's own navigation when it can be trusted, and a full load otherwise:
+- a new chat clicks the page's "New chat" when the tab's last turn ended well (no dialog,
+  toast or error left on the page), this document was loaded as a new chat with
+  the same model and temporary mode (`/?model=<slug>` and `temporary-chat=true` are the
+  only way to make them certain, and an in-page new chat keeps the document's choice), it
+  has opened fewer than `ROUTES_PER_DOCUMENT` routes (each stays mounted, hidden: a
+  document of endless in-page chats would only grow) and the page then shows an empty chat;
+- a follow-up clicks its sidebar link when its route is not mounted in this document yet
+  (a mounted one shows what it showed when it was left, and a turn sent from a stale page
+  would branch the chat); a follow-up opened in a document makes its new chats unsure;
+- anything else is a full load, and the load a document's age calls for is started after
+  the turn that used it up (`prepare`), so the next request finds a fresh composer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from playwright.async_api import Error as PlaywrightError
 
 from browser import selectors
 from browser.errors import WebAppError
-from browser.page import same_origin
+from browser.page import probe, same_origin
 from browser.pool import Tab
 from browser.session import first_line
 
 logger = logging.getLogger("browser.turn")
 
-_FOLLOW_LINK_JS = """
+ROUTES_PER_DOCUMENT = 20
+"""In-page route changes one document makes before the next new chat loads it afresh."""
+IN_PAGE_WAIT = 2.0
+"""Seconds an in-page "New chat" may take to show an empty chat before a full load."""
+LOAD_TIMEOUT = 60_000
+
+_IN_APP_JS = """
 ([links, routes, path]) => {
   const all = (sel) => { try { return Array.from(document.querySelectorAll(sel)); }
                          catch (e) { return []; } };
   // Only an app shell changes routes in the page; elsewhere a click would reload it anyway.
   const pages = routes.flatMap(all);
-  if (!pages.length || pages.some((page) => page.dataset.route === path)) return false;
+  if (!pages.length || pages.some((page) => page.dataset.route === path && path !== "/")) {
+    return false;
+  }
   const link = links.flatMap(all).find((a) => a.getAttribute("href") === path
                                               && a.getClientRects().length > 0);
   if (link) link.click();
@@ -43,36 +59,98 @@ async def open_chat(
     tab: Tab, base: str, follow_up: str | None, model: str | None, temporary: bool
 ) -> None:
     """Show the new chat or the conversation `follow_up` in `tab`."""
-    page = tab.page
+    await settle(tab)
+    healthy = tab.clean  # the last turn here ended well: no dialog, toast or error left
     if follow_up:
-        shown = selectors.conversation_id_from_url(page.url)
-        if tab.clean and tab.conversation_id == follow_up == shown:
-            return  # this tab shows the conversation already, settled
+        shown = selectors.conversation_id_from_url(tab.page.url)
+        settled = healthy and tab.conversation_id == follow_up == shown
+        tab.document = None  # the picker may change for it, and may not change back
+        if settled:
+            return  # this tab shows the conversation already
         path = selectors.conversation_path(follow_up)
     else:
         path = selectors.new_chat_path(model, temporary)
     tab.clean = False
     tab.conversation_id = follow_up
-    if follow_up and await _follow_link(tab, base, path):
+    if follow_up:
+        if await _in_app(tab, base, list(selectors.HISTORY_LINK), path):
+            return
+    elif healthy and await _new_chat_in_app(tab, base, (model, temporary)):
         return
+    await _load(tab, base + path)
+    tab.document = None if follow_up else (model, temporary)
+
+
+async def _new_chat_in_app(tab: Tab, base: str, document: tuple[str | None, bool]) -> bool:
+    """The page's own "New chat", when it opens what a load of the new-chat page would."""
+    if tab.document != document or tab.routes >= ROUTES_PER_DOCUMENT:
+        return False
+    if not await _in_app(tab, base, list(selectors.layers("new_chat")), "/"):
+        return False
+    deadline = time.monotonic() + IN_PAGE_WAIT
+    while time.monotonic() < deadline:
+        state = await probe(tab.page)
+        if state.composer and state.conversation_id is None and not state.user_ids:
+            return True
+        await asyncio.sleep(0.05)
+    # An anonymous chat keeps its route, say: "New chat" showed no empty chat.
+    logger.info("the page's New chat showed no empty chat; loading a new one")
+    return False
+
+
+async def _in_app(tab: Tab, base: str, links: list[str], path: str) -> bool:
+    """Click the page's visible link to `path` when the page can change route to it."""
+    if not same_origin(tab.page.url, base):
+        return False
+    arguments = [links, list(selectors.APP_SHELL_ROUTE), path]
+    followed = bool(await tab.page.evaluate(_IN_APP_JS, arguments))
+    if followed:
+        tab.routes += 1
+        logger.debug("opened %s through the page's own route change", path)
+    return followed
+
+
+async def _load(tab: Tab, url: str) -> None:
+    """A full load of `url`: a new document with only that route mounted."""
+    page = tab.page
+    tab.routes = 0
     try:
-        await page.goto(base + path, wait_until="domcontentloaded", timeout=60_000)
+        await page.goto(url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT)
     except PlaywrightError as error:
         if page.is_closed() or "closed" in str(error):
             raise
         raise WebAppError(
-            f"Could not open {base + path}: {first_line(error)}. Check CHATGPT_URL and "
-            "the network.",
+            f"Could not open {url}: {first_line(error)}. Check CHATGPT_URL and the network.",
             delivered=False,
         ) from None
 
 
-async def _follow_link(tab: Tab, base: str, path: str) -> bool:
-    """Click the sidebar's link to `path` when its route is not mounted yet."""
-    if not same_origin(tab.page.url, base):
-        return False
-    arguments = [list(selectors.HISTORY_LINK), list(selectors.APP_SHELL_ROUTE), path]
-    followed = bool(await tab.page.evaluate(_FOLLOW_LINK_JS, arguments))
-    if followed:
-        logger.debug("opened %s through the page's own route change", path)
-    return followed
+def prepare(tab: Tab, base: str) -> None:
+    """After a turn: load a fresh new chat now when the next one would need a full load.
+
+    Off the request path: the tab goes back to the pool at once and the next turn on it
+    waits for this load (`settle`) rather than starting one.
+    """
+    document = tab.document
+    if document is None or tab.routes < ROUTES_PER_DOCUMENT or tab.dead or tab.preparing:
+        return
+    tab.clean, tab.conversation_id = False, None
+    url = base + selectors.new_chat_path(*document)
+    tab.preparing = asyncio.create_task(_prepare(tab, url), name="tab-prepare")
+
+
+async def _prepare(tab: Tab, url: str) -> None:
+    document, tab.document = tab.document, None
+    try:
+        await _load(tab, url)
+    except (PlaywrightError, WebAppError) as error:
+        logger.info("preparing a fresh new chat failed: %s", error)
+        return
+    tab.document = document
+
+
+async def settle(tab: Tab) -> None:
+    """Wait for a load `prepare` started (its failure only means the next turn loads)."""
+    preparing, tab.preparing = tab.preparing, None
+    if preparing is not None:
+        await asyncio.wait({preparing})  # never raises: not even the load's own cancellation

@@ -89,7 +89,7 @@ class Sender:
         await open_chat(
             self._tab, self._settings.chatgpt_url, self._follow_up, model, self._record.temporary
         )
-        await self._wait_ready()
+        ready = await self._wait_ready()
         await picker.choose(
             self._page,
             self._record.options,
@@ -97,16 +97,15 @@ class Sender:
             data_dir=self._settings.data_dir,
         )
         await attach(self._page, self._attachments, self._settings.data_dir)
-        await self._type()
+        before = await self._type(empty=ready.composer_text == "")
         if self._before_send is not None:
             await self._before_send()  # the pacing shared by all tabs
-        before = await probe(self._page)
         self._record.delivered = None
         self._tab.turns += 1
         await self._press_send()
         await self._confirm(before)
 
-    async def _wait_ready(self) -> None:
+    async def _wait_ready(self) -> PageState:
         """Wait for the composer (and a follow-up's messages); fail on a blocking state."""
         started = time.monotonic()
         deadline = started + PAGE_READY_TIMEOUT
@@ -124,7 +123,7 @@ class Sender:
             # An unrecognised renderer shows no DOM messages: the network carries the turn.
             hydrated = not self._follow_up or bool(state.user_ids) or not state.detection.known
             if state.composer and hydrated and not state.stop:
-                return
+                return state
             if state.composer and time.monotonic() - checked_at > HYDRATE_CHECK:
                 checked_at = time.monotonic()
                 await self._check_exists()
@@ -169,19 +168,26 @@ class Sender:
                 for index in range(await buttons.count()):
                     await buttons.nth(index).click(timeout=2_000)
 
-    async def _type(self) -> None:
-        """Insert the prompt in one go and read it back until the composer shows it exactly."""
+    async def _type(self, *, empty: bool) -> PageState:
+        """Insert the prompt in one go and read it back until the composer shows it exactly.
+
+        Returns that read-back: what the page showed just before Send. A composer that was
+        `empty` when the page became ready needs no clearing first (two round trips less).
+        """
         page = self._page
         composer = await control(page, "composer")
         shown: str | None = None
         for _attempt in range(2):
             await composer.click()
-            await page.keyboard.press("ControlOrMeta+a")
-            await page.keyboard.press("Delete")
+            if not empty:
+                await page.keyboard.press("ControlOrMeta+a")
+                await page.keyboard.press("Delete")
             await page.keyboard.insert_text(self._expected)
-            shown = (await probe(page)).composer_text
+            state = await probe(page)
+            shown = state.composer_text
             if shown == self._expected:
-                return
+                return state
+            empty = False  # whatever went wrong, the second attempt clears first
             logger.warning(
                 "the message box shows %s characters instead of %d; typing again",
                 None if shown is None else len(shown),

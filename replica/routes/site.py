@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from replica import auth
 from replica.bot_check import header_tells, with_page_check
+from replica.bundle import BUNDLE_PATH, bundle_js
 from replica.errors import challenge_response
 from replica.pages import challenge_page, index_page, login_page
 from replica.state import ReplicaDep, page_knobs
@@ -69,6 +71,14 @@ async def sign_out() -> Response:
 async def session(request: Request, replica: ReplicaDep) -> dict[str, Any]:
     user = replica.visitor(request)
     return auth.session_payload(user, replica.session_deadline()) if user else {}
+
+
+@router.get(BUNDLE_PATH)
+async def app_bundle() -> Response:
+    """The page-weight bundle (`page_weight_ms`); immutable, as the real app's hashed files."""
+    body = await asyncio.to_thread(bundle_js)  # generated once, ~1 s the first time
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(body, media_type="application/javascript", headers=headers)
 
 
 @router.get("/cdn-cgi/challenge-platform/scripts/jsd/main.js")
