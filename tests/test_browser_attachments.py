@@ -124,6 +124,8 @@ async def test_a_page_without_a_file_input_sends_nothing(bridge: Bridge, replica
     notes = Attachment.of("C:\\Users\\me\\notes.txt", b"hi")
     assert notes.name == "notes.txt", "a chosen file carries no folders"
     with pytest.raises(WebAppError) as refused:
-        await ask(bridge, "Read this", notes)
+        # A temporary chat loads the page afresh (a new chat is otherwise opened in-page,
+        # on the page of the renderer it was loaded with).
+        await ask(bridge, "Read this", notes, temporary=True)
     assert refused.value.delivered is False and "file input" in str(refused.value)
     assert len(await replica.sends()) == before
