@@ -43,7 +43,7 @@ from browser.errors import (
     WebAppError,
 )
 from browser.events import Quota
-from browser.history import messages_from_payload, summaries_from_payload
+from browser.history import messages_from_payload, summaries_from_payload, with_older_pages
 from browser.models import ModelInfo, models_from_payload
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin
@@ -271,8 +271,10 @@ class BrowserBridge:
         paths = (CONVERSATION_PAGE_PATH, selectors.CONVERSATION_READ_PATH)
         statuses = []
         for path in paths:
-            status, body = await self._get(path.format(id=quoted), "Reading the chat")
+            status, body = await self._read(path.format(id=quoted))
             messages = messages_from_payload(body) if status == 200 else None
+            if messages is not None and path is CONVERSATION_PAGE_PATH:
+                return await with_older_pages(self._read, conversation_id, body, messages)
             if messages is not None:
                 return messages
             statuses.append(status)
@@ -280,6 +282,9 @@ class BrowserBridge:
             raise ConversationNotFoundError(conversation_id)
         codes = ", then ".join(str(status) for status in statuses)
         raise WebAppError(f"ChatGPT did not give the chat back (HTTP {codes}); try again.")
+
+    async def _read(self, path: str) -> tuple[int, Any]:
+        return await self._get(path, "Reading the chat")
 
     async def _get(self, path: str, what: str) -> tuple[int, Any]:
         """GET a backend path with the page's own session, in a tab (waiting for one)."""

@@ -13,11 +13,13 @@ Parsing is pure, so it is tested without a browser; `BrowserBridge` does the fet
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from browser.contract import ConversationSummary, StoredMessage
-from browser.readback import resolve_references
+from browser.readback import OLDER_MESSAGES_PATH, older_cursor, resolve_references
 from browser.stream.messages import is_answer, is_prompt, message_text, metadata
 
 
@@ -45,6 +47,34 @@ def messages_from_payload(body: Any) -> list[StoredMessage] | None:
     if isinstance(body.get("mapping"), dict):
         return _visible(_branch(body["mapping"], body.get("current_node")))
     return None
+
+
+HISTORY_PAGES = 20
+"""Pages a chat is read back through at most (the newest 200 turns): a chat's whole story
+for an agent picking it up, without walking a years-long chat page by page."""
+
+Fetch = Callable[[str], Awaitable[tuple[int, Any]]]
+"""GET a backend path with the page's session: (HTTP status, JSON body)."""
+
+
+async def with_older_pages(
+    get: Fetch, conversation_id: str, newest: Any, messages: list[StoredMessage]
+) -> list[StoredMessage]:
+    """`messages` (the newest page's) preceded by the older pages', oldest first.
+
+    The page shows only the newest turns and reads older ones as a person scrolls up; an
+    older page the web app refuses ends the walk with what was read (never an error)."""
+    body, pages = newest, 1
+    while (cursor := older_cursor(body)) and pages < HISTORY_PAGES:
+        path = OLDER_MESSAGES_PATH.format(
+            id=quote(conversation_id, safe=""), cursor=quote(cursor, safe="")
+        )
+        status, body = await get(path)
+        older = messages_from_payload(body) if status == 200 else None
+        if not older:
+            break
+        messages, pages = older + messages, pages + 1
+    return messages
 
 
 def _branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:

@@ -91,11 +91,14 @@ def stored_answer(body: Any, user_message_id: str | None) -> StoredAnswer | None
 
 
 def older_cursor(body: Any) -> str | None:
-    """`page_info.start_cursor` when an older page exists, else None."""
+    """The cursor of the older page when one exists, else None.
+
+    No capture names `page_info`'s cursor field (docs/replica.md): `start_cursor`, the
+    usual name, or `before`, the name of the query it feeds, are both read."""
     info = body.get("page_info") if isinstance(body, dict) else None
     if not isinstance(info, dict) or not info.get("has_previous_page"):
         return None
-    cursor = info.get("start_cursor")
+    cursor = info.get("start_cursor") or info.get("before")
     return cursor if isinstance(cursor, str) and cursor else None
 
 
