@@ -127,6 +127,11 @@ class ReplicaOptions(BaseModel):
     send_without_label: bool = Field(
         False, description="the Send button carries no aria-label", json_schema_extra=PAGE
     )
+    web_search_unavailable: bool = Field(
+        False,
+        description="the plan has no web search: the composer's menu offers none",
+        json_schema_extra=PAGE,
+    )
     late_title: bool = Field(False, description="send title_generation after completion")
     quota_remaining: int = Field(
         80, ge=0, description="limits_progress.remaining; each send uses one"

@@ -37,7 +37,9 @@ async def create_chat_completion(request: Request) -> Response:
         bridge=parts.bridge,
         conversations=parts.conversations,
         request=chat,
-        model=await parts.models.resolve(chat.model),
+        model=await parts.models.resolve(
+            chat.model, web_search=chat.web_search_options is not None
+        ),
         pinned=pinned_conversation(request),
         tool_repair=parts.settings.tool_repair,
         inputs=parts.inputs,
@@ -52,4 +54,3 @@ async def create_chat_completion(request: Request) -> Response:
         )
     body = await complete(job, KEEPALIVE_INTERVAL, request.is_disconnected)
     return JSONResponse(body, headers=answer_headers(job))
-
