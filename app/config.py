@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     # Largest file `/v1/files` stores (uploads, batch output, drawn images), in MB.
     file_max_mb: float = Field(100.0, gt=0, validation_alias="BRIDGE_FILE_MAX_MB")
+    # What the pictures ChatGPT drew may take in the file store, in MB: the oldest go first.
+    generated_keep_mb: float = Field(500.0, gt=0, validation_alias="BRIDGE_GENERATED_KEEP_MB")
     # Called (POST, signed) when a batch ends; see docs/api.md "Batches".
     batch_webhook_url: str | None = Field(None, validation_alias="BRIDGE_BATCH_WEBHOOK_URL")
     batch_webhook_secret: SecretStr | None = Field(
@@ -115,6 +117,27 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="BRIDGE_MCP_FILE_ROOTS"
     )
 
+    # The person whose ChatGPT this is (a Slack user id, U...): the agent DM answers them.
+    slack_owner: str | None = Field(None, validation_alias="SLACK_OWNER")
+    # Who else may ask (user ids, comma-separated); empty: anyone in the personal channels,
+    # and anyone in the DM unless SLACK_OWNER is set.
+    slack_allowed_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLACK_ALLOWED_USERS"
+    )
+    # The agent DM's suggested prompts (at most 4), as JSON: [{"title": ..., "message": ...}].
+    slack_suggested_prompts: list[dict[str, str]] = Field(
+        default_factory=lambda: [
+            {"title": "Summarize this channel", "message": "Summarize this channel"},
+            {"title": "Brainstorm", "message": "Help me brainstorm ideas for "},
+        ],
+        max_length=4,
+        validation_alias="SLACK_SUGGESTED_PROMPTS",
+    )
+
+    # An answer that took longer (seconds) ends with a mention of the asker, which notifies
+    # them (streamed text does not); 0: never.
+    slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")
+
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
 
@@ -122,7 +145,7 @@ class Settings(BaseSettings):
         "INFO", validation_alias="LOG_LEVEL"
     )
 
-    @field_validator("slack_channels", mode="before")
+    @field_validator("slack_channels", "slack_allowed_users", mode="before")
     @classmethod
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):
@@ -176,6 +199,10 @@ class Settings(BaseSettings):
     @property
     def file_max_bytes(self) -> int:
         return int(self.file_max_mb * 1024 * 1024)
+
+    @property
+    def generated_keep_bytes(self) -> int:
+        return int(self.generated_keep_mb * 1024 * 1024)
 
     @property
     def fetch_max_bytes(self) -> int:

@@ -83,7 +83,9 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         inputs=inputs,
     )
     await responses.setup()
-    asker = LineAsker(bridge, models, conversations, responses, inputs)
+    asker = LineAsker(
+        bridge, models, conversations, responses, inputs, tool_repair=settings.tool_repair
+    )
     batches = _batches(settings, db, files, bridge, asker)
     await batches.start()
     stack.push_async_callback(batches.stop)

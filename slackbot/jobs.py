@@ -15,15 +15,22 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from browser.attachments import Attachment
 from browser.contract import AskOptions
-from browser.errors import BridgeError, RateLimitedError
+from browser.errors import AttachmentError, BridgeError, RateLimitedError
+from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
+from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
+from slackbot.files_out import IMAGE_ONLY, post_files
 from slackbot.mrkdwn import escape
+from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
 from slackbot.writer import AnswerWriter, Recipient, Streaming, slack_error
@@ -51,13 +58,17 @@ class JobRunner:
         client: AsyncWebClient,
         settings: SlackSettings,
         streaming: Streaming,
+        shared_files: SharedFiles,
+        sessions: Sessions,
         update_interval: float = 1.0,
     ) -> None:
         self._store = store
+        self._shared_files = shared_files
         self._bridge = bridge
         self._client = client
         self._settings = settings
         self._streaming = streaming
+        self._sessions = sessions
         self._update_interval = update_interval
         self._queues: dict[Thread, deque[Job]] = {}
         self._workers: dict[Thread, asyncio.Task[None]] = {}
@@ -102,6 +113,11 @@ class JobRunner:
         if turn is not None:
             self._cancel(turn)
         return True
+
+    def stop_thread(self, channel: str, thread_ts: str) -> bool:
+        """Slack's native Stop in a thread: stop the question being answered there."""
+        queue = self._queues.get((channel, thread_ts))
+        return bool(queue) and self.request_stop(queue[0].id)
 
     def _cancel(self, turn: Turn) -> None:
         task = asyncio.create_task(turn.cancel(), name="slack-stop")
@@ -157,19 +173,33 @@ class JobRunner:
             return
         if job.model or thread is None:
             await self._store.save_thread(job.channel, job.thread_ts, model=model)
-        if not job.prompt:
+        attachments = await self._attachments(job)
+        if not job.prompt and not attachments:
             await self._post(job, _no_question_reply(job, model))
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
+        prompt = job.prompt
+        if job.channel.startswith("D") and job.user_id and asks_about_channel(prompt):
+            try:
+                seen = await self._store.context(job.user_id)
+                prompt = await with_channel(self._client, seen, prompt)
+            except ContextUnavailable as unavailable:
+                await self._post(job, f":information_source: {unavailable}")
+                await self._store.set_state(job.id, JobState.ANSWERED)
+                return
+        status = ThreadStatus(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, sessions=self._sessions
+        )
         writer = AnswerWriter(
             self._client,
             channel=job.channel,
             thread_ts=job.thread_ts,
             recipient=Recipient(job.user_id, job.team_id),
             streaming=self._streaming,
+            status=status,
             interval=self._update_interval,
         )
-        await writer.open(job.id)
+        await writer.open(job.id, title=None if thread and thread.conversation_id else job.prompt)
         try:
             if self._bridge.is_busy():
                 await self._post(
@@ -177,7 +207,10 @@ class JobRunner:
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            await self._ask(job, writer, thread.conversation_id if thread else None, model)
+            conversation_id = thread.conversation_id if thread else None
+            await self._ask(
+                replace(job, prompt=prompt), writer, conversation_id, model, attachments
+            )
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -186,11 +219,32 @@ class JobRunner:
                 await asyncio.wait_for(writer.close(), 5)
             raise
 
+    async def _attachments(self, job: Job) -> list[Attachment]:
+        """The message's files, downloaded; those left out are named in the thread."""
+        if not job.attachments:
+            return []
+        fetched = await self._shared_files.fetch(job.channel, job.ts)
+        reply = fetched.reply()
+        if reply:
+            await self._post(job, reply)
+        return fetched.attachments
+
     async def _ask(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+        self,
+        job: Job,
+        writer: AnswerWriter,
+        conversation_id: str | None,
+        model: str,
+        attachments: list[Attachment],
     ) -> None:
+        started = time.monotonic()
         try:
-            turn = await self._stream(job, writer, conversation_id, model)
+            while True:
+                try:
+                    turn = await self._stream(job, writer, conversation_id, model, attachments)
+                    break
+                except AttachmentError as error:  # refused before Send: nothing was sent
+                    attachments = await self._without_refused(job, attachments, error)
         except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
@@ -203,11 +257,34 @@ class JobRunner:
             return
         finally:
             self._turns.pop(job.id, None)
-        await writer.finish(turn.text, footer=self._footer(job, turn, model))
+        text = turn.text or (IMAGE_ONLY if turn.files else "")
+        await writer.finish(text, footer=self._footer(job, turn, model))
+        failed_upload = await post_files(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files
+        )
+        if failed_upload:
+            await self._post(job, f":warning: {escape(failed_upload)}")
         await self._store.set_state(job.id, JobState.ANSWERED)
+        await self._notify(job, time.monotonic() - started)
+
+    async def _without_refused(
+        self, job: Job, attachments: list[Attachment], error: AttachmentError
+    ) -> list[Attachment]:
+        """The files but the one ChatGPT refused, named in the thread; re-raises when nothing
+        would be left to ask."""
+        rest = without(attachments, error.name)
+        if len(rest) == len(attachments) or not (rest or job.prompt):
+            raise error
+        await self._post(job, f":paperclip: {problem(error.name, str(error))} Asking without it.")
+        return rest
 
     async def _stream(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
+        self,
+        job: Job,
+        writer: AnswerWriter,
+        conversation_id: str | None,
+        model: str,
+        attachments: list[Attachment],
     ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         saved = conversation_id
@@ -215,7 +292,6 @@ class JobRunner:
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
         # only an explicit `model:` line switches it.
         ask_model = job.model or (None if conversation_id else model)
-
 
         async def sending() -> None:
             # The job waited `queued` (a restart would answer it); from here it may be sent.
@@ -225,16 +301,23 @@ class JobRunner:
 
         # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
-            job.prompt,
+            job.prompt or FILE_ONLY_PROMPT,
             conversation_id=conversation_id,
             options=_options(ask_model),
             patient=True,
             on_send=sending,
+            attachments=attachments,
         ) as turn:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:  # pressed while the prompt was being typed
                 self._cancel(turn)
-            async for _delta in turn:
+            async for update in turn.updates():
+                if isinstance(update, Title):
+                    await writer.status.rename(update.text)
+                elif isinstance(update, Progress):
+                    writer.step(update)
+                if not isinstance(update, str):
+                    continue
                 if not delivered:
                     delivered = True
                     await self._store.set_state(job.id, JobState.DELIVERED)
@@ -249,6 +332,17 @@ class JobRunner:
                 job.channel, job.thread_ts, conversation_id=turn.conversation_id, model=model
             )
         return turn
+
+    async def _notify(self, job: Job, took: float) -> None:
+        """A long answer ends with a mention: streamed text and edits notify nobody."""
+        after = self._settings.slack_notify_after
+        if not after or took < after or not job.user_id:
+            return
+        minutes = max(1, round(took / 60))
+        with suppress(SlackApiError):
+            await self._post(
+                job, f"<@{job.user_id}> ChatGPT's answer is above (it took about {minutes} min)."
+            )
 
     async def _refuse_model(self, model_id: str | None) -> str | None:
         """Why a `model:` line cannot be used, listing the account's choices; None if it can.
@@ -292,8 +386,6 @@ class JobRunner:
         link = self._link(turn.conversation_id)
         if link:
             items.append(link)
-        if job.attachments:
-            items.append("Attachments are not supported yet: only the text was sent")
         return " · ".join(items)
 
     async def _report_interrupted(self, job: Job) -> None:
@@ -350,7 +442,5 @@ def _no_question_reply(job: Job, model: str) -> str:
     if job.model:
         return f"This thread now uses the model *{escape(model)}*. Ask your question here."
     if job.attachments:
-        return (
-            "Attachments are not supported yet: write your question as text and I will ask ChatGPT."
-        )
+        return "None of the files could be given to ChatGPT; ask your question as text instead."
     return "Ask me anything: write your question after the mention, or in this thread."

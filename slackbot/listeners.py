@@ -3,37 +3,83 @@
 The app runs with `process_before_response=True`, so Slack's acknowledgement is sent when a
 listener returns: a question is therefore on disk before Slack hears "got it", and a crash
 in between makes Slack retry instead of losing it. The listeners only touch SQLite (a few
-milliseconds); the answer itself is written by the runner's tasks after the ack.
+milliseconds); the answer itself is written by the runner's tasks after the ack, and the
+other Web API calls a listener causes (suggested prompts, a refusal) run in the background.
+
+Only the workspace the bot token belongs to talks to the bridge: an envelope or a person
+from another team (a Slack Connect channel, a foreign installation) is refused before any
+listener runs. `SLACK_OWNER` and `SLACK_ALLOWED_USERS` say who may ask.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot.files_in import SharedFiles
 from slackbot.jobs import JobRunner
-from slackbot.routing import BotIdentity, Route, question, route
+from slackbot.routing import BotIdentity, Route, context_channel, question, route
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
-from slackbot.writer import STOP_ACTION
+from slackbot.writer import STOP_ACTION, slack_error
 
 logger = logging.getLogger(__name__)
 
 
 class Listeners:
-    def __init__(self, *, settings: SlackSettings, store: SlackStore, runner: JobRunner) -> None:
+    def __init__(
+        self,
+        *,
+        settings: SlackSettings,
+        store: SlackStore,
+        runner: JobRunner,
+        shared_files: SharedFiles,
+        client: AsyncWebClient,
+    ) -> None:
+        self._shared_files = shared_files
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
+        self._owner = settings.slack_owner
+        self._allowed = frozenset(settings.slack_allowed_users)
+        self._prompts = settings.slack_suggested_prompts
         self._store = store
         self._runner = runner
+        self._client = client
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self, app: AsyncApp) -> None:
+        app.use(self.same_team)
         app.event("message")(self.on_event)
         app.event("app_mention")(self.on_event)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("app_context_changed")(self.on_context_changed)
+        app.event("agent_session_stopped")(self.on_session_stopped)
         app.action(STOP_ACTION)(self.on_stop)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def same_team(
+        self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Refuse (and acknowledge) what another workspace sends."""
+        ours = context.authorize_result.team_id if context.authorize_result else None
+        team = _team_of(body)
+        if ours and team and team != ours:
+            logger.warning("Slack request from another workspace (%s) refused", team)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
 
     async def on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
@@ -51,12 +97,72 @@ class Listeners:
             return
         team_id = body.get("team_id")
         asked = question(event, bot=bot, team_id=team_id if isinstance(team_id, str) else None)
+        ours = context.authorize_result.team_id if context.authorize_result else None
+        if ours and asked.team_id and asked.team_id != ours:
+            logger.warning("question from a person of another workspace ignored")
+            return
+        if not self._may_ask(asked.user_id, direct=asked.channel.startswith("D")):
+            await self._refuse(asked.channel, asked.ts, asked.thread_ts)
+            return
+        seen = context_channel(event.get("app_context"))
+        if seen and asked.user_id:
+            await self._store.save_context(asked.user_id, seen)
+        await self._shared_files.remember(event)  # before the job: a runner may take it at once
         job = await self._store.accept(asked)
         if job is None:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])
             return
         logger.info("question accepted in %s (thread %s)", job.channel, job.thread_ts)
         self._runner.submit(job)
+
+    def _may_ask(self, user_id: str | None, *, direct: bool) -> bool:
+        """The owner and the allowed users; everyone when neither list says otherwise."""
+        chosen = self._allowed | ({self._owner} if self._owner else set())
+        if not chosen or (not direct and not self._allowed):
+            return True
+        return user_id in chosen
+
+    async def _refuse(self, channel: str, ts: str, thread_ts: str) -> None:
+        if not channel.startswith("D") or not await self._store.mark_seen(channel, ts):
+            logger.info("question from a user who may not ask ignored in %s", channel)
+            return
+        owner = f"<@{self._owner}>" if self._owner else "the bridge's owner"
+        text = (
+            ":no_entry: This ChatGPT answers only the people its owner chose. Ask "
+            f"{owner} to add your Slack user id to SLACK_ALLOWED_USERS."
+        )
+        self._spawn(self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text))
+
+    async def on_home_opened(self, event: dict[str, Any]) -> None:
+        """The Messages tab opened: offer the suggested prompts (never with a thread_ts:
+        an agent app's call with one is dropped without a word)."""
+        seen = context_channel(event.get("context"))
+        if seen and event.get("user"):
+            await self._store.save_context(event["user"], seen)
+        if event.get("tab") != "messages" or not event.get("channel") or not self._prompts:
+            return
+        self._spawn(
+            self._client.assistant_threads_setSuggestedPrompts(
+                channel_id=event["channel"], prompts=self._prompts
+            )
+        )
+
+    async def on_context_changed(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The person looks at another channel beside the agent DM: remember which."""
+        user = event.get("user") or next(
+            (a.get("user_id") for a in body.get("authorizations") or [] if not a.get("is_bot")),
+            None,
+        )
+        seen = context_channel(event.get("context"))
+        if isinstance(user, str) and seen:
+            await self._store.save_context(user, seen)
+
+    async def on_session_stopped(self, event: dict[str, Any]) -> None:
+        """Slack's native Stop button: press Stop in ChatGPT, as our own button does."""
+        channel, thread_ts = event.get("channel"), event.get("thread_ts")
+        if isinstance(channel, str) and isinstance(thread_ts, str):
+            stopped = self._runner.stop_thread(channel, thread_ts)
+            logger.info("native Stop in %s (%s)", channel, "stopping" if stopped else "idle")
 
     async def on_stop(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -69,3 +175,25 @@ class Listeners:
                 continue
             stopped = self._runner.request_stop(job_id)
             logger.info("Stop pressed for job %d (%s)", job_id, "stopping" if stopped else "done")
+
+    def _spawn(self, call: Awaitable[Any]) -> None:
+        """A Web API call after the ack: its failure is logged, never Slack's business."""
+
+        async def run() -> None:
+            try:
+                await call
+            except SlackApiError as error:
+                logger.warning("Slack call after an event failed: %s", slack_error(error))
+
+        task = asyncio.create_task(run(), name="slack-after-ack")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    """The workspace a request comes from: events say `team_id`, interactions `team.id`."""
+    team = body.get("team_id")
+    if not isinstance(team, str):
+        nested = body.get("team")
+        team = nested.get("id") if isinstance(nested, dict) else None
+    return team if isinstance(team, str) and team else None

@@ -107,7 +107,7 @@ def question(event: dict[str, Any], *, bot: BotIdentity, team_id: str | None) ->
         thread_ts=event.get("thread_ts") or event["ts"],
         user_id=event.get("user"),
         team_id=event.get("team") or event.get("user_team") or team_id,
-        prompt=_unescape(text),
+        prompt=unescape(text),
         model=model,
         has_files=bool(event.get("files")) or event.get("subtype") == "file_share",
     )
@@ -116,7 +116,7 @@ def question(event: dict[str, Any], *, bot: BotIdentity, team_id: str | None) ->
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
     # Slack sends links as `<url|label>` and `&`, `<`, `>` escaped; ChatGPT must see what the
     # person typed.
     text = _SLACK_LINK.sub(
@@ -126,3 +126,19 @@ def _unescape(text: str) -> str:
         text,
     )
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def context_channel(context: Any) -> str | None:
+    """The channel an `app_context` names first (Slack orders its entities by relevance)."""
+    entities = context.get("entities") if isinstance(context, dict) else None
+    for entity in entities if isinstance(entities, list) else []:
+        if not isinstance(entity, dict):
+            continue
+        value = entity.get("value")
+        if entity.get("type") == "slack#/types/channel_id" and isinstance(value, str):
+            return value
+        if entity.get("type") == "slack#/types/message_context" and isinstance(value, dict):
+            channel = value.get("channel_id")
+            if isinstance(channel, str):
+                return channel
+    return None

@@ -25,8 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slackbot.database import Database
+from slackbot.files_in import SharedFiles
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
+from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
 from slackbot.writer import Streaming, slack_error
@@ -97,16 +99,29 @@ class SlackService:
             process_before_response=True,
         )
         self.store = SlackStore(db)
+        self.shared_files = SharedFiles(
+            db, settings.slack_bot_token.get_secret_value(), settings.file_max_bytes
+        )
         self.streaming = Streaming()
+        self.sessions = Sessions()
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
             client=self.client,
             settings=settings,
             streaming=self.streaming,
+            shared_files=self.shared_files,
+            sessions=self.sessions,
             update_interval=update_interval,
         )
-        Listeners(settings=settings, store=self.store, runner=self.runner).register(self.app)
+        self.listeners = Listeners(
+            settings=settings,
+            store=self.store,
+            runner=self.runner,
+            shared_files=self.shared_files,
+            client=self.client,
+        )
+        self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
@@ -115,6 +130,7 @@ class SlackService:
 
     async def start(self) -> None:
         await self.store.setup()
+        await self.shared_files.setup()
         await self._identify()
         if self.mode == "socket" and self._settings.slack_app_token is not None:
             self._socket = AsyncSocketModeHandler(
@@ -128,6 +144,7 @@ class SlackService:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
+        await self.listeners.close()
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:
@@ -159,6 +176,7 @@ class SlackService:
             "bot_user_id": self.bot_user_id,
             "pending_jobs": self.runner.pending,
             "native_streaming": self.streaming.enabled,
+            "agent_sessions": self.sessions.enabled,
         }
 
     async def _identify(self) -> None:

@@ -17,3 +17,13 @@ class SlackSettings(Protocol):
     slack_api_url: str | None
     slack_answer_bots: bool
     slack_channel_models: dict[str, str]
+    slack_owner: str | None
+    slack_allowed_users: list[str]
+    slack_suggested_prompts: list[dict[str, str]]
+    slack_notify_after: float
+
+    @property
+    def file_max_bytes(self) -> int:
+        """The largest file the bridge takes (BRIDGE_FILE_MAX_MB): shared files past it are
+        refused in the thread."""
+        ...

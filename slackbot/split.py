@@ -91,6 +91,25 @@ class Splitter:
         self.parts.extend(frozen)
         return frozen
 
+    def cut_at(self, text: str, shown: int) -> str:
+        """Freeze the current part after its first `shown` characters, exactly: a streamed
+        message that must end where it is (sealed, full, or too old). The next part starts
+        with the very next character, so nothing is lost or shown twice; a code block open
+        at the cut is reopened in the next part (the caller closes it where it can)."""
+        current = self.current(text)
+        shown = max(shown, len(self._prefix))
+        part = current[:shown]
+        self._offset += shown - len(self._prefix)
+        fence = _fence_after(part)
+        self._prefix = fence.opener + "\n" if fence else ""
+        self.parts.append(part)
+        return part
+
+    def reopened_fence(self) -> str:
+        """The marker that closes the code block the current part reopens ("" if none)."""
+        fence = self._fence_at_start
+        return fence.marker if fence else ""
+
     @property
     def _fence_at_start(self) -> _Fence | None:
         if not self._prefix:
@@ -113,6 +132,19 @@ def split_text(text: str, limit: int = SLACK_TEXT_LIMIT) -> list[str]:
     splitter.feed(text)
     parts = [*splitter.parts, splitter.current(text)]
     return [part for part in parts if part.strip()]
+
+
+def _fence_after(text: str) -> _Fence | None:
+    """The code block still open at the end of `text`, or None."""
+    fence: _Fence | None = None
+    for line in text.splitlines():
+        if fence is None:
+            match = _FENCE.match(line)
+            if match:
+                fence = _Fence(match.group(1), line)
+        elif fence.closes(line):
+            fence = None
+    return fence
 
 
 def _choose_cut(body: str, budget: int, floor: int, fence: _Fence | None) -> _Cut:

@@ -1,13 +1,15 @@
 """The Slack layer's memory in the bridge's SQLite file.
 
-Three tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
+Four tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
 - `slack_threads`: a Slack thread -> its ChatGPT conversation id and model, so a reply in an
   old thread continues the same chat after a restart;
 - `slack_seen`: (channel, ts) of every message accepted, so Slack's retries and the double
   delivery of an @mention (`app_mention` + `message`) never make a second answer;
 - `slack_jobs`: every accepted question, stored before any work starts, with its state:
   `queued` (never handed to the browser: safe to answer after a restart), `sending` /
-  `delivered` (may sit in ChatGPT already: never sent again), `answered`, `failed`.
+  `delivered` (may sit in ChatGPT already: never sent again), `answered`, `failed`;
+- `slack_user_context`: the channel each person last looked at beside the agent DM
+  (`app_context`), read only when a question asks about "this channel".
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS slack_jobs (
     attachments INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
     created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slack_user_context (
+    user_id TEXT PRIMARY KEY,
+    channel_id TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS slack_jobs_open ON slack_jobs (state)
@@ -203,6 +210,21 @@ class SlackStore:
             (channel, thread_ts, channel, thread_ts),
         )
         return row is not None
+
+    async def save_context(self, user_id: str, channel_id: str) -> None:
+        """The channel `user_id` is looking at now (their latest `app_context`)."""
+        await self._db.write(
+            "INSERT INTO slack_user_context (user_id, channel_id, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id,"
+            " updated_at = excluded.updated_at",
+            (user_id, channel_id, time.time()),
+        )
+
+    async def context(self, user_id: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT channel_id FROM slack_user_context WHERE user_id = ?", (user_id,)
+        )
+        return str(row[0]) if row else None
 
     async def save_thread(
         self,

@@ -11,29 +11,47 @@ service to edits; a stream that expires (`message_not_in_streaming_state`) is fi
 
 A separate control message carries the Stop button while the answer is written: a streamed
 message cannot hold buttons until it is finished, and the control message is deleted at the
-end so the thread keeps only the answer, which ends with a small footer (model, link).
+end so the thread keeps only the answer, which ends with a small footer (model, link). In
+the agent DM, where the thread's session shows Slack's own Stop button (`session.py`), the
+control message is left out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from browser.events import Progress
 from slackbot.mrkdwn import escape, markdown_to_mrkdwn
+from slackbot.progress import Steps
 from slackbot.split import SLACK_TEXT_LIMIT, Splitter, split_text
+
+if TYPE_CHECKING:
+    from slackbot.session import ThreadStatus
 
 logger = logging.getLogger(__name__)
 
 STOP_ACTION = "chatgpt_bridge_stop"
 UPDATE_INTERVAL = 1.0
 """Seconds between two edits of a message: Slack allows about 50 `chat.update` a minute."""
+
+STREAM_AGE = 240.0
+"""Seconds a streamed message is written before the answer rolls over to a new one: Slack
+seals a stream about five minutes after it starts, however often it is appended to."""
+STREAM_BYTES = 9000
+"""UTF-8 bytes streamed into one message at most: Slack's undocumented cumulative cap
+(measured at ~10.6-11.3 KB) then refuses every append with `msg_too_long`."""
+STREAM_ENDED = frozenset({"message_not_in_streaming_state", "msg_too_long"})
+"""Append errors after which the stream takes no more text: roll over to a new message."""
+CONTINUED = ":arrow_down: continued below"
 
 SECTION_LIMIT = 3000
 """Slack's limit for the text of one section block."""
@@ -84,8 +102,11 @@ class _Message:
     streaming: bool = False
     sent: int = 0
     """Characters of the part already appended to the stream."""
+    size: int = 0
+    """UTF-8 bytes already streamed into it (Slack's cumulative cap counts bytes)."""
     shown: str = ""
     """The mrkdwn last written with `chat.update`."""
+    started: float = field(default_factory=time.monotonic)
 
 
 class AnswerWriter:
@@ -99,15 +120,25 @@ class AnswerWriter:
         thread_ts: str,
         recipient: Recipient,
         streaming: Streaming,
+        status: ThreadStatus,
         interval: float = UPDATE_INTERVAL,
         limit: int = SLACK_TEXT_LIMIT,
+        stream_age: float = STREAM_AGE,
+        stream_bytes: int = STREAM_BYTES,
     ) -> None:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
         self._recipient = recipient
         self._streaming = streaming
+        self.status = status
+        """The thread's session: working, titled, done."""
         self._interval = interval
+        self._stream_age = stream_age
+        self._stream_bytes = stream_bytes
+        self._steps = Steps()
+        self._step_at = 0
+        """Length of the text when the running step began: later text completes it."""
         self._splitter = Splitter(limit)
         self._message = _Message()
         self._control_ts: str | None = None
@@ -118,9 +149,14 @@ class AnswerWriter:
         self.messages: list[str] = []
         """Timestamps of the answer's messages, in order."""
 
-    async def open(self, job_id: int) -> None:
-        """Show at once that the question was taken, with a Stop button."""
-        await self._set_status("is thinking…")
+    async def open(self, job_id: int, title: str | None = None) -> None:
+        """Show at once that the question was taken, with a Stop button.
+
+        `title` names a new session (the question's first line) until ChatGPT's own title.
+        """
+        native = await self.status.working(title)
+        if native and self._channel.startswith("D"):
+            return  # the agent DM: Slack's own Stop button shows in the session
         try:
             response = await self._client.chat_postMessage(
                 channel=self._channel,
@@ -137,6 +173,15 @@ class AnswerWriter:
     def update(self, text: str) -> None:
         """Take the whole answer so far; it is shown within about `interval` seconds."""
         self._latest = text
+        self._poke()
+
+    def step(self, event: Progress) -> None:
+        """ChatGPT works on something that is not text yet: shown as a task of the stream."""
+        self._steps.note(event)
+        self._step_at = len(self._latest)
+        self._poke()
+
+    def _poke(self) -> None:
         self._wake.set()
         if self._loop is None:
             self._loop = asyncio.create_task(self._run(), name=f"slack-writer-{self._thread_ts}")
@@ -172,7 +217,7 @@ class AnswerWriter:
                     await self._client.chat_update(
                         channel=self._channel, ts=ts, text="Finished.", blocks=[]
                     )
-        await self._set_status("")
+        await self.status.done()
 
     async def _stop_loop(self) -> None:
         self._closing.set()
@@ -204,8 +249,13 @@ class AnswerWriter:
     async def _progress(self, text: str) -> None:
         for part in self._splitter.feed(text, floor=self._floor()):
             await self._complete(part, footer=None)
+        if len(text) > self._step_at:
+            self._steps.finish()
+        if self._message.streaming and self._too_old(self._message):
+            await self._roll(text, note=True)  # before Slack seals it
         current = self._splitter.current(text)
-        if not current.strip():
+        tasks = self._steps.pending and self._streaming.enabled
+        if not current.strip() and not tasks:
             return
         if self._message.ts is None and self._streaming.enabled:
             await self._start_stream(current[: self._splitter.streamable(text)])
@@ -213,18 +263,27 @@ class AnswerWriter:
                 return
         message = self._message
         if message.ts is None:
-            await self._start_update(current)
+            if current.strip():
+                await self._start_update(current)
         elif message.streaming:
-            await self._append(current[message.sent : self._splitter.streamable(text)])
+            await self._append(text, current[message.sent : self._splitter.streamable(text)])
         else:
             await self._edit(current)
 
+    def _too_old(self, message: _Message) -> bool:
+        return time.monotonic() - message.started > self._stream_age
+
     async def _start_stream(self, text: str) -> None:
+        tasks = self._steps.take()
+        replay = [chunk for chunk in self._steps.replay() if chunk not in tasks]
+        chunks = [*replay, *tasks, *_markdown(text)]
+        if not chunks:
+            return
         try:
             response = await self._client.chat_startStream(
                 channel=self._channel,
                 thread_ts=self._thread_ts,
-                markdown_text=text,
+                chunks=chunks,
                 recipient_user_id=self._recipient.user_id,
                 recipient_team_id=self._recipient.team_id,
             )
@@ -236,8 +295,11 @@ class AnswerWriter:
             else:
                 logger.warning("chat.startStream failed (%s): editing a message instead", code)
             return
-        self._message = _Message(ts=response.get("ts"), streaming=True, sent=len(text))
+        self._message = _Message(
+            ts=response.get("ts"), streaming=True, sent=len(text), size=_size(text)
+        )
         self.messages.append(str(response.get("ts")))
+        self.status.shown()
 
     async def _start_update(self, text: str) -> None:
         mrkdwn = markdown_to_mrkdwn(text)
@@ -250,20 +312,59 @@ class AnswerWriter:
             return
         self._message = _Message(ts=ts, shown=mrkdwn)
 
-    async def _append(self, text: str) -> None:
-        if not text:
-            return
+    async def _append(self, full: str, text: str) -> None:
+        """Stream `text` (the next piece of the current part of `full`) and any new steps."""
         message = self._message
+        if text and message.size + _size(text) > self._stream_bytes:
+            await self._roll(full, note=True)  # before Slack's cumulative cap refuses it
+            current = self._splitter.current(full)
+            await self._start_stream(current[: self._splitter.streamable(full)])
+            return
+        tasks = self._steps.take()
+        if not text and not tasks:
+            return
         try:
             await self._client.chat_appendStream(
-                channel=self._channel, ts=message.ts, markdown_text=text
+                channel=self._channel, ts=message.ts, chunks=[*tasks, *_markdown(text)]
             )
         except SlackApiError as error:
-            logger.info("stream lost (%s): continuing with edits", slack_error(error))
+            code = slack_error(error)
+            self._steps.restore(tasks)
+            if code in STREAM_ENDED:
+                # Sealed (its ~5 minutes are over) or full: the text Slack has stays, the
+                # rest goes on in a new streamed message, from the very next character.
+                logger.info("stream ended (%s): continuing in a new message", code)
+                await self._roll(full, note=code == "msg_too_long")
+                current = self._splitter.current(full)
+                await self._start_stream(current[: self._splitter.streamable(full)])
+                return
+            logger.info("stream lost (%s): continuing with edits", code)
             message.streaming = False
             message.sent = 0
             return
         message.sent += len(text)
+        message.size += _size(text)
+
+    async def _roll(self, full: str, *, note: bool) -> None:
+        """End the current streamed message where it is; the next part starts right after.
+
+        `note`: the stream still takes a last call, so it ends with "continued below" (and
+        closes a code block cut in two). A sealed stream takes none.
+        """
+        message, self._message = self._message, _Message()
+        part = self._splitter.cut_at(full, message.sent)
+        if not note or message.ts is None:
+            return
+        closer = self._splitter.reopened_fence()
+        try:
+            await self._client.chat_stopStream(
+                channel=self._channel,
+                ts=message.ts,
+                chunks=_markdown(f"\n{closer}" if closer and not part.endswith("\n") else closer),
+                blocks=[_footer_block(CONTINUED)],
+            )
+        except SlackApiError as error:
+            logger.info("cannot close the rolled-over stream: %s", slack_error(error))
 
     async def _edit(self, text: str) -> None:
         mrkdwn = markdown_to_mrkdwn(text)
@@ -290,19 +391,28 @@ class AnswerWriter:
         """Finish the current message with `part` (its final text) and start a new one."""
         message, self._message = self._message, _Message()
         if message.ts and message.streaming:
+            self._steps.finish()
             try:
-                if part[message.sent :]:
-                    await self._client.chat_appendStream(
-                        channel=self._channel, ts=message.ts, markdown_text=part[message.sent :]
-                    )
                 await self._client.chat_stopStream(
                     channel=self._channel,
                     ts=message.ts,
+                    chunks=[*self._steps.take(), *_markdown(part[message.sent :])] or None,
                     blocks=[_footer_block(footer)] if footer else None,
                 )
                 return
             except SlackApiError as error:
-                logger.info("stream lost at the end (%s): writing the text", slack_error(error))
+                code = slack_error(error)
+                logger.info("stream lost at the end (%s): writing the text", code)
+                if code == "msg_too_long" and message.sent:
+                    # Full: it keeps what it has, the rest follows in a message of its own.
+                    with suppress(SlackApiError):
+                        await self._client.chat_stopStream(
+                            channel=self._channel,
+                            ts=message.ts,
+                            blocks=[_footer_block(CONTINUED)],
+                        )
+                    await self._write(None, part[message.sent :], footer)
+                    return
         await self._write(message.ts, part, footer)
 
     async def _write(self, ts: str | None, part: str, footer: str | None) -> None:
@@ -332,16 +442,8 @@ class AnswerWriter:
         )
         ts = str(response.get("ts"))
         self.messages.append(ts)
+        self.status.shown()
         return ts
-
-    async def _set_status(self, status: str) -> None:
-        """The "is thinking…" line under the thread; a nicety, so failures are ignored."""
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=self._channel, thread_ts=self._thread_ts, status=status
-            )
-        except SlackApiError as error:
-            logger.debug("assistant.threads.setStatus failed: %s", slack_error(error))
 
 
 def control_blocks(job_id: int) -> list[dict[str, Any]]:
@@ -366,6 +468,16 @@ def control_blocks(job_id: int) -> list[dict[str, Any]]:
             ],
         },
     ]
+
+
+def _markdown(text: str) -> list[dict[str, Any]]:
+    """The `markdown_text` chunk of a stream call (every call sends chunks: Slack refuses a
+    stream that mixes them with plain `markdown_text`)."""
+    return [{"type": "markdown_text", "text": text}] if text else []
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def _footer_block(footer: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,66 +21,25 @@ from typing import Any
 
 import openai
 import pytest
-from openai.types import Batch
 
+from app.db import open_database
 from app.status import describe_status
 from browser.errors import RateLimitedError, SendUncertainError
 from tests.api_support import Api, StartApp, eventually, fake_app, module_fake_api, user
+from tests.batch_support import (
+    CHAT,
+    RESPONSES,
+    chat_line,
+    finished,
+    jsonl,
+    lines_of,
+    raw_batch,
+    start_batch,
+)
 from tests.fakes.bridge import Answer, Ask, FakeBridge, echo
 from tests.schemas import MORE, EventStream, parse_sse_line, validate
 
 api = module_fake_api("batches")
-
-CHAT = "/v1/chat/completions"
-RESPONSES = "/v1/responses"
-OVER = ("completed", "failed", "cancelled", "expired")
-
-
-def jsonl(*lines: dict[str, Any]) -> bytes:
-    return "".join(json.dumps(line) + "\n" for line in lines).encode()
-
-
-def chat_line(custom_id: str, prompt: str, **body: Any) -> dict[str, Any]:
-    return {
-        "custom_id": custom_id,
-        "method": "POST",
-        "url": CHAT,
-        "body": {"model": "auto", "messages": [user(prompt)], **body},
-    }
-
-
-async def start_batch(api: Api, *lines: dict[str, Any], endpoint: Any = CHAT) -> Batch:
-    client = api.async_client()
-    upload = await client.files.create(file=("input.jsonl", jsonl(*lines)), purpose="batch")
-    return await client.batches.create(
-        input_file_id=upload.id, endpoint=endpoint, completion_window="24h", metadata={"job": "t"}
-    )
-
-
-async def raw_batch(api: Api, batch_id: str) -> dict[str, Any]:
-    async with api.http() as http:
-        body = (await http.get(f"/v1/batches/{batch_id}")).json()
-    validate(body, "Batch", MORE)
-    return body
-
-
-async def finished(api: Api, batch_id: str) -> Batch:
-    """The batch once it is over (validated raw), waiting for the worker as long as needed."""
-    for _ in range(600):
-        batch = await api.async_client().batches.retrieve(batch_id)
-        if batch.status in OVER:
-            await raw_batch(api, batch_id)
-            return batch
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"batch {batch_id} never ended")
-
-
-async def lines_of(api: Api, file_id: str | None) -> dict[str, dict[str, Any]]:
-    """An output or error file's lines by custom_id."""
-    assert file_id is not None
-    content = await api.async_client().files.content(file_id)
-    lines = [json.loads(line) for line in content.text.splitlines()]
-    return {line["custom_id"]: line for line in lines}
 
 
 async def test_a_batch_answers_each_line_as_the_endpoint_would(api: Api) -> None:
@@ -123,6 +81,7 @@ async def test_a_batch_answers_each_line_as_the_endpoint_would(api: Api) -> None
 
 async def test_a_responses_batch_answers_with_response_objects(api: Api) -> None:
     asked = len(api.bridge.asks)
+    api.bridge.script(Answer(error=RateLimitedError(retry_after=0.05)))  # asked again later
     line = {"custom_id": "r", "method": "POST", "url": RESPONSES}
     batch = await start_batch(
         api,
@@ -137,7 +96,7 @@ async def test_a_responses_batch_answers_with_response_objects(api: Api) -> None
     refused = (await lines_of(api, done.error_file_id))["s"]["response"]
     assert (refused["status_code"], refused["body"]["error"]["param"]) == (400, "stream")
     new = api.bridge.asks[asked:]
-    assert [ask.prompt for ask in new] == ["a Responses question"] and new[0].patient
+    assert [ask.prompt for ask in new] == ["a Responses question"] * 2 and new[0].patient
 
 
 async def test_a_bad_input_file_fails_the_batch_and_asks_nothing(api: Api) -> None:
@@ -189,7 +148,7 @@ async def test_bad_batch_requests_are_openai_errors(api: Api) -> None:
 
 async def test_cancel_finishes_the_line_being_asked_and_asks_no_other(api: Api) -> None:
     asked = len(api.bridge.asks)
-    api.bridge.script(Answer("slow", " answer", delay=0.3))
+    api.bridge.script(Answer(*["slow "] * 15, delay=0.1))  # long enough to cancel meanwhile
     batch = await start_batch(api, *(chat_line(c, f"cancel me {c}") for c in "abc"))
     await eventually(lambda: len(api.bridge.asks) > asked, "the first line asked")
 
@@ -285,6 +244,24 @@ async def test_a_restart_resumes_the_batch_and_never_reasks_the_line_being_sent(
     assert errors["b"]["response"] is None
     assert errors["b"]["error"]["code"] == "delivery_uncertain"
     assert done.status == "completed" and done.request_counts.failed == 1
+
+
+async def test_lines_left_when_the_window_ends_are_expired_errors(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    busy = FakeBridge(tabs=0)  # never a free tab: the lines stay queued
+    async with fake_app(start_app, tmp_path, busy) as app:
+        batch = await start_batch(app, chat_line("a", "too late"), chat_line("b", "also"))
+        database = app.server.settings.database_path
+    async with open_database(database) as db:  # a day later, as far as the batch knows
+        await db.write("UPDATE batches SET expires_at = 0 WHERE id = ?", (batch.id,))
+
+    async with fake_app(start_app, tmp_path, FakeBridge()) as app:
+        done = await finished(app, batch.id)
+        errors = await lines_of(app, done.error_file_id)
+    assert done.status == "expired" and done.expired_at and done.output_file_id is None
+    assert {line["error"]["code"] for line in errors.values()} == {"batch_expired"}
+    assert busy.prompts == []
 
 
 Posted = list[tuple[bytes, dict[str, str]]]

@@ -30,6 +30,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
+from replica import pictures
 from slackbot.mrkdwn import escape
 from tests.fakes.bridge import Answer, Ask, FakeBridge
 from tests.fixtures.app_server import AppServer
@@ -183,7 +184,7 @@ async def test_ignored_messages_are_not_asked(run_slack: RunSlack) -> None:
         for event in (shared, direct):
             await app.events.event(event)
         shared_answer = await answer(app.slack, PERSONAL, shared["ts"])
-        assert "not supported yet" in footer_of(shared_answer)
+        assert "*F1*: cannot be downloaded: Slack gave no download link" in text_of(shared_answer)
         await answer(app.slack, "DDIRECT01", direct["ts"])
         assert sorted(app.bridge.prompts) == ["direct", "with a file"]
         for event in ignored:
@@ -478,3 +479,48 @@ async def test_in_chromium_the_stop_button_stops_the_generation(
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
     assert len(words(stored)) < 600
     assert words(text_of(messages))[:20] == words(stored)[:20]
+
+
+@pytest.mark.browser
+async def test_in_chromium_a_drawn_picture_is_uploaded_into_the_thread(
+    slack: FakeSlack, events: SlackEvents, replica: Any
+) -> None:
+    await replica.configure(image_delay_ms=200)
+    event = message_event(f"Draw a fox {_token()}", channel=PERSONAL)
+    await events.event(event)
+    messages = await answer(slack, PERSONAL, event["ts"])
+    [upload] = await wait_for(lambda: slack.shared_uploads(PERSONAL, event["ts"]))
+    assert upload.data == pictures.picture(event["text"])
+    assert upload.alt_txt == event["text"] and upload.filename.endswith(".png")
+    assert "ChatGPT drew this" in text_of(messages)
+
+
+@pytest.mark.browser
+async def test_in_chromium_the_agent_dm_session_and_slacks_own_stop(
+    slack: FakeSlack, events: SlackEvents, replica: Any
+) -> None:
+    """A DM thread is a session named by ChatGPT's title; Slack's Stop stops the page."""
+    await replica.configure(chunk_delay_ms=120, chunk_chars=8)
+    dm = "DAGENTE2E1"
+    event = message_event(f"words:600 {_token()}", channel=dm, channel_type="im")
+    await events.event(event)
+    await wait_for(
+        lambda: [m for m in slack.answers(dm, event["ts"]) if len(m.text) > 80], timeout=90
+    )
+    assert slack.sessions[(dm, event["ts"])]["status"] == "processing"
+    stopped = {
+        "type": "agent_session_stopped",
+        "channel": dm,
+        "thread_ts": event["ts"],
+        "user": "UHUMAN001",
+        "streaming_message_ts": [],
+        "event_ts": new_ts(),
+    }
+    assert (await events.event(stopped)).status_code == 200
+    messages = await answer(slack, dm, event["ts"], timeout=90)
+    assert "Stopped" in footer_of(messages)
+    stored = await replica.conversation(conversation_of(messages))
+    assert len(words(stored["messages"][-1]["text"])) < 600
+    session = slack.sessions[(dm, event["ts"])]
+    assert session["history"][0] == "processing" and session["status"] == "active"
+    assert session["title"] in (stored["title"], event["text"])

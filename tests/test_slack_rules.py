@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
 from app.db import open_database
-from slackbot.routing import BotIdentity, Route, question, route
+from slackbot.routing import BotIdentity, Route, context_channel, question, route
 from slackbot.store import JobState, SlackStore
 from tests.fixtures.slack_api import BOT_ID, BOT_USER_ID, message_event
 
@@ -120,11 +122,48 @@ def test_manifests_subscribe_to_what_the_bridge_handles(name: str) -> None:
     manifest = yaml.safe_load((MANIFESTS / name).read_text())
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "channels:history", "im:history", "chat:write"} <= scopes
+    assert "assistant:write" in scopes
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.channels", "message.groups", "message.im"} <= events
+    assert {"app_home_opened", "app_context_changed", "agent_session_stopped"} <= events
+    assert manifest["features"]["agent_view"]["agent_description"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest-socket.yaml")
     if not socket:
         assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
         assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
+SCHEMA = (
+    Path(__file__).resolve().parent.parent.parent / "shared/conformance/slack-manifest-schema.json"
+)
+
+
+@pytest.mark.parametrize("name", ["manifest.yaml", "manifest-socket.yaml"])
+def test_manifests_validate_against_slacks_own_schema(name: str) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    manifest = yaml.safe_load((MANIFESTS / name).read_text())
+    assert list(validator.iter_errors(manifest)) == []
+    # The schema does bite: five suggested prompts are one too many for agent_view.
+    prompts = [{"title": "t", "message": "m"}] * 5
+    wrong = {
+        **manifest,
+        "features": {**manifest["features"], "agent_view": {"suggested_prompts": prompts}},
+    }
+    assert not validator.is_valid(wrong)
+
+
+def test_the_channel_of_an_app_context() -> None:
+    channel = {"type": "slack#/types/channel_id", "value": "C0LOOKED", "team_id": "T1"}
+    message = {
+        "type": "slack#/types/message_context",
+        "value": {"message_ts": "1.2", "channel_id": "C0MSG"},
+    }
+    canvas = {"type": "slack#/types/canvas_id", "value": "F0CANVAS"}
+    assert context_channel({"entities": [canvas, channel, message]}) == "C0LOOKED"
+    assert context_channel({"entities": [message]}) == "C0MSG"
+    assert context_channel({}) is None and context_channel({"entities": [canvas]}) is None
+    assert context_channel("garbage") is None

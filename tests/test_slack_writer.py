@@ -8,16 +8,30 @@ from Slack. The answer is scripted, so each test compares the thread with exactl
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from browser.events import Progress
+from slackbot.session import Sessions, ThreadStatus
 from slackbot.split import SLACK_TEXT_LIMIT
+from slackbot.writer import AnswerWriter, Recipient, Streaming
 from tests.fakes.bridge import Answer, FakeBridge
 from tests.fixtures.slack_api import (
+    BOT_TOKEN,
+    TEAM_ID,
+    USER_ID,
+    FakeSlack,
     Message,
     RunSlack,
     SlackApp,
     answer,
     footer_of,
     message_event,
+    new_ts,
     text_of,
+    wait_for,
     words,
 )
 
@@ -78,28 +92,48 @@ async def test_edits_are_in_slack_formatting(run_slack: RunSlack) -> None:
     assert messages[0].text == "Some *bold* and `a&lt;b`."
 
 
-async def test_an_expired_stream_is_finished_with_edits(run_slack: RunSlack) -> None:
-    deltas = [f"Line {n} of a slow answer.\n" for n in range(8)]
+def _streamed(messages: list[Message]) -> str:
+    """What the thread's streamed messages say together, exactly as streamed."""
+    return "".join(message.text for message in messages)
+
+
+async def test_a_sealed_stream_rolls_over_without_losing_or_repeating_a_character(
+    run_slack: RunSlack,
+) -> None:
+    deltas = [f"Line {n} of a slow answer.\n" for n in range(12)]
     bridge = FakeBridge()
-    bridge.script(Answer(*deltas, delay=0.3))
+    bridge.script(Answer(*deltas, delay=0.25))
     async with run_slack(bridge, slack_channels=[CHANNEL]) as app:
-        app.slack.expire_streams_after = 0
+        app.slack.stream_seal = 1.2  # Slack's ~5 minutes, scaled down
         messages = await _ask(app, "slowly")
-    appends = app.slack.calls_to("chat.appendStream")
-    assert appends and appends[0].error == "message_not_in_streaming_state"
-    assert app.slack.calls_to("chat.startStream")
-    assert messages[0].method == "chat.update", "the streamed message is edited from then on"
-    assert words(text_of(messages)) == words("".join(deltas))
+    sealed = [c for c in app.slack.calls_to("chat.appendStream") if c.error]
+    assert sealed and {c.error for c in sealed} == {"message_not_in_streaming_state"}
+    assert len(messages) >= 2 and all(m.method == "chat.startStream" for m in messages[:-1])
+    assert _streamed(messages).rstrip() == "".join(deltas).rstrip()
     assert footer_of(messages)
+
+
+async def test_a_full_stream_continues_below(run_slack: RunSlack) -> None:
+    deltas = [f"Sentence {n} fills the streamed message a little more. " for n in range(16)]
+    bridge = FakeBridge()
+    bridge.script(Answer(*deltas, delay=0.2))
+    async with run_slack(bridge, slack_channels=[CHANNEL]) as app:
+        app.slack.stream_cap = 500  # Slack's undocumented cumulative cap, scaled down
+        messages = await _ask(app, "a lot")
+    refused = [c for c in app.slack.calls_to("chat.appendStream") if c.error]
+    assert refused and {c.error for c in refused} == {"msg_too_long"}
+    assert len(messages) >= 2 and all(len(m.text) <= 500 for m in messages)
+    assert "continued below" in messages[0].footer()
+    assert _streamed(messages).rstrip() == "".join(deltas).rstrip()
 
 
 async def test_slack_rate_limits_are_waited_out(run_slack: RunSlack) -> None:
     async with run_slack(slack_channels=[CHANNEL]) as app:
         app.slack.rate_limit("chat.postMessage", count=1, retry_after=1)
-        app.slack.rate_limit("assistant.threads.setStatus", count=1, retry_after=1)
+        app.slack.rate_limit("agents.sessions.setStatus", count=1, retry_after=1)
         messages = await _ask(app, "patience")
         assert "You said: patience" in text_of(messages)
-        for method in ("chat.postMessage", "assistant.threads.setStatus"):
+        for method in ("chat.postMessage", "agents.sessions.setStatus"):
             statuses = [call.status for call in app.slack.calls_to(method)]
             assert statuses[:2] == [429, 200]
 
@@ -111,3 +145,66 @@ async def test_an_empty_answer_says_so_and_keeps_the_footer(run_slack: RunSlack)
         messages = await _ask(app, "say nothing")
     assert [message.text for message in messages] == ["_(empty answer)_"]
     assert "/c/c-empty|" in footer_of(messages)
+
+
+def _writer(slack: FakeSlack, thread_ts: str, **limits: Any) -> AnswerWriter:
+    """A writer on its own, against the fake Web API, with Slack's limits scaled down."""
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.url)
+    status = ThreadStatus(client, channel=CHANNEL, thread_ts=thread_ts, sessions=Sessions())
+    return AnswerWriter(
+        client,
+        channel=CHANNEL,
+        thread_ts=thread_ts,
+        recipient=Recipient(USER_ID, TEAM_ID),
+        streaming=Streaming(),
+        status=status,
+        interval=0.02,
+        **limits,
+    )
+
+
+async def _grow(writer: AnswerWriter, pieces: list[str]) -> str:
+    text = ""
+    for piece in pieces:
+        text += piece
+        writer.update(text)
+        await asyncio.sleep(0.08)  # the answer's pace, so the writer streams piece by piece
+    return text
+
+
+async def test_steps_show_as_tasks_and_old_streams_roll_over_before_the_seal(
+    slack_api: FakeSlack,
+) -> None:
+    thread = new_ts()
+    writer = _writer(slack_api, thread, stream_age=0.3)
+    await writer.open(1)
+    writer.step(Progress("reasoning"))
+    await wait_for(
+        lambda: slack_api.thread(CHANNEL, thread) and slack_api.calls_to("chat.startStream")
+    )
+    writer.step(Progress("search", "Searching: tide tables"))
+    text = await _grow(writer, [f"Part {n} of the answer. " for n in range(10)])
+    await writer.finish(text, footer="gpt-5")
+    messages = slack_api.answers(CHANNEL, thread)
+    tasks = [(c["id"], c["title"], c["status"]) for c in messages[0].chunks]
+    assert tasks[:4] == [
+        ("step-1", "Thinking", "in_progress"),
+        ("step-1", "Thinking", "complete"),
+        ("step-2", "Searching: tide tables", "in_progress"),
+        ("step-2", "Searching: tide tables", "complete"),
+    ]
+    assert len(messages) >= 2 and "continued below" in messages[0].footer()
+    assert not [c for c in slack_api.calls_to("chat.appendStream") if c.error]  # never sealed
+    assert _streamed(messages) == text and "gpt-5" in messages[-1].footer()
+
+
+async def test_a_stream_rolls_over_before_slacks_size_cap_in_bytes(slack_api: FakeSlack) -> None:
+    thread = new_ts()
+    writer = _writer(slack_api, thread, stream_bytes=120)
+    await writer.open(1)
+    text = await _grow(writer, ["日本語のテキスト。" for _ in range(10)])  # 3 bytes a character
+    await writer.finish(text, footer="gpt-5")
+    messages = slack_api.answers(CHANNEL, thread)
+    assert len(messages) >= 2 and all(len(m.text.encode()) <= 120 for m in messages)
+    assert not [c for c in slack_api.calls_to("chat.appendStream") if c.error]
+    assert _streamed(messages) == text

@@ -37,9 +37,12 @@ class LineAsker:
         conversations: ConversationMap,
         responses: ResponsesService,
         inputs: FileInputs,
+        *,
+        tool_repair: bool,
     ) -> None:
         self._bridge = bridge
         self._inputs = inputs
+        self._tool_repair = tool_repair
         self._models = models
         self._conversations = conversations
         self._responses = responses
@@ -58,6 +61,7 @@ class LineAsker:
             model=await self._models.resolve(request.model),
             pinned=None,
             inputs=self._inputs,
+            tool_repair=self._tool_repair,
             patient=True,
             on_send=on_send,
         )

@@ -154,20 +154,22 @@ class BatchRunner:
 
     async def _run(self, line: Line) -> float:
         """Ask one line and store its result; returns the seconds to pause after it."""
+        withdrawn = False
 
         async def sending() -> None:
+            nonlocal withdrawn
             if not await self._store.mark_sending(line):
+                withdrawn = True
                 raise LineWithdrawn()
 
         self.current = line
         try:
             body = await self._asker.ask(line.endpoint, line.body, sending)
         except APIError as error:
-            cause = error.__cause__
-            if isinstance(cause, LineWithdrawn):
-                return 0.0
-            if isinstance(cause, ASK_LATER) and cause.delivered is False:
-                return await self._ask_later(line, cause)
+            if withdrawn:
+                return 0.0  # cancelled while it waited: its result is written already
+            if _not_sent(error):
+                return await self._ask_later(line, error)
             state, result = LineState.FAILED, results.refused(line.custom_id, error)
         except Exception as error:
             state, result = LineState.FAILED, results.refused(line.custom_id, api_error_from(error))
@@ -180,19 +182,19 @@ class BatchRunner:
         await self.finalize_if_done(line.batch_id)
         return 0.0
 
-    async def _ask_later(self, line: Line, error: BridgeError) -> float:
+    async def _ask_later(self, line: Line, error: APIError) -> float:
         await self._store.requeue(line)
         self._refusals += 1
-        retry_after = getattr(error, "retry_after", None)
+        retry_after: float | None = getattr(error.__cause__, "retry_after", None)
         pause = retry_after or min(MAX_PAUSE, FIRST_PAUSE * 2 ** (self._refusals - 1))
         logger.warning(
             "batch %s line %d was not sent (%s); asking it again in %.0f s",
             line.batch_id,
             line.line,
-            error,
+            error.code or error.type,
             pause,
         )
-        return float(pause)
+        return pause
 
     async def _expire_due(self) -> None:
         now = time.time()
@@ -234,6 +236,16 @@ class BatchRunner:
             data, f"{batch_id}_{kind}.jsonl", BATCH_OUTPUT, "application/jsonl", capped=False
         )
         return stored.id
+
+
+def _not_sent(error: APIError) -> bool:
+    """The line surely never reached ChatGPT, for a reason that will pass: ask it later.
+
+    Only the browser's own error can say so (`delivered`); both pipelines raise the API
+    error `from` it when the send was refused.
+    """
+    cause = error.__cause__
+    return isinstance(cause, ASK_LATER) and cause.delivered is False
 
 
 def _split(lines: list[tuple[LineState, Any]]) -> tuple[int, int]:
