@@ -21,7 +21,7 @@ from browser.page import control
 
 CLICK_TIMEOUT = 10_000
 MENU_WAIT = 3_000
-"""Milliseconds for the tools menu to show its web search entry once it is open."""
+"""Milliseconds for the tools menu to open after the "+" click."""
 
 
 async def choose_search(page: Page, web_search: bool | None, data_dir: Path) -> None:
@@ -63,14 +63,11 @@ async def _turn_on(page: Page) -> None:
     await (await control(page, "tools_button")).click(timeout=CLICK_TIMEOUT)
     menu = page.locator(selectors.any_of(selectors.TOOLS_MENU)).filter(visible=True).last
     item = menu.get_by_role("menuitemradio", name=selectors.WEB_SEARCH_ITEM, exact=True)
-    try:
-        await item.wait_for(state="visible", timeout=MENU_WAIT)
-    except PlaywrightError:
-        if page.is_closed():
-            raise
+    await menu.wait_for(state="visible", timeout=MENU_WAIT)
+    if not await item.count():  # the menu is built whole: what it lacks now, it lacks
         await page.keyboard.press("Escape")
         raise LookupError(
             "this ChatGPT account offers no web search (the composer's menu has no "
             f"{selectors.WEB_SEARCH_ITEM!r}); ask without it"
-        ) from None
+        )
     await item.click(timeout=CLICK_TIMEOUT)
