@@ -40,8 +40,9 @@ class AskOptions:
     """How to ask: every choice the web app offers beside the prompt, in one typed value.
 
     `model` is a slug of the account's list and `effort` one of its `thinking_efforts`
-    (`browser.models` parses the `slug@effort` ids surfaces accept). `web_search`, `gpt`
-    (a custom GPT's id) and `project` are typed slots for the page's other choices: an
+    (`browser.models` parses the `slug@effort` ids surfaces accept). `web_search` turns the
+    composer's web search on (True) or off (False); None leaves the page's way. `gpt` (a
+    custom GPT's id) and `project` are typed slots for the page's other choices: an
     implementation that cannot make one yet refuses it before sending, never ignores it.
     """
 
@@ -53,7 +54,7 @@ class AskOptions:
 
     def unsupported(self) -> list[str]:
         """The slots set here that the browser cannot choose yet (the breadth issue)."""
-        slots = {"web_search": self.web_search, "gpt": self.gpt, "project": self.project}
+        slots = {"gpt": self.gpt, "project": self.project}
         return [name for name, value in slots.items() if value is not None]
 
 

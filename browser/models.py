@@ -1,4 +1,4 @@
-"""The one model-id grammar of every surface: `<slug>` or `<slug>@<effort>`.
+"""The one model-id grammar of every surface: `<slug>[@<effort>][:search]`.
 
 The account's `GET /backend-api/models` lists each model's slug and the reasoning efforts it
 accepts (`thinking_efforts`); a send carries `model` and `thinking_effort`. A model id names
@@ -10,7 +10,9 @@ of a slug (`gpt-5-6-thinking` itself ends in a word); `@` never is, so the split
 the last `@`. The effort is the web app's own word (`standard`, `extended`, `max`), never a
 translation: the list is the account's, and a bridge that renamed efforts would need a
 hard-coded table that breaks the day ChatGPT adds one. A bare slug means the model's default
-effort (whatever the page picks for it).
+effort (whatever the page picks for it). A `:search` suffix asks with the composer's web
+search on (`auto:search`, `gpt-5-6-thinking@max:search`): a mode of the ask, not a model,
+so it comes last and `:` (never in a slug or an effort) keeps the split certain.
 
 Pure: no Playwright, no I/O.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SEPARATOR = "@"
+SEARCH_SUFFIX = ":search"
 ROUTERS = frozenset({"auto"})
 """Slugs that ask ChatGPT to pick the model: any answering model is what was asked for."""
 
@@ -55,6 +58,14 @@ class ModelId:
 
 def format_model_id(slug: str, effort: str | None = None) -> str:
     return f"{slug}{SEPARATOR}{effort}" if effort else slug
+
+
+def split_search(text: str) -> tuple[str, bool]:
+    """`auto:search` -> ("auto", True): the model id, and whether it asks with web search."""
+    base = text.strip()
+    if base.endswith(SEARCH_SUFFIX):
+        return base[: -len(SEARCH_SUFFIX)], True
+    return base, False
 
 
 def parse_model_id(text: str) -> ModelId:

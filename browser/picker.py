@@ -38,7 +38,7 @@ CLICK_TIMEOUT = 10_000
 
 
 def refuse_unsupported(options: AskOptions) -> None:
-    """Web search, a custom GPT and a project cannot be chosen yet: say so before sending."""
+    """A custom GPT and a project cannot be chosen yet: say so before sending."""
     slots = options.unsupported()
     if slots:
         raise WebAppError(

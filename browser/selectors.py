@@ -188,6 +188,23 @@ MODEL_LIST_TOGGLE: Layers = ('[role="menuitem"][data-model-picker-view-toggle]',
 MODEL_RADIO = "menuitemradio"
 """The role of an entry of the model list; its accessible name is the model's title."""
 
+# --- Composer tools (docs/replica.md "Modes") ----------------------------------------------
+TOOLS_BUTTON: Layers = (
+    'button[data-composer-navigation-target="add-context"]',
+    'button[aria-label="Add files and more"]',
+    'button[aria-label="파일 등 추가"]',
+)
+"""The composer's "+": it opens the tools menu (files, web search, ...)."""
+TOOLS_MENU: Layers = ('[role="menu"][data-state="open"]',)
+WEB_SEARCH_ITEM = "Web search"
+"""The accessible name of the tools menu's web search entry (English UI only: no saved page
+shows another language's)."""
+SEARCH_PILL: Layers = (
+    '[data-composer-pill="search"]',
+    'button[aria-label="Search, click to remove"]',
+)
+"""The composer's "Search" pill while web search is on for the next send; a click removes it."""
+
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
 APP_SHELL_ROUTE: Layers = ("[data-app-shell-page][data-route]",)
@@ -287,6 +304,8 @@ DEFAULTS: dict[str, Layers] = {
     "attachment_chip": ATTACHMENT_CHIP,
     "chip_error": CHIP_ERROR,
     "model_trigger": MODEL_SWITCHER,
+    "tools_button": TOOLS_BUTTON,
+    "search_pill": SEARCH_PILL,
     "legacy_signature": LEGACY_SIGNATURE,
     "turn": TURN,
     "message": MESSAGE,

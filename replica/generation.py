@@ -78,6 +78,7 @@ class Plan:
     announce_title: bool
     late_title: bool
     quota_remaining: int
+    search: bool = False
 
 
 def split(text: str, size: int) -> list[str]:
@@ -302,6 +303,8 @@ class Generation:
         )
         if self.user.attachments:
             text += "\n\n" + uploads.describe(self.user.attachments)
+        if self.plan.search:
+            answer.sources = model.search_sources(self.user.text)
         chunks = split(text, self.timing.chunk_chars)
         body, last = chunks[:-1], chunks[-1]
         fault_at = min(1 if self.faults.stall else FAULT_AFTER_CHUNKS, len(body))

@@ -111,6 +111,15 @@ def answer(prompt: str, model: str, user_messages: int) -> str:
     return "\n\n".join(blocks)
 
 
+def search_sources(prompt: str) -> list[dict[str, str]]:
+    """The web pages a searched answer cites: offline, one made-up page named after the prompt."""
+    words = "-".join(prompt.lower().split()[:3]) or "search"
+    slug = "".join(c for c in words if c.isalnum() or c == "-")
+    return [
+        {"title": f"Replica search: {title(prompt)}", "url": f"https://search.replica.test/{slug}"}
+    ]
+
+
 def title(prompt: str) -> str:
     """A short chat title from the first prompt, like the web app's generated titles."""
     words = prompt.split()[:5]

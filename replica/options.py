@@ -130,6 +130,11 @@ class ReplicaOptions(BaseModel):
     send_without_label: bool = Field(
         False, description="the Send button carries no aria-label", json_schema_extra=PAGE
     )
+    web_search_unavailable: bool = Field(
+        False,
+        description="the plan has no web search: the composer's menu offers none",
+        json_schema_extra=PAGE,
+    )
     late_title: bool = Field(False, description="send title_generation after completion")
     page_weight_ms: int = Field(
         0,

@@ -19,6 +19,11 @@ ASYNC_STREAMING = 3
 """`conversation_async_status` / read-back `async_status` value for "still streaming"."""
 
 
+def content_references(sources: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """A searched answer's sources as the message metadata carries them (docs/replica.md)."""
+    return [{"type": "grouped_webpages", "matched_text": "", "items": sources}]
+
+
 @dataclass
 class Message:
     """One node of a conversation's message tree (a linear chain in the replica).
@@ -48,6 +53,8 @@ class Message:
     create_time: float = field(default_factory=time.time)
     attachments: list[Upload] = field(default_factory=list)
     """A user message's files, as its `metadata.attachments` named them."""
+    sources: list[dict[str, str]] = field(default_factory=list)
+    """A searched answer's web sources (`title`, `url`), its `content_references`."""
 
     @property
     def is_answer(self) -> bool:
@@ -107,6 +114,8 @@ class Message:
             if self.finish_type:
                 metadata["finish_details"] = {"type": self.finish_type}
                 metadata["is_complete"] = True
+        if self.sources:
+            metadata["content_references"] = content_references(self.sources)
         return metadata
 
     def to_api(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from replica.store import Conversation, Message
+from replica.store import Conversation, Message, content_references
 
 DONE = "data: [DONE]\n\n"
 ERROR_TEXT = (
@@ -177,6 +177,8 @@ class V1Encoder:
         metadata: dict[str, Any] = {"is_complete": True, "can_save": True}
         if message.finish_type:
             metadata["finish_details"] = {"type": message.finish_type}
+        if message.sources:
+            metadata["content_references"] = content_references(message.sources)
         ops.append({"p": "/message/metadata", "o": "append", "v": metadata})
         self._p = None  # the patch leaves `p` ambiguous to a careless reader: restate next
         return [

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
+from browser.models import split_search
 from tests.api_support import Api, Asks, eventually, module_fake_api, unique, user
 from tests.fakes.bridge import Answer
 from tests.schemas import EventStream, parse_sse_line, validate
@@ -85,7 +86,9 @@ async def test_every_listed_model_is_asked_for_by_its_target(api: Api) -> None:
     asks = Asks.of(api)
     for model_id in ids:
         await client.chat.completions.create(model=model_id, messages=[user(unique())])
-    assert [ask.model for ask in asks()] == [aliases.get(name, name) for name in ids]
+    bases = [split_search(name) for name in ids]
+    assert [ask.model for ask in asks()] == [aliases.get(base, base) for base, _ in bases]
+    assert [bool(ask.options.web_search) for ask in asks()] == [search for _, search in bases]
 
 
 async def test_non_streaming_body_and_usage(api: Api) -> None:

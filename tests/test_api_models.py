@@ -48,7 +48,7 @@ async def test_a_first_read_slower_than_the_wait_serves_the_default_model(
     monkeypatch.setattr(models, "FIRST_LIST_WAIT", 0.1)
     bridge = FakeBridge(models_delay=HOUR)
     async with fake_app(start_app, tmp_path, bridge, default_model="gpt-5") as api:
-        assert await _ids(api) == ["gpt-5"]
+        assert await _ids(api) == ["gpt-5", "gpt-5:search"]
         completion = await api.async_client(timeout=30).chat.completions.create(
             model="gpt-5", messages=[{"role": "user", "content": "hi"}]
         )
@@ -166,3 +166,32 @@ async def test_health_and_status_show_the_quotas(start_app: StartApp, tmp_path: 
     assert "quotas   gpt-5-6-thinking 7 left (resets 2026-12-02T09:00:00+00:00)" in describe_status(
         report
     )
+
+
+async def test_web_search_by_model_suffix_or_web_search_options(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    bridge = FakeBridge(model_slugs=["auto", "gpt-5-6-thinking"], model_efforts=EFFORTS)
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        ids = await _ids(api)
+        client = api.async_client()
+        listed = await client.models.retrieve("gpt-5-6-thinking@max:search")
+        hi = [{"role": "user", "content": "news?"}]
+        await client.chat.completions.create(model="auto:search", messages=hi)
+        await client.chat.completions.create(
+            model="gpt-5-6-thinking@max:search", messages=hi, stream=False
+        )
+        await client.chat.completions.create(model="auto", messages=hi, web_search_options={})
+        await client.chat.completions.create(model="auto", messages=hi)
+        with pytest.raises(openai.NotFoundError) as unknown:
+            await client.chat.completions.create(model="gpt-9:search", messages=hi)
+    assert {"auto:search", "gpt-5-6-thinking:search"} <= set(ids)
+    assert "gpt-5-6-thinking@max:search" not in ids  # accepted, not listed: one per model
+    assert (listed.id, listed.owned_by) == ("gpt-5-6-thinking@max:search", "chatgpt")
+    assert [a.options for a in bridge.asks] == [
+        AskOptions(model="auto", web_search=True),
+        AskOptions(model="gpt-5-6-thinking", effort="max", web_search=True),
+        AskOptions(model="auto", web_search=True),
+        AskOptions(model="auto"),
+    ]
+    assert "no model 'gpt-9'" in unknown.value.message and len(bridge.asks) == 4

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import agents
-import openai
 import pytest
 
 from replica.model import answer
@@ -72,11 +71,11 @@ async def test_an_agent_calls_a_function_tool_in_one_chat(api: Api, replica: Any
     assert sends[1]["prompt"].startswith("Tool result (call_")
 
 
-async def test_web_search_is_refused_before_anything_is_typed(api: Api, replica: Any) -> None:
-    before = len(await replica.sends())
-    with pytest.raises(openai.APIStatusError) as refused:
-        await api.async_client(max_retries=0).responses.create(
-            model="auto", input=unique("news"), tools=[{"type": "web_search"}]
-        )
-    assert refused.value.status_code == 502 and "web_search" in refused.value.message
-    assert (await replica.sends())[before:] == []
+async def test_the_web_search_tool_turns_on_chatgpts_search(api: Api, replica: Any) -> None:
+    prompt = unique("news")
+    response = await api.async_client(max_retries=0).responses.create(
+        model="auto", input=prompt, tools=[{"type": "web_search"}]
+    )
+    sent = (await replica.sends())[-1]
+    assert sent["prompt"] == prompt and sent["system_hints"] == ["search"]
+    assert response.output_text == answer(prompt, "auto", 1)

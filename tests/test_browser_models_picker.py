@@ -118,12 +118,6 @@ async def test_the_bridge_keeps_the_last_quotas(today: tuple[Any, Bridge]) -> No
     assert first[0].remaining in (11, 12)  # the knob's count, less this send
 
 
-async def test_options_not_supported_yet_are_refused(today: tuple[Any, Bridge]) -> None:
-    _, bridge = today
-    with pytest.raises(WebAppError, match="web_search is not supported yet"):
-        await _ask(bridge, "Search", options=AskOptions(web_search=True))
-
-
 async def test_the_api_offers_and_asks_what_the_account_lists(
     make_replica: Callable[..., Any], start_app: Any, app_settings: Settings
 ) -> None:

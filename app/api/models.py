@@ -3,9 +3,10 @@
 The list comes from the web app (the account's own `/backend-api/models`,
 `bridge.model_infos()`) when it answers, else from `DEFAULT_MODEL`. Each model is listed
 once bare and once per effort level it offers, in the `slug@effort` grammar of
-`browser.models` (docs/api.md, "Model ids"). Clients often send a fixed default such as
-`gpt-4o-mini` or `gpt-3.5-turbo`; `MODEL_ALIASES` maps such names to a ChatGPT model, and
-an alias is listed (and accepted) whenever its target is.
+`browser.models` (docs/api.md, "Model ids"), and once as `slug:search` (ChatGPT's web
+search on; the suffix is accepted on any id, `slug@effort:search` too). Clients often send
+a fixed default such as `gpt-4o-mini` or `gpt-3.5-turbo`; `MODEL_ALIASES` maps such names
+to a ChatGPT model, and an alias is listed (and accepted) whenever its target is.
 
 Reading the list needs a browser tab, and a tab may be busy with a long answer for minutes,
 so no request ever waits for a refresh: the catalog serves the last list it read and, once
@@ -33,7 +34,14 @@ from app.config import Settings
 from browser import Bridge
 from browser.contract import AskOptions
 from browser.errors import BridgeError
-from browser.models import ModelIdError, ModelInfo, format_model_id, resolve_model_id
+from browser.models import (
+    SEARCH_SUFFIX,
+    ModelIdError,
+    ModelInfo,
+    format_model_id,
+    resolve_model_id,
+    split_search,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +69,7 @@ class ModelEntry:
         return AskOptions(model=self.target, effort=self.effort, web_search=self.web_search)
 
     def as_dict(self) -> dict[str, Any]:
-        alias = self.id != format_model_id(self.target, self.effort)
+        alias = split_search(self.id)[0] != format_model_id(self.target, self.effort)
         owner = "chatgpt-bridge" if alias else "chatgpt"
         return {"id": self.id, "object": "model", "created": self.created, "owned_by": owner}
 
@@ -96,24 +104,36 @@ class ModelCatalog:
             for effort in (None, *info.efforts)
         ]
         entries += [
+            ModelEntry(info.slug + SEARCH_SUFFIX, info.slug, self._created, web_search=True)
+            for info in infos
+        ]
+        entries += [
             ModelEntry(alias, target, self._created)
             for alias, target in self._settings.model_aliases.items()
             if target in slugs and alias not in slugs
         ]
         return entries
 
-    async def resolve(self, name: str, reasoning: OpenAIEffort | None = None) -> ModelEntry:
+    async def resolve(
+        self, name: str, reasoning: OpenAIEffort | None = None, *, web_search: bool = False
+    ) -> ModelEntry:
         """The entry for `name`, or a 404 `model_not_found` that says what is available.
+
+        A `:search` suffix, or `web_search` (chat's `web_search_options`), asks with
+        ChatGPT's web search on.
 
         `reasoning` (OpenAI's `reasoning.effort`) picks the model's thinking effort by rank
         (`app.api.reasoning`) unless the id names one (`slug@effort` wins); a model without
         effort levels ignores it, as the picker offers none.
         """
         entries = await self.entries()
+        base, search = split_search(name)
         for entry in entries:
-            if entry.id == name:
+            if entry.id == base:
+                if search or web_search:
+                    entry = replace(entry, id=name, web_search=True)
                 return await self._with_reasoning(entry, reasoning)
-        target = self._settings.model_aliases.get(name)
+        target = self._settings.model_aliases.get(base)
         available = ", ".join(entry.id for entry in entries)
         if target:
             message = (
@@ -122,7 +142,7 @@ class ModelCatalog:
             )
         else:
             try:
-                resolve_model_id(name, await self._available())
+                resolve_model_id(base, await self._available())
                 message = f"The model '{name}' is not available. Available: {available}."
             except ModelIdError as error:  # says what is wrong: the slug, or the effort
                 message = f"{error} Aliases (MODEL_ALIASES) are listed in /v1/models too."

@@ -197,6 +197,8 @@ class ChatCompletionRequest(_Model):
     tools: list[ChatTool] | None = None
     tool_choice: Annotated[ToolChoice | None, PlainValidator(_tool_choice)] = None
     parallel_tool_calls: bool | None = None
+    web_search_options: dict[str, Any] | None = None
+    """Present (even `{}`): ask with ChatGPT's web search; its fields have no page control."""
     function_call: Literal["none", "auto"] | dict[str, Any] | None = Field(
         None, union_mode="left_to_right"
     )

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from playwright.async_api import Error as PlaywrightError
 
-from browser import diagnostics, faults, picker, selectors
+from browser import diagnostics, faults, modes, picker, selectors
 from browser.attachments import Attachment
 from browser.errors import (
     BridgeError,
@@ -95,6 +95,9 @@ class Sender:
             self._record.options,
             follow_up=bool(self._follow_up),
             data_dir=self._settings.data_dir,
+        )
+        await modes.choose_search(
+            self._page, self._record.options.web_search, self._settings.data_dir
         )
         await attach(self._page, self._attachments, self._settings.data_dir)
         before = await self._type(empty=ready.composer_text == "")

@@ -79,6 +79,11 @@ def _timing(options: ReplicaOptions) -> Timing:
     )
 
 
+def _searches(body: dict[str, Any]) -> bool:
+    """The composer's "Web search" choice travels as a system hint (docs/replica.md)."""
+    return "search" in (body.get("system_hints") or [])
+
+
 def _refuse(replica: Replica, conversation_id: str | None, prompt: str) -> None:
     """Raise the error this send meets before any answer starts, if any."""
     if conversation_id and conversation_id in replica.running:
@@ -145,7 +150,7 @@ def _user(
     return user
 
 
-def _plan(replica: Replica, user: Message, new: bool) -> Plan:
+def _plan(replica: Replica, user: Message, new: bool, search: bool) -> Plan:
     options = replica.options
     asked = user.model or catalog.DEFAULT_MODEL
     options.quota_remaining = max(options.quota_remaining - 1, 0)
@@ -159,6 +164,7 @@ def _plan(replica: Replica, user: Message, new: bool) -> Plan:
         announce_title=new,
         late_title=options.late_title,
         quota_remaining=options.quota_remaining,
+        search=search,
     )
 
 
@@ -198,6 +204,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         "parent_message_id": body.get("parent_message_id"),
         "attachments": (message.get("metadata") or {}).get("attachments") or [],
         "content_type": (message.get("content") or {}).get("content_type"),
+        "system_hints": body.get("system_hints") or [],
         "time": time.time(),
         "status": 200,
     }
@@ -223,7 +230,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         user,
         _timing(replica.options),
         _faults(replica),
-        _plan(replica, user, new),
+        _plan(replica, user, new, _searches(body)),
         new_conversation=new,
     )
     replica.running[conversation.id] = generation

@@ -6,6 +6,7 @@ import { el, refreshHistory } from "./dom.js";
 import { drawing, isPicture, showPictures } from "./images.js";
 import { LABELS } from "./labels.js";
 import { Choice, trigger } from "./picker.js";
+import { Tools } from "./tools.js";
 import { followTopic, readSse, Turn } from "./stream.js";
 import { renderer } from "./turns.js";
 
@@ -158,13 +159,15 @@ class Composer {
     });
     this.action = el("span", { class: "composer-action" });
     this.attachments = new Attachments(api, () => this.refresh());
+    this.tools = new Tools(labels, () => this.attachments.open());
     this.picker = trigger(state.choice, labels, () => {
       for (const each of state.pages.values()) each.composer.picker.refresh();
     });
     this.node = el(
       "form",
       { class: "composer", "data-chatgpt-composer": "", "data-composer-placement": "thread", "data-type": "unified-composer" },
-      el("button", { type: "button", class: "composer-plus", "aria-label": labels.addFiles, "data-composer-navigation-target": "add-context", text: "+", onclick: () => this.attachments.open() }),
+      this.tools.button,
+      this.tools.pill,
       this.attachments.input,
       this.attachments.tray,
       this.fallback,
@@ -310,6 +313,7 @@ function body(page, messageId, text, files) {
     turn_attribution: { kind: "composer" },
     client_prepare_state: "success",
   };
+  request.system_hints = page.composer.tools.hints();
   if (chosen.thinking_effort) request.thinking_effort = chosen.thinking_effort;
   if (page.conversationId) request.conversation_id = page.conversationId;
   page.model = chosen.model; // the chat's model from now on

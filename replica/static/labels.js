@@ -7,6 +7,10 @@ const EN = {
   stop: "Stop",
   dictate: "Dictate",
   addFiles: "Add files and more",
+  addPhotos: "Add photos & files",
+  webSearch: "Web search",
+  search: "Search",
+  searchPill: "Search, click to remove", // STAND-IN
   newChat: "New chat",
   copy: "Copy",
   youSaid: "You said:",
