@@ -26,7 +26,8 @@ from typing import Any
 
 POINTER_SCHEMES = ("sediment://", "file-service://")
 SANDBOX_SCHEME = "sandbox:"
-_SANDBOX_LINK = re.compile(r"\]\(sandbox:(/mnt/data/[^)\s]+)\)")
+SANDBOX_LINK = re.compile(r"\[([^\]]*)\]\(sandbox:(/mnt/data/[^)\s]+)\)")
+"""A Markdown link to a code-tool file: group 1 its text, group 2 its sandbox path."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def assets_in(messages: Iterable[dict[str, Any]]) -> tuple[Asset, ...]:
 
 def sandbox_paths(text: str) -> tuple[str, ...]:
     """The code-tool files a Markdown answer links (`](sandbox:/mnt/data/…)`), each once."""
-    return tuple(dict.fromkeys(_SANDBOX_LINK.findall(text)))
+    return tuple(dict.fromkeys(match[2] for match in SANDBOX_LINK.finditer(text)))
 
 
 def is_picture_message(message: dict[str, Any]) -> bool:
