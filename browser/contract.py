@@ -133,8 +133,9 @@ class Turn(Protocol):
     finish_reason: FinishReason | None
     delivered: bool | None
     files: list[GeneratedFile]
-    """What ChatGPT made besides text (the image tool's pictures), already downloaded: set
-    by the time the iteration ends. While it draws, `events` has `Progress("image", ...)`."""
+    """What ChatGPT made besides text (the image tool's pictures, the files its code tool
+    wrote and the answer links as `sandbox:/mnt/data/…`), already downloaded: set by the
+    time the iteration ends. While it draws, `events` has `Progress("image", ...)`."""
 
     def __aiter__(self) -> AsyncIterator[str]: ...
 

@@ -4,15 +4,18 @@ A generated picture's link is signed and expires (shared/research/chatgpt-web-20
 "generated-image links expire (download at once)"), so the bytes are fetched the moment the
 read-back names the picture: ask the page's backend for the link (`FILE_DOWNLOAD_PATH`,
 with the page's bearer token), then fetch the link from inside the page, with its cookies,
-exactly as its own `<img>` does. Nothing here stores anything: the surfaces get bytes.
+exactly as its own `<img>` does. A code-tool file's link is asked for by the answer's
+message id and the file's sandbox path (`INTERPRETER_DOWNLOAD_PATH`), then fetched the
+same way. Nothing here stores anything: the surfaces get bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import mimetypes
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 """A generated file larger than this is not handed on (a picture is a few MB)."""
+OCTET_STREAM = "application/octet-stream"
 
 
 async def download_all(
@@ -51,6 +55,41 @@ async def download(
     path = selectors.FILE_DOWNLOAD_PATH.format(
         file_id=quote(asset.file_id, safe=""), conversation=quote(conversation_id, safe="")
     )
+    data, mime_type = await _fetch(page, path)
+    return GeneratedFile(
+        name=file_name(asset.file_id, mime_type),
+        mime_type=mime_type,
+        data=data,
+        alt=asset.alt or fallback_alt,
+    )
+
+
+async def download_sandbox_files(
+    page: Page, conversation_id: str, message_id: str, sandbox_paths: Iterable[str]
+) -> list[GeneratedFile]:
+    """Each code-tool file the answer `message_id` links; one that fails is logged and left
+    out, as in `download_all`."""
+    files = []
+    for sandbox_path in sandbox_paths:
+        path = selectors.INTERPRETER_DOWNLOAD_PATH.format(
+            conversation=quote(conversation_id, safe=""),
+            message_id=quote(message_id, safe=""),
+            sandbox_path=quote(sandbox_path, safe=""),
+        )
+        try:
+            data, mime_type = await _fetch(page, path)
+        except (ChallengeError, PlaywrightError, LookupError) as error:
+            logger.warning("could not download code-tool file %s: %s", sandbox_path, error)
+            continue
+        name = unquote(sandbox_path.rsplit("/", 1)[-1])
+        if mime_type == OCTET_STREAM:
+            mime_type = mimetypes.guess_type(name)[0] or OCTET_STREAM
+        files.append(GeneratedFile(name, mime_type, data, sandbox_path=sandbox_path))
+    return files
+
+
+async def _fetch(page: Page, path: str) -> tuple[bytes, str]:
+    """Ask the backend `path` for a signed link, then fetch its bytes from inside the page."""
     status, body = await fetch_json(page, path, bearer=True)
     link = body.get("download_url") if isinstance(body, dict) else None
     if status != 200 or not isinstance(link, str):
@@ -58,13 +97,8 @@ async def download(
     fetched = await page.evaluate(_FETCH_BYTES_JS, {"url": link, "limit": MAX_DOWNLOAD_BYTES})
     if fetched.get("error"):
         raise LookupError(fetched["error"])
-    mime_type = str(fetched.get("type") or "application/octet-stream").split(";")[0]
-    return GeneratedFile(
-        name=file_name(asset.file_id, mime_type),
-        mime_type=mime_type,
-        data=base64.b64decode(fetched["data"]),
-        alt=asset.alt or fallback_alt,
-    )
+    mime_type = str(fetched.get("type") or OCTET_STREAM).split(";")[0].strip()
+    return base64.b64decode(fetched["data"]), mime_type or OCTET_STREAM
 
 
 _FETCH_BYTES_JS = """

@@ -1,4 +1,4 @@
-"""What ChatGPT makes besides text: the pictures of its image tool, as typed values.
+"""What ChatGPT makes besides text: its image tool's pictures and its code tool's files.
 
 An image turn stores its picture as an *asset pointer* in the image tool's message
 (`content.parts[]` of `content_type: "image_asset_pointer"`, `asset_pointer:
@@ -9,17 +9,25 @@ pointer is not the picture: a signed link to the bytes is asked for when needed,
 expires (shared/research/chatgpt-web-2026.md), so the browser layer downloads at once and
 hands surfaces the bytes (`GeneratedFile`), never a link.
 
+A file the code tool wrote is no pointer but a link in the answer's Markdown,
+`[Download x.csv](sandbox:/mnt/data/x.csv)`, resolved through the answer's message id
+(docs/replica.md, "Code-tool files"); it too is downloaded at once.
+
 Parsing is pure; `browser.downloads` fetches.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 POINTER_SCHEMES = ("sediment://", "file-service://")
+SANDBOX_SCHEME = "sandbox:"
+SANDBOX_LINK = re.compile(r"\[([^\]]*)\]\(sandbox:(/mnt/data/[^)\s]+)\)")
+"""A Markdown link to a code-tool file: group 1 its text, group 2 its sandbox path."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class GeneratedFile:
     mime_type: str
     data: bytes = field(repr=False)
     alt: str = ""
+    sandbox_path: str = ""
+    """Where the answer's text links a code-tool file (`/mnt/data/x.csv`); "" for a picture."""
 
     @property
     def size(self) -> int:
@@ -69,6 +79,11 @@ def assets_in(messages: Iterable[dict[str, Any]]) -> tuple[Asset, ...]:
                     file_id, _alt(part) or str(metadata.get("image_gen_title") or "")
                 )
     return tuple(found.values())
+
+
+def sandbox_paths(text: str) -> tuple[str, ...]:
+    """The code-tool files a Markdown answer links (`](sandbox:/mnt/data/…)`), each once."""
+    return tuple(dict.fromkeys(match[2] for match in SANDBOX_LINK.finditer(text)))
 
 
 def is_picture_message(message: dict[str, Any]) -> bool:

@@ -261,6 +261,12 @@ CONVERSATION_READ_PATH = "/backend-api/conversation/{id}"
 FILE_DOWNLOAD_PATH = "/backend-api/files/download/{file_id}?conversation_id={conversation}"
 """A stored file's signed, expiring link: `{"status": "success", "download_url": ...}` (an
 exporter's `getImageDownloadUrl`, 2025-26; docs/replica.md "Image turns")."""
+INTERPRETER_DOWNLOAD_PATH = (
+    "/backend-api/conversation/{conversation}/interpreter/download"
+    "?message_id={message_id}&sandbox_path={sandbox_path}"
+)
+"""A code-tool file's signed link, by the answer that links it and its `/mnt/data/` path:
+`{"status": "success", "download_url": ...}` (docs/replica.md, "Code-tool files")."""
 CONVERSATIONS_LIST_PATH = "/backend-api/conversations?offset={offset}&limit={limit}&order=updated"
 """The sidebar's history list (docs/replica.md, "History list")."""
 

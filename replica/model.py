@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from replica import tool_model
+from replica import sandbox, tool_model
 
 QUOTE_LIMIT = 300
 MAX_WORDS = 20_000
@@ -87,6 +87,8 @@ def answer(prompt: str, model: str, user_messages: int) -> str:
     instructed = tool_model.answer(prompt)
     if instructed is not None:
         return instructed
+    if sandbox.asks_for_file(prompt):
+        return sandbox.answer()
     if "valid json" in prompt.lower():
         payload = {"model": model, "user_messages": user_messages, "prompt_chars": len(prompt)}
         return "```json\n" + json.dumps(payload) + "\n```"

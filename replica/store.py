@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from replica import sandbox
 from replica.uploads import Upload
 
 ROOT_ID = "client-created-root"
@@ -55,6 +56,10 @@ class Message:
     """A user message's files, as its `metadata.attachments` named them."""
     sources: list[dict[str, str]] = field(default_factory=list)
     """A searched answer's web sources (`title`, `url`), its `content_references`."""
+
+    def links(self, sandbox_path: str) -> bool:
+        """Whether this is an answer linking a code-tool file by `sandbox:<path>`."""
+        return self.role == "assistant" and f"sandbox:{sandbox_path}" in self.text
 
     @property
     def is_answer(self) -> bool:
@@ -265,6 +270,19 @@ class Store:
             for message in conversation.messages:
                 if message.image is not None and f"file_{message.image_id}" == file_id:
                     return message.image
+        return None
+
+    def sandbox_file(self, file_id: str) -> tuple[bytes, str] | None:
+        """The code-tool file (`replica.sandbox`) a signed link names, with its MIME type:
+        made from the prompt of the turn whose answer links it."""
+        path = sandbox.SANDBOX_DIR + sandbox.FILE_NAME
+        for conversation in self.conversations.values():
+            prompt = ""
+            for message in conversation.messages:
+                if message.role == "user":
+                    prompt = message.text
+                elif sandbox.file_id(message.id, path) == file_id and message.links(path):
+                    return sandbox.content(prompt), sandbox.MIME_TYPE
         return None
 
     def listed(self) -> list[Conversation]:

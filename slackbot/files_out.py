@@ -1,11 +1,14 @@
-"""What ChatGPT drew, posted into the thread as real Slack files, after the answer's text.
+"""What ChatGPT drew or its code tool wrote, posted into the thread as real Slack files,
+after the answer's text.
 
 Slack retired `files.upload` (new apps could not use it after 2024-05-16; sunset
 2025-11-12): files go up in three steps, `files.getUploadURLExternal`, the bytes POSTed to
 the URL it gives, then `files.completeUploadExternal` sharing them into the thread
 (shared/research/slack-2026.md; `files_upload_v2` in slack_sdk does exactly these). Each
 picture carries the prompt it was drawn from as its alt text (`alt_txt`) and title, so a
-screen reader says what it shows. Needs the `files:write` scope.
+screen reader says what it shows; a code-tool file (a CSV, say) is posted under its own
+name, and the answer's `sandbox:` link to it, which only chatgpt.com resolves, is written
+as plain words pointing at the upload. Needs the `files:write` scope.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.generated import GeneratedFile
+from browser.generated import SANDBOX_LINK, GeneratedFile
 from slackbot.writer import slack_error
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ async def post_files(
             "content": file.data,
             "filename": file.name,
             "title": _short(file.alt, TITLE_LIMIT) or file.name,
-            "alt_txt": _short(file.alt, ALT_TEXT_LIMIT) or None,
+            "alt_txt": (_short(file.alt, ALT_TEXT_LIMIT) or None) if file.is_image else None,
         }
         for file in files
     ]
@@ -49,8 +52,13 @@ async def post_files(
         code = slack_error(error) if isinstance(error, SlackApiError) else "upload_failed"
         logger.warning("cannot upload %d drawn file(s) to %s: %s", len(files), channel, code)
         hint = " (the app needs the files:write scope)" if code == "missing_scope" else ""
-        return f"ChatGPT drew {_count(files)}, but Slack refused the upload: {code}{hint}."
+        return f"ChatGPT made {_count(files)}, but Slack refused the upload: {code}{hint}."
     return None
+
+
+def unlinked(text: str) -> str:
+    """The answer with each `[label](sandbox:/mnt/data/…)` link as `label (attached below)`."""
+    return SANDBOX_LINK.sub(lambda match: f"{match[1]} (attached below)", text)
 
 
 def _short(text: str, limit: int) -> str:
@@ -59,4 +67,7 @@ def _short(text: str, limit: int) -> str:
 
 
 def _count(files: Sequence[GeneratedFile]) -> str:
-    return "an image" if len(files) == 1 else f"{len(files)} images"
+    kind = "image" if all(file.is_image for file in files) else "file"
+    if len(files) > 1:
+        return f"{len(files)} {kind}s"
+    return "an image" if kind == "image" else "a file"

@@ -28,7 +28,7 @@ from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
-from slackbot.files_out import IMAGE_ONLY, post_files
+from slackbot.files_out import IMAGE_ONLY, post_files, unlinked
 from slackbot.mrkdwn import escape
 from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
@@ -257,7 +257,7 @@ class JobRunner:
             return
         finally:
             self._turns.pop(job.id, None)
-        text = turn.text or (IMAGE_ONLY if turn.files else "")
+        text = unlinked(turn.text) or (IMAGE_ONLY if turn.files else "")
         await writer.finish(text, footer=self._footer(job, turn, model))
         failed_upload = await post_files(
             self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from browser.attachments import Attachment
-from replica import pictures
+from replica import pictures, sandbox
 from replica.model import answer
 from tests.api_support import Api, ask_for_chat, assistant, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
@@ -251,3 +251,17 @@ async def test_a_picture_is_drawn_downloaded_stored_and_served(api: Api, replica
     )
     content = reply.choices[0].message.content or ""
     assert re.fullmatch(r"!\[Draw a fox \\\[\w+\\\]\]\(\S+/v1/files/file-\w+/content\)", content)
+
+
+async def test_a_code_tool_file_is_downloaded_stored_and_linked_where_the_answer_links_it(
+    api: Api,
+) -> None:
+    prompt = unique("Make a CSV of four rows")
+    reply = await api.async_client().chat.completions.create(model="auto", messages=[user(prompt)])
+    content = reply.choices[0].message.content or ""
+    label = sandbox.answer().split("](sandbox:")[0]  # the replica's answer up to its link
+    found = re.fullmatch(re.escape(label) + r"\]\((\S+)\)", content)
+    assert found and found[1].startswith(f"{api.url}/v1/files/file-"), content
+    async with api.http() as http:
+        served = await http.get(found[1])
+    assert served.content == sandbox.content(prompt)  # the replica's CSV for exactly this turn

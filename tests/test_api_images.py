@@ -111,3 +111,49 @@ async def test_an_answer_without_a_picture_is_a_clear_error(api: Api) -> None:
     api.bridge.script(Answer("I can't draw that."))
     with pytest.raises(openai.InternalServerError, match=r"without drawing an image.*can't draw"):
         await api.async_client().images.generate(prompt="something odd")
+
+
+CSV = b"row,value\n0,1\n"
+
+
+def written(name: str = "data.csv") -> GeneratedFile:
+    return GeneratedFile(name, "text/csv", CSV, sandbox_path=f"/mnt/data/{name}")
+
+
+async def test_a_code_tool_file_link_points_at_the_bridge_s_copy_streamed_or_not(
+    api: Api,
+) -> None:
+    # The link is split over deltas, and text follows it: held back, then rewritten.
+    deltas = ("Here: [Download data.csv", "](sand", "box:/mnt/data/data.csv) and more.")
+    client = api.async_client()
+    api.bridge.script(Answer(*deltas, files=(written(),)))
+    reply = await client.chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": "Make a CSV"}]
+    )
+    api.bridge.script(Answer(*deltas, files=(written(),)))
+    stream = await client.chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": "Make a CSV"}], stream=True
+    )
+    streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    for content in (reply.choices[0].message.content or "", streamed):
+        found = re.fullmatch(r"Here: \[Download data\.csv\]\((\S+)\) and more\.", content)
+        assert found and "sandbox:" not in content, content
+        assert found[1].startswith(f"{api.url}/v1/files/file-")
+        async with httpx.AsyncClient() as http:
+            got = await http.get(found[1])
+        assert got.content == CSV and got.headers["content-type"].startswith("text/csv")
+        stored = await client.files.retrieve(found[1].split("/")[-2])
+        assert (stored.filename, stored.purpose) == ("data.csv", "assistants_output")
+
+
+async def test_a_sandbox_link_without_its_file_is_left_as_chatgpt_wrote_it(api: Api) -> None:
+    text = "See [x.csv](sandbox:/mnt/data/x.csv) and [y](sandbox:/mnt/data/y.csv)."
+    api.bridge.script(Answer(text[:20], text[20:], files=(written("x.csv"),)))
+    reply = await api.async_client().chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": "Make a CSV"}]
+    )
+    content = reply.choices[0].message.content or ""
+    assert re.fullmatch(
+        r"See \[x\.csv\]\(\S+/v1/files/file-\w+/content\) and \[y\]\(sandbox:/mnt/data/y\.csv\)\.",
+        content,
+    ), content

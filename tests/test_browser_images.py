@@ -1,4 +1,5 @@
-"""An image turn through real Chromium against the replica: drawn, read back, downloaded."""
+"""Image turns and code-tool files through real Chromium against the replica: made, read
+back, downloaded at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from browser import Bridge
 from browser.events import Progress
-from replica import pictures
+from replica import pictures, sandbox
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +26,20 @@ async def test_a_drawn_picture_reaches_the_turn_as_bytes(bridge: Bridge, replica
     assert picture.data == pictures.picture(prompt)
     assert picture.mime_type == "image/png" and picture.name.endswith(".png")
     assert picture.alt == prompt
+
+
+async def test_a_code_tool_file_the_answer_links_reaches_the_turn_as_bytes(
+    bridge: Bridge, replica: Any
+) -> None:
+    await replica.configure(image_link_ttl_ms=1000)
+    prompt = "Make a CSV of four rows"
+    async with bridge.ask(prompt) as turn:
+        await turn.read()
+    assert f"(sandbox:/mnt/data/{sandbox.FILE_NAME})" in turn.text  # the surfaces rewrite it
+    [made] = turn.files
+    assert made.data == sandbox.content(prompt) and made.data != sandbox.content("other")
+    assert (made.name, made.mime_type) == (sandbox.FILE_NAME, "text/csv")
+    assert made.sandbox_path == f"/mnt/data/{sandbox.FILE_NAME}" and not made.is_image
 
 
 async def test_a_text_answer_has_no_files(bridge: Bridge) -> None:

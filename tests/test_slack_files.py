@@ -155,3 +155,20 @@ async def test_a_drawn_picture_is_uploaded_into_the_thread_after_the_text(
         assert wrote and max(wrote) < complete, "the picture comes after the answer's text"
         steps = [(c["title"], c["status"]) for m in thread for c in m.chunks]
         assert steps[:2] == [("drawing", "in_progress"), ("drawing", "complete")]
+
+
+async def test_a_code_tool_file_is_posted_under_its_name_and_the_sandbox_link_unwritten(
+    run_slack: RunSlack,
+) -> None:
+    csv = GeneratedFile("data.csv", "text/csv", b"row,value\n", sandbox_path="/mnt/data/data.csv")
+    bridge = FakeBridge()
+    bridge.script(Answer("Done: [Download data.csv](sandbox:/mnt/data/data.csv)", files=(csv,)))
+    async with run_slack(bridge, **CHANNELS) as app:
+        event = message_event("Make a CSV", channel=PERSONAL)
+        await app.events.event(event)
+        thread = await answer(app.slack, PERSONAL, event["ts"])
+        [upload] = await wait_for(lambda: app.slack.shared_uploads(PERSONAL, event["ts"]))
+        assert (upload.data, upload.filename, upload.title) == (csv.data, "data.csv", "data.csv")
+        assert not upload.alt_txt  # alt text describes pictures only
+        text = text_of(thread)
+        assert "Download data.csv (attached below)" in text and "sandbox:" not in text

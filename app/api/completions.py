@@ -28,6 +28,7 @@ from app.api.generated import Shelf
 from app.api.inputs import FileInputs
 from app.api.models import ModelEntry
 from app.api.responses import Completion
+from app.api.sandbox_links import SandboxLinkHold
 from app.api.schemas import ChatCompletionRequest, ChatMessage
 from app.api.tool_calls import CallStream, Piece, ToolCall, ToolCallError, repair_message
 from app.api.turns import TurnRunner
@@ -90,6 +91,7 @@ class CompletionJob:
         self._patient = patient
         self._on_send = on_send
         self._shelf = shelf
+        self._links = SandboxLinkHold()
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -198,9 +200,9 @@ class CompletionJob:
             await self._repair(problem)
         if self._tool_calls and self._json_format is not None:
             return  # the answer is calls, not the JSON the format describes
-        pictures = await self._pictures()
-        if pictures:
-            yield self._shaper.feed(pictures)
+        generated = await self._generated()
+        if generated:
+            yield self._shaper.feed(generated)
         try:
             tail = self._shaper.close()
         except OutputFormatError as error:
@@ -228,7 +230,7 @@ class CompletionJob:
             if delta is None:
                 yield None
             elif calls is None:
-                yield self._shaper.feed(delta)
+                yield self._shaper.feed(self._links.feed(delta))
             elif problem is None:
                 try:
                     for piece in calls.feed(delta):
@@ -318,14 +320,15 @@ class CompletionJob:
         if self._runner is not None:
             self._runner.stop()
 
-    async def _pictures(self) -> str:
-        """What ChatGPT drew, kept and written as Markdown images after the text (not in a
-        JSON answer: they would break its format)."""
+    async def _generated(self) -> str:
+        """The answer's held-back end with its `sandbox:` links rewritten, then what ChatGPT
+        drew as Markdown images (not in a JSON answer: they would break its format)."""
         files = self.runner.files
         if not files or self._shelf is None or self._json_format is not None:
-            return ""
+            return self._links.close({})
         kept = await self._shelf.keep(files)
-        return self._shelf.markdown(kept, after_text=bool(self.runner.text.strip()))
+        text = self._links.close(self._shelf.links(kept))
+        return text + self._shelf.markdown(kept, after_text=bool(self.runner.text.strip()))
 
     async def _next(self, tick: float) -> str | None:
         replay, self._replay = self._replay, None

@@ -1,11 +1,12 @@
-"""What ChatGPT drew, kept in the file store and shown to API clients by URL.
+"""What ChatGPT drew or its code tool wrote, kept in the file store and shown by URL.
 
-The browser hands over the bytes of each picture (`browser.generated.GeneratedFile`): its
+The browser hands over the bytes of each picture and file (`browser.generated.GeneratedFile`): its
 link on chatgpt.com expires, so the bridge keeps its own copy in the one file store
 (`/v1/files`, purpose `assistants_output`) and bounds what drawn files take on disk
 (BRIDGE_GENERATED_KEEP_MB: the oldest go first). A chat completion then carries each
 picture as a Markdown image whose URL the bridge itself serves,
-`GET /v1/files/{id}/content`, behind the same key as every `/v1` route.
+`GET /v1/files/{id}/content`, behind the same key as every `/v1` route; a code-tool file
+is linked where the answer's text linked it (`app.api.sandbox_links`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Kept:
 
     record: StoredFile
     alt: str
+    sandbox_path: str = ""
+    """Where the answer's text links it, for a code-tool file; "" for a picture."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,11 @@ class Shelf:
     async def keep(self, files: Sequence[GeneratedFile]) -> list[Kept]:
         """Store each file, then drop the oldest drawn files past the retention bound."""
         kept = [
-            Kept(await self.store.put(file.data, file.name, GENERATED, file.mime_type), file.alt)
+            Kept(
+                await self.store.put(file.data, file.name, GENERATED, file.mime_type),
+                file.alt,
+                file.sandbox_path,
+            )
             for file in files
         ]
         if kept:
@@ -50,9 +57,17 @@ class Shelf:
     def url(self, record: StoredFile) -> str:
         return f"{self.base_url}v1/files/{record.id}/content"
 
+    def links(self, kept: Sequence[Kept]) -> dict[str, str]:
+        """Each kept code-tool file's URL, by the sandbox path the answer links it as."""
+        return {item.sandbox_path: self.url(item.record) for item in kept if item.sandbox_path}
+
     def markdown(self, kept: Sequence[Kept], *, after_text: bool) -> str:
-        """The pictures as Markdown images, one paragraph each (after the text, if any)."""
-        images = "\n\n".join(f"![{_escaped(item.alt)}]({self.url(item.record)})" for item in kept)
+        """The pictures as Markdown images, one paragraph each (after the text, if any);
+        code-tool files are left out, the text links them already."""
+        pictures = [item for item in kept if not item.sandbox_path]
+        images = "\n\n".join(
+            f"![{_escaped(item.alt)}]({self.url(item.record)})" for item in pictures
+        )
         return f"\n\n{images}" if after_text and images else images
 
 

@@ -8,7 +8,8 @@
    says it is still writing (or the stored text still grows). An image turn
    (`conversation_async_status`, no answer text) is read back the same way, as "drawing",
    until its picture is stored; the pictures are then downloaded at once (their links
-   expire) into `record.files`.
+   expire) into `record.files`, and so are the code-tool files the answer links
+   (`sandbox:/mnt/data/…`).
 Done is the stream's own terminal events (the final-channel answer finished, and
 `message_stream_complete` or `[DONE]`), never a button. Every finished answer is then
 checked against the read-back: the stored one wins.
@@ -22,9 +23,10 @@ import logging
 import time
 from typing import Any, Protocol
 
-from browser.downloads import download_all
+from browser.downloads import download_all, download_sandbox_files
 from browser.errors import AnswerTimeoutError, ChallengeError, WebAppError
 from browser.events import Progress
+from browser.generated import sandbox_paths
 from browser.pool import Tab
 from browser.readback import StoredAnswer, stream_status, try_read_back
 from browser.turn.inbox import TapInbox
@@ -67,6 +69,11 @@ class StreamReader:
         if stored is not None and stored.assets and record.conversation_id is not None:
             record.files = await download_all(
                 self._page, record.conversation_id, stored.assets, record.prompt
+            )
+        linked = sandbox_paths(stored.text) if stored is not None else ()
+        if linked and stored is not None and stored.message_id and record.conversation_id:
+            record.files += await download_sandbox_files(
+                self._page, record.conversation_id, stored.message_id, linked
             )
 
     async def _read_stream(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from replica import pictures
+from replica import pictures, sandbox
 from replica.catalog import models_payload
 from replica.errors import NOT_FOUND, ReplicaError, must_find
 from replica.state import Guarded, Replica, ReplicaDep
@@ -123,6 +123,27 @@ async def attachment_download(replica: Guarded, conversation_id: str, file_id: s
     return _download(replica, file_id)
 
 
+@router.get("/conversation/{conversation_id}/interpreter/download")
+async def interpreter_download(
+    replica: Guarded, conversation_id: str, message_id: str = "", sandbox_path: str = ""
+) -> dict[str, str]:
+    """The signed link of a file the code tool wrote, named by the answer that links it."""
+    message = next(
+        (m for m in found(replica, conversation_id).messages if m.id == message_id), None
+    )
+    if message is None or not message.links(sandbox_path):
+        raise ReplicaError(404, NOT_FOUND)
+    name = sandbox_path.rsplit("/", 1)[-1]
+    ttl = replica.options.image_link_ttl_ms / 1000
+    link = pictures.signed_path(sandbox.file_id(message_id, sandbox_path), ttl, name)
+    return {
+        "status": "success",
+        "download_url": link,
+        "file_name": name,
+        "mime_type": sandbox.MIME_TYPE,
+    }
+
+
 @router.get("/estuary/content")
 async def estuary_content(replica: ReplicaDep, id: str, ts: int = 0, sig: str = "") -> Response:
     """The bytes (an uploaded file's, or the picture an image turn drew), without a Bearer
@@ -140,4 +161,6 @@ def _stored(replica: Replica, file_id: str) -> tuple[bytes, str] | None:
     if upload is not None and upload.data is not None:
         return upload.data, upload.mime_type
     data = replica.store.picture(file_id)
-    return (data, "image/png") if data is not None else None
+    if data is not None:
+        return data, "image/png"
+    return replica.store.sandbox_file(file_id)
