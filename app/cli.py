@@ -1,4 +1,5 @@
-"""The `chatgpt-bridge` command: serve | login | ask | doctor | status | demo | replica | decode.
+"""The `chatgpt-bridge` command: serve | mcp | login | ask | doctor | status | demo | replica |
+decode.
 
 Each subcommand is a small function that parses nothing itself; argparse does the parsing
 and `main` dispatches. Commands that run async code call `asyncio.run` exactly once.
@@ -57,6 +58,26 @@ def _register_serve(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="bind address (default BRIDGE_HOST, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default BRIDGE_PORT, 8765)")
     parser.set_defaults(run=_run_serve)
+
+
+def _run_mcp(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.mcp.stdio import serve_stdio
+
+    settings = _settings(args)
+    configure_logging(settings)  # to stderr: stdout carries MCP messages only
+    return asyncio.run(serve_stdio(settings))
+
+
+def _register_mcp(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "mcp",
+        help="an MCP server on stdio for coding agents (shares the running bridge, or "
+        "starts one in the background)",
+    )
+    parser.add_argument("--host", help="the bridge's address (default BRIDGE_HOST)")
+    parser.add_argument("--port", type=int, help="the bridge's port (default BRIDGE_PORT)")
+    parser.set_defaults(run=_run_mcp)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -257,6 +278,7 @@ def _register_doctor(subcommands: argparse._SubParsersAction) -> None:
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_serve,
+    _register_mcp,
     _register_demo,
     _register_status,
     _register_replica,

@@ -7,6 +7,7 @@ Slack layers never import this module; they are handed a `Settings` instance.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -51,11 +52,16 @@ class Settings(BaseSettings):
     max_queue: int = Field(16, ge=0, validation_alias="BRIDGE_MAX_QUEUE")
     idle_timeout: float = Field(120.0, gt=0, validation_alias="BRIDGE_IDLE_TIMEOUT")
     answer_timeout: float = Field(900.0, gt=0, validation_alias="BRIDGE_ANSWER_TIMEOUT")
-    # Longest message typed into ChatGPT (a flattened history included); longer is refused
-    # before typing. 30000 stays under the smallest measured ceiling (Free, ~25k tokens) for
+    # Longest message typed into ChatGPT (a flattened history included); a longer one is
+    # attached whole as prompt.md behind a short typed lead-in, the way the web app takes a
+    # long paste. 30000 stays under the smallest measured ceiling (Free, ~25k tokens) for
     # text of >= 1.2 characters per token (English ~4, code ~3, CJK ~1.2-1.5); Plus takes
     # ~40k tokens, Plus Instant 211,256 characters: raise it there.
     max_prompt_chars: int = Field(30000, ge=100, validation_alias="BRIDGE_MAX_PROMPT_CHARS")
+    # Fetch http(s) image/file URLs named in API requests (off: only data and /v1/files ids).
+    # Never private, loopback or link-local addresses, whatever this says.
+    fetch_urls: bool = Field(False, validation_alias="BRIDGE_FETCH_URLS")
+    fetch_max_mb: int = Field(20, ge=1, le=512, validation_alias="BRIDGE_FETCH_MAX_MB")
     # JSON of extra selector layers tried first, e.g. {"composer": ["div#new-composer"]}.
     selectors_file: Path | None = Field(None, validation_alias="BRIDGE_SELECTORS_FILE")
     # Minimum gap between two sends from any tabs (0: off). One account is one person: a
@@ -64,10 +70,21 @@ class Settings(BaseSettings):
     # Seconds between two reads of ChatGPT's session in a free tab, so an expired login is
     # noticed before a question fails (0: off). One small same-origin fetch each time.
     probe_interval: float = Field(300.0, ge=0, validation_alias="BRIDGE_PROBE_INTERVAL")
+    # An answer that calls an unknown tool or breaks a tool's schema gets one short repair
+    # message in the same chat before the API answers with an error (false: the error at once).
+    tool_repair: bool = Field(True, validation_alias="BRIDGE_TOOL_REPAIR")
 
     shutdown_grace: float = Field(
         30.0, ge=0, validation_alias="BRIDGE_SHUTDOWN_GRACE"
     )  # seconds running answers get to finish on Ctrl-C / SIGTERM before they are stopped
+
+    # Largest file `/v1/files` stores (uploads, batch output, drawn images), in MB.
+    file_max_mb: float = Field(100.0, gt=0, validation_alias="BRIDGE_FILE_MAX_MB")
+    # Called (POST, signed) when a batch ends; see docs/api.md "Batches".
+    batch_webhook_url: str | None = Field(None, validation_alias="BRIDGE_BATCH_WEBHOOK_URL")
+    batch_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="BRIDGE_BATCH_WEBHOOK_SECRET"
+    )
 
     default_model: str = Field("auto", validation_alias="DEFAULT_MODEL")
     model_aliases: dict[str, str] = Field(
@@ -110,6 +127,15 @@ class Settings(BaseSettings):
     # them (streamed text does not); 0: never.
     slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")
 
+    # New chats the MCP `ask` tool starts are temporary (kept out of the person's history and
+    # memory) unless a call says otherwise.
+    mcp_temporary: bool = Field(True, validation_alias="BRIDGE_MCP_TEMPORARY")
+    # Folders whose files the MCP `ask` tool may attach by path, besides the client's own
+    # roots; separated like PATH (":" on Linux and macOS, ";" on Windows).
+    mcp_file_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, validation_alias="BRIDGE_MCP_FILE_ROOTS"
+    )
+
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
 
@@ -122,6 +148,13 @@ class Settings(BaseSettings):
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("mcp_file_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
         return value
 
     @field_validator("data_dir", mode="after")
@@ -155,3 +188,16 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "bridge.sqlite3"
+
+    @property
+    def files_dir(self) -> Path:
+        """The bytes of `/v1/files` (named by file id; their metadata is in the database)."""
+        return self.data_dir / "files"
+
+    @property
+    def file_max_bytes(self) -> int:
+        return int(self.file_max_mb * 1024 * 1024)
+
+    @property
+    def fetch_max_bytes(self) -> int:
+        return self.fetch_max_mb * 1024 * 1024

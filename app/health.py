@@ -32,6 +32,8 @@ EXPIRY_WARNING = timedelta(days=1)
 """A login that ends sooner than this is warned about, so it can be renewed in time."""
 SlackHealth = dict[str, object]
 """`mode` (None when Slack is off) and what `SlackService.health()` tells."""
+BatchHealth = dict[str, object]
+"""`active` batches and their `lines_waiting`; a detailed report lists each (`batches`)."""
 
 
 class TunnelHealth(TypedDict):
@@ -57,6 +59,7 @@ class HealthReport(TypedDict):
     slack: SlackHealth
     tunnel: TunnelHealth
     api: ApiHealth
+    batches: BatchHealth
     quotas: list[QuotaHealth]
     """The account's remaining quotas (detailed reports only: they are the account's)."""
 
@@ -86,6 +89,7 @@ async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
             "error": parts.tunnel_error,
         },
         "api": {"key_required": parts.api_key is not None},
+        "batches": await parts.batches.health(detailed=detailed),
         "quotas": [
             {"feature": q.feature, "remaining": q.remaining, "reset_after": q.reset_after}
             for q in (bridge.quotas() if detailed else [])
@@ -138,6 +142,7 @@ def render_summary(report: HealthReport, *, base_url: str, api_key: str | None) 
         lines.append(f"           warning: {warning}")
     key_note = f"key {api_key}" if api_key else "no key needed: local only"
     lines.append(f"  API      {base_url}/v1   ({key_note})")
+    lines.append(f"  MCP      {base_url}/mcp  (stdio agents: `chatgpt-bridge mcp`)")
     lines.append(f"  Slack    {_slack_line(report['slack'], report['tunnel'])}")
     lines.append(f"  Tunnel   {_tunnel_line(report['tunnel'])}")
     lines += ["", f"  Ctrl-C stops the bridge; {settings_hint}."]

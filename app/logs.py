@@ -60,5 +60,6 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     # Chatty libraries stay at WARNING unless the person asked for DEBUG.
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
-    for name in ("uvicorn.access", "aiohttp.access", "slack_bolt", "slack_sdk", "pyngrok"):
+    chatty = ("uvicorn.access", "aiohttp.access", "slack_bolt", "slack_sdk", "pyngrok", "httpx2")
+    for name in chatty:
         logging.getLogger(name).setLevel(quiet)

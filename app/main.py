@@ -1,4 +1,4 @@
-"""The composition root: `create_app()` wires settings, database, browser, API and Slack.
+"""The composition root: `create_app()` wires settings, database, browser, API, MCP and Slack.
 
 The lifespan starts the parts in dependency order and stops them in reverse, so a failing
 start leaves nothing half-running and Ctrl-C never leaves the Chrome profile open. What it
@@ -18,12 +18,23 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api import router as api_router
 from app.api.conversations import ConversationMap
+from app.api.inputs import file_inputs
 from app.api.models import ModelCatalog
+from app.api.responses_api import ResponsesService, ResponseStore
+from app.batches.endpoints import LineAsker
+from app.batches.runner import BatchRunner
+from app.batches.service import BatchService
+from app.batches.store import BatchStore
+from app.batches.webhook import Webhook
 from app.config import Settings
 from app.db import Database, open_database
+from app.files import FileStore
 from app.health import router as health_router
+from app.mcp.http import PATH as MCP_PATH
+from app.mcp.http import McpEndpoint
+from app.mcp.tools import build_server
 from app.security import is_loopback, resolve_api_key
-from app.services import Services, services
+from app.services import Services, app_services, services
 from app.tunnel import Tunnel, TunnelError, open_tunnel
 from browser import Bridge, BrowserBridge
 from slackbot import SlackService
@@ -34,12 +45,16 @@ MakeBridge = Callable[[Settings], Bridge]
 
 
 def _lifespan(
-    settings: Settings, make_bridge: MakeBridge
+    settings: Settings, make_bridge: MakeBridge, mcp: McpEndpoint
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = await _start(settings, make_bridge, stack)
+            app.state.services = parts = await _start(settings, make_bridge, stack)
+            public_url = parts.tunnel.public_url if parts.tunnel else None
+            await stack.enter_async_context(
+                mcp.serving(exposed=_exposed(parts.tunnel, settings), public_url=public_url)
+            )
             yield
             logger.info("shutting down: closing the browser so the profile is saved cleanly")
 
@@ -54,11 +69,29 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     models = ModelCatalog(bridge, settings)
     models.start()
     stack.push_async_callback(models.stop)
-    conversations = ConversationMap(db, settings.max_prompt_chars)
+    conversations = ConversationMap(db)
     await conversations.setup()
+    files = FileStore(db, settings.files_dir, settings.file_max_bytes)
+    await files.setup()
+    inputs = file_inputs(settings, files)
+    responses = ResponsesService(
+        bridge=bridge,
+        conversations=conversations,
+        models=models,
+        store=ResponseStore(db),
+        tool_repair=settings.tool_repair,
+        inputs=inputs,
+    )
+    await responses.setup()
+    asker = LineAsker(
+        bridge, models, conversations, responses, inputs, tool_repair=settings.tool_repair
+    )
+    batches = _batches(settings, db, files, bridge, asker)
+    await batches.start()
+    stack.push_async_callback(batches.stop)
     slack = await _start_slack(settings, stack, bridge, db)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
-    exposed = tunnel is not None or not is_loopback(settings.host)
+    exposed = _exposed(tunnel, settings)
     api_key = await asyncio.to_thread(resolve_api_key, settings, exposed=exposed)
     return Services(
         settings=settings,
@@ -66,11 +99,40 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
         bridge=bridge,
         models=models,
         conversations=conversations,
+        files=files,
+        inputs=inputs,
+        batches=batches,
+        responses=responses,
         slack=slack,
         tunnel=tunnel,
         tunnel_error=tunnel_error,
         api_key=api_key,
     )
+
+
+def _batches(
+    settings: Settings, db: Database, files: FileStore, bridge: Bridge, asker: LineAsker
+) -> BatchService:
+    secret = settings.batch_webhook_secret
+    webhook = (
+        Webhook(settings.batch_webhook_url, secret.get_secret_value() if secret else None)
+        if settings.batch_webhook_url
+        else None
+    )
+    store = BatchStore(db)
+    runner = BatchRunner(
+        store=store,
+        files=files,
+        asker=asker,
+        bridge=bridge,
+        webhook=webhook,
+    )
+    return BatchService(store, files, runner)
+
+
+def _exposed(tunnel: Tunnel | None, settings: Settings) -> bool:
+    """Reachable beyond this machine: a tunnel is open or the bind is not loopback."""
+    return tunnel is not None or not is_loopback(settings.host)
 
 
 async def _start_slack(
@@ -117,13 +179,15 @@ def create_app(
     settings: Settings | None = None, *, make_bridge: MakeBridge = BrowserBridge
 ) -> FastAPI:
     """The bridge app. `make_bridge` builds the browser layer: tests hand in a fake one."""
+    mcp = McpEndpoint(build_server(lambda: app_services(app)))
     app = FastAPI(
         title="chatgpt-bridge",
-        lifespan=_lifespan(settings or Settings(), make_bridge),
+        lifespan=_lifespan(settings or Settings(), make_bridge, mcp),
         docs_url=None,
         redoc_url=None,
     )
     app.include_router(health_router)
     app.include_router(api_router)
+    app.add_route(MCP_PATH, mcp, include_in_schema=False)
     app.add_api_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)
     return app

@@ -22,6 +22,7 @@ import uvicorn
 
 from app.config import Settings
 from app.health import collect_health, render_summary
+from app.locks import SERVE_LOCK, try_lock
 from app.main import create_app
 from app.services import app_services
 from app.status import local_base_url
@@ -58,6 +59,21 @@ def _print_to_stderr(text: str) -> None:
 
 async def serve(settings: Settings, *, announce: Announce = _print_to_stderr) -> int:
     """Run the bridge until a signal stops it. Returns the process exit status."""
+    lock = await asyncio.to_thread(try_lock, settings.data_dir / SERVE_LOCK)
+    if lock is None:
+        announce(
+            f"Another chatgpt-bridge already serves the profile in {settings.data_dir}: use "
+            "that one (`chatgpt-bridge status` finds it), or give this one another "
+            "BRIDGE_DATA_DIR."
+        )
+        return 1
+    try:
+        return await _serve(settings, announce)
+    finally:
+        lock.close()
+
+
+async def _serve(settings: Settings, announce: Announce) -> int:
     app = create_app(settings)
     config = uvicorn.Config(
         app,

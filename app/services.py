@@ -15,9 +15,13 @@ from fastapi import FastAPI, Request
 
 if TYPE_CHECKING:  # the parts import the routes' package; at runtime only the names matter
     from app.api.conversations import ConversationMap
+    from app.api.inputs import FileInputs
     from app.api.models import ModelCatalog
+    from app.api.responses_api import ResponsesService
+    from app.batches.service import BatchService
     from app.config import Settings
     from app.db import Database
+    from app.files import FileStore
     from app.tunnel import Tunnel
     from browser import Bridge
     from slackbot import SlackService
@@ -30,6 +34,12 @@ class Services:
     bridge: Bridge
     models: ModelCatalog
     conversations: ConversationMap
+    files: FileStore
+    """`/v1/files`: uploads, batch output, drawn images."""
+    inputs: FileInputs
+    """Reads the files a request attaches (data, `/v1/files` ids, URLs when allowed)."""
+    batches: BatchService
+    responses: ResponsesService
     slack: SlackService | None
     """None when Slack is not configured."""
     tunnel: Tunnel | None

@@ -24,7 +24,7 @@ def fetch_status(settings: Settings, timeout: float = 5.0) -> tuple[int, dict[st
     Exit status: 0 ready, 1 running but not ready (the report says why), 2 not reachable.
     """
     headers = {}
-    key = settings.api_key.get_secret_value() if settings.api_key else _stored_key(settings)
+    key = client_key(settings)
     if key:
         headers["Authorization"] = f"Bearer {key}"
     url = f"{local_base_url(settings)}/health"
@@ -36,7 +36,12 @@ def fetch_status(settings: Settings, timeout: float = 5.0) -> tuple[int, dict[st
     return (0 if report.get("status") == "ok" else 1), report
 
 
-def _stored_key(settings: Settings) -> str | None:
+def client_key(settings: Settings) -> str | None:
+    """The key a local client of the bridge sends: BRIDGE_API_KEY, else the generated one.
+
+    Blocking (a tiny file read)."""
+    if settings.api_key:
+        return settings.api_key.get_secret_value()
     path = generated_key_path(settings)
     return path.read_text().strip() if path.exists() else None
 
@@ -62,11 +67,25 @@ def describe_status(report: dict[str, Any]) -> str:
         lines.insert(2, f"display  {browser['display']}{attached}")
     if browser.get("login_expires"):
         lines.insert(3, f"login    until {browser['login_expires']}")
+    batches = report.get("batches") or {}
+    if batches.get("active"):
+        lines.append(f"batches  {_batches(batches)}")
     lines += [f"warning  {warning}" for warning in browser.get("warnings") or []]
     quotas = report.get("quotas") or []
     if quotas:
         lines.append("quotas   " + "; ".join(_quota(q) for q in quotas))
     return "\n".join(lines)
+
+
+def _batches(batches: dict[str, Any]) -> str:
+    each = [
+        f"{b['id']} {b['completed'] + b['failed']}/{b['total']} done"
+        + (f" ({b['failed']} failed)" if b["failed"] else "")
+        + ("" if b["status"] == "in_progress" else f", {b['status']}")
+        for b in batches.get("batches") or []
+    ]
+    summary = f"{batches['active']} running, {batches.get('lines_waiting', 0)} request(s) waiting"
+    return "; ".join([summary, *each])
 
 
 def _quota(quota: dict[str, Any]) -> str:

@@ -11,29 +11,44 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import quote
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import picker, selectors
 from browser.account import Account, read_account
-from browser.contract import AskOptions, BridgeState, BrowserInfo, OnSend, ask_options
+from browser.attachments import Attachment, check_sizes, prepare_prompt
+from browser.contract import (
+    LIST_PAGE,
+    AskOptions,
+    BridgeState,
+    BrowserInfo,
+    ConversationSummary,
+    OnSend,
+    StoredMessage,
+    ask_options,
+)
 from browser.errors import (
     BridgeError,
     BrowserDownError,
     ChallengeError,
+    ConversationNotFoundError,
     LoginRequiredError,
     RateLimitedError,
+    WebAppError,
 )
 from browser.events import Quota
+from browser.history import messages_from_payload, summaries_from_payload
 from browser.models import ModelInfo, models_from_payload
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
+from browser.readback import CONVERSATION_PAGE_PATH
 from browser.session import Session, SessionSettings, first_line
 from browser.turn import BrowserTurn, TurnSettings
 
@@ -52,6 +67,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     probe_interval: float
     selectors_file: Path | None
     send_interval_ms: int
+    max_prompt_chars: int
 
 
 class BrowserBridge:
@@ -117,6 +133,7 @@ class BrowserBridge:
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[BrowserTurn]:
         """`async with bridge.ask(...) as turn:` sends, then iterate `turn` for deltas.
 
@@ -125,7 +142,8 @@ class BrowserBridge:
         `on_send()` is awaited once a tab is the caller's, before anything is typed.
         """
         chosen = ask_options(model, options)
-        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send)
+        files = tuple(attachments)
+        return self._ask(prompt, conversation_id, chosen, temporary, patient, on_send, files)
 
     def is_busy(self) -> bool:
         """Every tab is answering or taken: a question asked now would wait in line."""
@@ -140,8 +158,11 @@ class BrowserBridge:
         temporary: bool,
         patient: bool,
         on_send: OnSend | None,
+        attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
         picker.refuse_unsupported(options)
+        prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
+        check_sizes(attachments)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
         async with self._pool.lease(conversation_id, patient=patient) as tab:
             assert tab is not None
@@ -156,6 +177,7 @@ class BrowserBridge:
                 temporary=temporary,
                 before_send=self._pacer.wait_turn,
                 options=options,
+                attachments=attachments,
             )
             try:
                 try:
@@ -231,16 +253,43 @@ class BrowserBridge:
 
     async def model_infos(self) -> list[ModelInfo]:
         """The account's models with titles and effort levels (`/backend-api/models`)."""
+        _, body = await self._get(selectors.MODELS_PATH, "Reading the models")
+        return models_from_payload(body)
+
+    async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
+        """The history list as the sidebar reads it, newest first."""
+        path = selectors.CONVERSATIONS_LIST_PATH.format(offset=0, limit=limit)
+        _, body = await self._get(path, "Reading the chat list")
+        return summaries_from_payload(body)[:limit]
+
+    async def read_conversation(self, conversation_id: str) -> list[StoredMessage]:
+        """One chat's prompts and answers: the page's paginated read, else the older tree."""
+        quoted = quote(conversation_id, safe="")
+        paths = (CONVERSATION_PAGE_PATH, selectors.CONVERSATION_READ_PATH)
+        statuses = []
+        for path in paths:
+            status, body = await self._get(path.format(id=quoted), "Reading the chat")
+            messages = messages_from_payload(body) if status == 200 else None
+            if messages is not None:
+                return messages
+            statuses.append(status)
+        if all(status == 404 for status in statuses):
+            raise ConversationNotFoundError(conversation_id)
+        codes = ", then ".join(str(status) for status in statuses)
+        raise WebAppError(f"ChatGPT did not give the chat back (HTTP {codes}); try again.")
+
+    async def _get(self, path: str, what: str) -> tuple[int, Any]:
+        """GET a backend path with the page's own session, in a tab (waiting for one)."""
         async with self._pool.lease() as tab:
             assert tab is not None
             try:
                 page = await self._home(tab)
-                status, body = await fetch_json(page, selectors.MODELS_PATH, bearer=True)
+                status, body = await fetch_json(page, path, bearer=True)
             except PlaywrightError as error:
-                raise BrowserDownError(f"Reading the models failed: {first_line(error)}") from None
+                raise BrowserDownError(f"{what} failed: {first_line(error)}") from None
         if status == 401:
             raise LoginRequiredError()
-        return models_from_payload(body)
+        return status, body
 
     async def whoami(self) -> str | None:
         """The logged-in person's email (or name), None when logged out."""

@@ -13,13 +13,14 @@ again. Importing this module loads no browser.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from browser.attachments import Attachment
 from browser.events import Quota, TurnEvent
 from browser.models import ModelInfo
 
@@ -86,6 +87,30 @@ class BrowserInfo:
     """When the session says it ends, as last read; None before the first read."""
 
 
+LIST_PAGE = 28
+"""Chats per page of the history list, as ChatGPT's sidebar asks for them."""
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One entry of the account's history list."""
+
+    id: str
+    title: str | None
+    updated: datetime | None
+    """When the chat last changed (else when it was created), in UTC; None if unsaid."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message of a chat as the person sees it: a prompt they typed or an answer."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    model: str | None = None
+    """The model that wrote an answer (None for prompts, or when the chat does not say)."""
+
+
 class Turn(Protocol):
     """One question being answered: iterate it for Markdown deltas, in order.
 
@@ -143,10 +168,15 @@ class Bridge(Protocol):
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[Turn]:
         """`async with bridge.ask(...) as turn:` returns once the prompt is sent.
 
         `options` says how to ask (model, effort, ...); `model=` alone is its short form.
+        `attachments` go with the prompt, uploaded through the page before Send; one that
+        ChatGPT refuses (`AttachmentRejectedError`, `AttachmentTooLargeError`) or whose
+        upload fails (`AttachmentUploadError`) is raised with nothing sent. A prompt longer
+        than the message box takes is sent as a text attachment itself, never cut.
 
         A `patient` caller (one that stored its question, like a Slack job) waits in line
         however long it is; others get `BusyError` when the line is full. `on_send`: see
@@ -168,6 +198,17 @@ class Bridge(Protocol):
 
     def quotas(self) -> list[Quota]:
         """The account's remaining quotas, as the last answer's `limits_progress` said."""
+        ...
+
+    async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
+        """The account's most recently changed chats, newest first, as the sidebar lists
+        them (temporary chats are never listed)."""
+        ...
+
+    async def read_conversation(self, conversation_id: str) -> list[StoredMessage]:
+        """One chat's prompts and answers, oldest first (its newest turns when it is long).
+
+        Raises `ConversationNotFoundError` when the account has no such chat."""
         ...
 
     async def whoami(self) -> str | None:

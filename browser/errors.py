@@ -59,16 +59,70 @@ class BusyError(BridgeError):
         )
 
 
-class PromptTooLongError(BridgeError):
-    """The prompt is longer than ChatGPT's message box takes: refused before typing."""
+class AttachmentError(BridgeError):
+    """A file could not be attached: refused before Send, so nothing was sent.
 
-    def __init__(self, length: int, limit: int) -> None:
-        self.length = length
+    `name` is the file's name as given, so a surface can say which file of several failed.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+class AttachmentRejectedError(AttachmentError):
+    """ChatGPT refused the file: its type, or the page's own reason (`reason`)."""
+
+    def __init__(self, name: str, mime_type: str, reason: str | None = None) -> None:
+        self.mime_type = mime_type
+        self.reason = reason
+        if reason:
+            message = (
+                f"ChatGPT refused the file {name!r} ({mime_type}): {reason.rstrip('.')}. "
+                "Nothing was sent; change the file (another type, smaller) and try again."
+            )
+        else:
+            message = (
+                f"ChatGPT does not accept the file {name!r} of type {mime_type}. Nothing was "
+                "sent; convert it to a supported type (PDF, text, an image...) and try again."
+            )
+        super().__init__(name, message)
+
+
+class AttachmentTooLargeError(AttachmentError):
+    """The file is larger than ChatGPT takes for its type."""
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        self.size = size
         self.limit = limit
         super().__init__(
-            f"The prompt has {length} characters, more than the {limit} ChatGPT's message box "
-            "takes (BRIDGE_MAX_PROMPT_CHARS). Nothing was typed or sent; shorten it or split "
-            "it into several messages."
+            name,
+            f"The file {name!r} has {size:,} bytes, more than the {_human_size(limit)} "
+            "ChatGPT takes for a file of its type. Nothing was sent; make it smaller or split "
+            "it, then try again.",
+        )
+
+
+class AttachmentUploadError(AttachmentError):
+    """The upload of the file failed in the page (its upload service said no, or timed out)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            name,
+            f"Uploading the file {name!r} to ChatGPT failed: {reason}. Nothing was sent; "
+            "try again in a moment.",
+        )
+
+
+class ConversationNotFoundError(BridgeError):
+    """No chat of that id in the account: nothing was sent."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(
+            f"ChatGPT has no conversation {conversation_id!r} in this account (or it was "
+            "deleted). Check the id: it is the <id> of chatgpt.com/c/<id>."
         )
 
 
@@ -112,6 +166,13 @@ class BrowserDownError(BridgeError):
             or "The bridge's browser is not running. It is relaunched on the next request; "
             "if this persists, check BROWSER_EXECUTABLE and the logs."
         )
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
 
 
 def _human_duration(seconds: float) -> str:

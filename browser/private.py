@@ -28,11 +28,12 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str, *, exclusive: bool = False) -> Path:
-    """Write `text` to a private file; `exclusive` refuses to replace an existing one."""
+def write_private(path: Path, content: str | bytes, *, exclusive: bool = False) -> Path:
+    """Write text (UTF-8) or bytes to a private file; `exclusive` refuses to replace one."""
     private_dir(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as file:
-        file.write(text)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
+        file.write(data)
     os.chmod(path, 0o600)
     return path

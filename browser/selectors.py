@@ -69,6 +69,26 @@ VOICE_BUTTON: Layers = (
 """Where Send will be while the composer is empty (shared/research/dom-snapshots 2, 3, 5;
 today's page: "Dictate", ko "음성 입력" [S1] in docs/replica.md): the doctor tells "Send
 appears once there is text" from "Send is gone"."""
+FILE_INPUT: Layers = (
+    'form[data-chatgpt-composer] input[type="file"]',
+    'form[data-type="unified-composer"] input[type="file"]',
+    'input[type="file"][multiple]',
+    'input[type="file"]',
+)
+"""The composer's (hidden) file input, which "Add files and more" opens: the bridge sets its
+files as a file chooser would. Its markup on chatgpt.com is not in public evidence
+(docs/replica.md, "Uploads"): the layers go from the composer's form to any file input."""
+ATTACHMENT_CHIP: Layers = (
+    '[data-testid="attachment-chip"]',
+    "form[data-chatgpt-composer] [data-file-name]",
+)
+"""One chip per attached file in the composer, its upload state in `CHIP_STATE`."""
+CHIP_STATE = "data-state"
+"""The chip's upload state: `uploading`, `uploaded`, `failed` or `rejected`."""
+CHIP_NAME = "data-file-name"
+CHIP_ERROR: Layers = ('[role="alert"]', ".attachment-error")
+"""Why a chip failed or was rejected, as the page says it."""
+
 STOP_BUTTON: Layers = (
     '#composer-submit-button[data-testid="stop-button"]',
     'button[data-testid="stop-button"]',
@@ -221,6 +241,8 @@ CONVERSATION_PATH = re.compile(r"^(?:/g/[^/]+)?/c/(?:WEB:)?([0-9a-fA-F-]{8,})/?$
 AUTH_SESSION_PATH = "/api/auth/session"
 MODELS_PATH = "/backend-api/models"
 CONVERSATION_READ_PATH = "/backend-api/conversation/{id}"
+CONVERSATIONS_LIST_PATH = "/backend-api/conversations?offset={offset}&limit={limit}&order=updated"
+"""The sidebar's history list (docs/replica.md, "History list")."""
 
 
 def new_chat_path(model: str | None, temporary: bool) -> str:
@@ -258,6 +280,9 @@ DEFAULTS: dict[str, Layers] = {
     "send": SEND_BUTTON,
     "voice": VOICE_BUTTON,
     "stop": STOP_BUTTON,
+    "file_input": FILE_INPUT,
+    "attachment_chip": ATTACHMENT_CHIP,
+    "chip_error": CHIP_ERROR,
     "model_trigger": MODEL_SWITCHER,
     "legacy_signature": LEGACY_SIGNATURE,
     "turn": TURN,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -53,6 +54,17 @@ class ReplicaError(Exception):
 
 class ChallengeError(Exception):
     """An in-page fetch met Cloudflare: 403 with `cf-mitigated: challenge`, an HTML body."""
+
+
+Found = TypeVar("Found")
+
+
+def must_find(items: Mapping[str, Found], key: str, detail: Any) -> Found:
+    """`items[key]`, or the 404 (with `detail`) the backend answers for an unknown id."""
+    item = items.get(key)
+    if item is None:
+        raise ReplicaError(404, detail)
+    return item
 
 
 def error(status: int, detail: Any) -> JSONResponse:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from replica import model
+from replica import model, uploads
 from replica.store import ASYNC_STREAMING, Conversation, Message
 from replica.stream import (
     DONE,
@@ -298,6 +298,8 @@ class Generation:
         text = model.answer(
             self.user.text, self.plan.answered_by, conversation.user_message_count()
         )
+        if self.user.attachments:
+            text += "\n\n" + uploads.describe(self.user.attachments)
         chunks = split(text, self.timing.chunk_chars)
         body, last = chunks[:-1], chunks[-1]
         fault_at = min(1 if self.faults.stall else FAULT_AFTER_CHUNKS, len(body))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from replica import tool_model
+
 QUOTE_LIMIT = 300
 MAX_WORDS = 20_000
 WORDS_PER_PARAGRAPH = 40
@@ -82,6 +84,9 @@ def lorem_words(count: int) -> str:
 
 def answer(prompt: str, model: str, user_messages: int) -> str:
     """The exact Markdown answer to `prompt`, the `user_messages`-th user message."""
+    instructed = tool_model.answer(prompt)
+    if instructed is not None:
+        return instructed
     if "valid json" in prompt.lower():
         payload = {"model": model, "user_messages": user_messages, "prompt_chars": len(prompt)}
         return "```json\n" + json.dumps(payload) + "\n```"

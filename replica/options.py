@@ -131,6 +131,20 @@ class ReplicaOptions(BaseModel):
     quota_remaining: int = Field(
         80, ge=0, description="limits_progress.remaining; each send uses one"
     )
+    upload_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1, description="largest file an upload accepts (bytes)"
+    )
+    upload_max_image_bytes: int = Field(
+        20 * 1024 * 1024, ge=1, description="largest image an upload accepts (bytes)"
+    )
+    upload_rejected_types: str = Field(
+        "application/x-msdownload,application/x-dosexec",
+        description="comma-separated MIME types an upload refuses",
+    )
+    upload_fail_next: int = Field(
+        0, ge=0, description="the next N blob uploads fail (HTTP 500): the chip shows failed"
+    )
+    upload_step_ms: int = Field(50, ge=0, description="delay between an upload's processing events")
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(ReplicaOptions.model_fields)
@@ -157,6 +171,8 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, choices=choices, default=default, help=field.description)
         elif name == "downgrade_to":
             parser.add_argument(flag, metavar="SLUG", help=field.description)
+        elif name == "upload_rejected_types":
+            parser.add_argument(flag, metavar="TYPES", help=field.description)
         else:
             helptext = f"{field.description} (default {field.default})"
             parser.add_argument(flag, type=int, metavar="N", help=helptext)

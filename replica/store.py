@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from replica.uploads import Upload
+
 ROOT_ID = "client-created-root"
 IMAGE_POINTER = "sediment://file_{id}"
 ASYNC_STREAMING = 3
@@ -41,6 +43,8 @@ class Message:
     image_id: str | None = None
     recipient: str = "all"
     create_time: float = field(default_factory=time.time)
+    attachments: list[Upload] = field(default_factory=list)
+    """A user message's files, as its `metadata.attachments` named them."""
 
     @property
     def is_answer(self) -> bool:
@@ -74,12 +78,17 @@ class Message:
                     }
                 )
             return {"content_type": "multimodal_text", "parts": parts}
+        images = [upload.content_part() for upload in self.attachments if upload.is_image]
+        if images:
+            return {"content_type": "multimodal_text", "parts": [*images, self.text]}
         return {"content_type": "text", "parts": [self.text]}
 
     def _metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {"parent_id": self.parent}
         if self.hidden:
             metadata["is_visually_hidden_from_conversation"] = True
+        if self.attachments:
+            metadata["attachments"] = [upload.metadata() for upload in self.attachments]
         if self.role in ("assistant", "tool") or (self.role == "system" and self.model):
             metadata |= {
                 "model_slug": self.model,
@@ -128,6 +137,11 @@ class Conversation:
     @property
     def current_node(self) -> str:
         return self.messages[-1].id if self.messages else ROOT_ID
+
+    @property
+    def update_time(self) -> float:
+        """When the chat last changed: its newest message (the sidebar's `order=updated`)."""
+        return max([self.create_time, *(message.create_time for message in self.messages)])
 
     def user_message_count(self) -> int:
         return sum(1 for message in self.messages if message.role == "user")
@@ -217,10 +231,12 @@ class Store:
     def __init__(self) -> None:
         self.conversations: dict[str, Conversation] = {}
         self.sends: list[dict[str, Any]] = []
+        self.uploads: dict[str, Upload] = {}
 
     def reset(self) -> None:
         self.conversations.clear()
         self.sends.clear()
+        self.uploads.clear()
 
     def create(self, model: str, temporary: bool) -> Conversation:
         conversation = Conversation(id=str(uuid.uuid4()), model=model, temporary=temporary)
@@ -228,6 +244,6 @@ class Store:
         return conversation
 
     def listed(self) -> list[Conversation]:
-        """History entries, newest first; temporary and anonymous chats are never listed."""
+        """History entries, last changed first; temporary and anonymous chats are never listed."""
         items = [c for c in self.conversations.values() if not c.temporary and not c.anonymous]
-        return sorted(items, key=lambda c: c.create_time, reverse=True)
+        return sorted(items, key=lambda c: c.update_time, reverse=True)

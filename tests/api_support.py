@@ -24,7 +24,8 @@ import openai
 import pytest
 
 from app.config import Settings
-from tests.fakes.bridge import Ask, FakeBridge
+from replica import model
+from tests.fakes.bridge import Answer, Ask, FakeBridge, Handler, echo
 from tests.fixtures.app_server import AppServer
 
 
@@ -111,17 +112,17 @@ def module_api(name: str, **settings: Any) -> Any:
     return api
 
 
-def module_fake_api(name: str, **settings: Any) -> Any:
+def module_fake_api(name: str, handler: Handler = echo, **settings: Any) -> Any:
     """A module-scoped `api` fixture: one app on one FakeBridge for a module's tests.
 
     The bridge is shared, so tests only script answers and read `asks` made after they
-    started (`Asks.of(api)`).
+    started (`Asks.of(api)`). `handler` answers what is not scripted.
     """
 
     @pytest.fixture(scope="module")
     def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         data_dir = tmp_path_factory.mktemp(name) / "data"
-        with _serving(api_settings(data_dir, **settings), FakeBridge()) as running:
+        with _serving(api_settings(data_dir, **settings), FakeBridge(handler)) as running:
             yield running
 
     return api
@@ -195,3 +196,10 @@ async def settled_chat(replica: Any, conversation_id: str) -> dict[str, Any]:
             return chat
         await asyncio.sleep(0.1)
     raise AssertionError(f"the answer in {conversation_id} never settled")
+
+
+def replica_answers(ask: Ask) -> Answer:
+    """A FakeBridge handler that answers as the replica's model does (its tool-using model
+    included), in 7-character deltas, so a call block arrives split like a real stream's."""
+    text = model.answer(ask.prompt, ask.model or "auto", 1)
+    return Answer(*(text[start : start + 7] for start in range(0, len(text), 7)))

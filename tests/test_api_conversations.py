@@ -167,14 +167,13 @@ async def test_x_conversation_id_pins_a_chat(api: Api) -> None:
     assert len(asks()) == 1
 
 
-async def test_a_prompt_too_long_for_the_composer_is_rejected(api: Api) -> None:
+async def test_a_prompt_too_long_for_the_composer_reaches_the_bridge_whole(api: Api) -> None:
+    """Past BRIDGE_MAX_PROMPT_CHARS the browser attaches it as a file: never cut, never a 400."""
     asks = Asks.of(api)
-    with pytest.raises(openai.BadRequestError) as rejected:
-        await api.async_client().chat.completions.create(model="auto", messages=[user("x" * 2500)])
-    assert rejected.value.code == "context_length_exceeded"
-    assert rejected.value.body["param"] == "messages"  # type: ignore[index]
-    assert "BRIDGE_MAX_PROMPT_CHARS" in rejected.value.message
-    assert asks() == []
+    long = "x" * 2500  # the module's limit is 2000
+    answer = await api.async_client().chat.completions.create(model="auto", messages=[user(long)])
+    assert answer.choices[0].message.content
+    assert [ask.prompt for ask in asks()] == [long]
 
 
 async def test_the_conversation_table_exists_before_the_first_request(

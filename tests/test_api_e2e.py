@@ -7,12 +7,14 @@ these paths (formats, errors, emulation, mapping) is tested on the FakeBridge ne
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any
 
 import openai
 import pytest
 
+from browser.attachments import Attachment
 from replica.model import answer
 from tests.api_support import Api, ask_for_chat, assistant, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
@@ -199,3 +201,30 @@ async def test_a_client_that_disconnects_stops_the_answer(api: Api, replica: Any
                 break
             await asyncio.sleep(0.1)
         assert (await http.get("/health")).json()["browser"]["tabs_busy"] == 0
+
+
+async def test_an_image_and_a_file_reach_chatgpt_through_the_page(api: Api, replica: Any) -> None:
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="
+    )
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 8
+    parts = [
+        {"type": "text", "text": (prompt := unique("Compare these"))},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + _b64(png)}},
+        {"type": "file", "file": {"filename": "spec.pdf", "file_data": _b64(pdf)}},
+    ]
+    completion = await api.async_client().chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": parts}]
+    )
+    content = completion.choices[0].message.content or ""
+    assert content.startswith(answer(prompt, "auto", 1))
+    for attachment in (Attachment("image-1.png", "image/png", png), Attachment.of("spec.pdf", pdf)):
+        size, digest = attachment.size, attachment.sha256
+        assert (
+            f"- {attachment.name} ({attachment.mime_type}, {size} bytes, sha256 {digest})"
+            in content
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -26,6 +26,10 @@ def _chat(**fields: Any) -> dict[str, Any]:
     return {"model": "auto", "messages": USER, **fields}
 
 
+def _tool(name: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": parameters or {}}}
+
+
 MALFORMED: list[tuple[str, bytes | dict[str, Any], str | None, str | None]] = [
     ("not JSON", b"{model: auto", None, None),
     ("not an object", b'["model", "auto"]', None, None),
@@ -138,12 +142,26 @@ MALFORMED: list[tuple[str, bytes | dict[str, Any], str | None, str | None]] = [
         "audio",
         "unsupported_parameter",
     ),
-    ("tool_choice required", _chat(tool_choice="required"), "tool_choice", "unsupported_parameter"),
+    ("tool_choice required without tools", _chat(tool_choice="required"), "tool_choice", None),
     (
-        "named tool_choice",
-        _chat(tool_choice={"type": "function", "function": {"name": "f"}}),
+        "named tool_choice of no tool",
+        _chat(tools=[_tool("g")], tool_choice={"type": "function", "function": {"name": "f"}}),
         "tool_choice",
-        "unsupported_parameter",
+        None,
+    ),
+    ("a tool of another type", _chat(tools=[{"type": "custom"}]), "tools[0].type", None),
+    ("a bad function name", _chat(tools=[_tool("has space")]), "tools[0].function.name", None),
+    (
+        "a function name twice",
+        _chat(tools=[_tool("f"), _tool("f")]),
+        "tools[1].function.name",
+        None,
+    ),
+    (
+        "tool parameters that are no schema",
+        _chat(tools=[_tool("f", {"type": "thing"})]),
+        "tools[0].function.parameters",
+        None,
     ),
 ]
 

@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from browser import Bridge
-from browser.errors import PromptTooLongError, RateLimitedError
+from browser.errors import RateLimitedError
 from browser.pacing import SendPacer
-from browser.page import probe
 
 
 class FakeClock:
@@ -156,20 +154,3 @@ async def test_the_gap_counts_from_when_chatgpt_took_the_message() -> None:
     paced.sent()
     await paced.wait_turn()
     assert clock.now == 103.5
-
-
-@pytest.mark.browser
-async def test_a_prompt_over_the_limit_is_refused_before_typing(
-    bridge: Bridge, replica: Any
-) -> None:
-    limit = 30000  # the default BRIDGE_MAX_PROMPT_CHARS of the session bridge
-    before = len(await replica.sends())
-    with pytest.raises(PromptTooLongError) as refused:
-        async with bridge.ask("x" * (limit + 1)):
-            pass
-    assert refused.value.delivered is False
-    assert (refused.value.length, refused.value.limit) == (limit + 1, limit)
-    assert f"{limit + 1} characters" in str(refused.value) and str(limit) in str(refused.value)
-    assert len(await replica.sends()) == before
-    for tab in bridge.pool.tabs:
-        assert not (await probe(tab.page)).composer_text, "nothing was typed"

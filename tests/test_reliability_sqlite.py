@@ -126,7 +126,7 @@ async def test_follow_ups_and_slack_events_at_once(tmp_path: Path) -> None:
     async with open_database(tmp_path / "bridge.sqlite3") as db:
         store = SlackStore(db)
         await store.setup()
-        conversations = ConversationMap(db, max_prompt_chars=1000)
+        conversations = ConversationMap(db)
         await conversations.setup()
         reply = Message("assistant", "Hi!")
         chats = [f"c{index}" for index in range(40)]

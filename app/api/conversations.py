@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from app.api.inputs import FileSource
 from app.api.schemas import ChatMessage
 from app.db import Database
 
@@ -51,16 +52,27 @@ _REPLY_INSTRUCTION = (
 
 @dataclass(frozen=True)
 class Message:
-    """One message reduced to what a web chat can carry: a role and plain text."""
+    """One message reduced to what a web chat can carry: a role, plain text, attachments."""
 
     role: Literal["system", "user", "assistant", "tool"]
     text: str
     name: str | None = None
+    files: tuple[FileSource, ...] = ()
 
     @property
     def label(self) -> str:
         label = _LABELS.get(self.role, self.role.title())
         return f"{label} ({self.name})" if self.name else label
+
+    @property
+    def transcript(self) -> str:
+        """The message in a transcript: its label, its text, the files it attached."""
+        attached = f" [attached: {', '.join(f.label for f in self.files)}]" if self.files else ""
+        return f"{self.label}: {self.text}{attached}"
+
+
+def files_of(messages: Sequence[Message]) -> tuple[FileSource, ...]:
+    return tuple(source for message in messages for source in message.files)
 
 
 def normalise(messages: Sequence[ChatMessage]) -> list[Message]:
@@ -68,7 +80,9 @@ def normalise(messages: Sequence[ChatMessage]) -> list[Message]:
     normalised = []
     for message in messages:
         content = message.content
-        lines = [content] if isinstance(content, str) else [part.text for part in content or ()]
+        parts = () if isinstance(content, str) else content or ()
+        lines = [content] if isinstance(content, str) else [p.text for p in parts if not p.source]
+        files = tuple(part.source for part in parts if part.source)
         calls = [call.function for call in message.tool_calls or () if call.function]
         if message.function_call:
             calls.append(message.function_call)
@@ -79,7 +93,7 @@ def normalise(messages: Sequence[ChatMessage]) -> list[Message]:
         elif message.role in ("tool", "function"):
             normalised.append(Message("tool", text, message.tool_call_id or message.name))
         else:
-            normalised.append(Message(message.role, text, message.name))
+            normalised.append(Message(message.role, text, message.name, files))
     return normalised
 
 
@@ -113,16 +127,15 @@ class Dialogue:
 
     def key(self, model: str, turns: Sequence[Message]) -> str:
         canonical = [model, self.system.strip()]
-        canonical += [[message.role, message.name, message.text.strip()] for message in turns]
+        canonical += [
+            [message.role, message.name, message.text.strip(), [f.identity for f in message.files]]
+            for message in turns
+        ]
         return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
 
 
 class PromptRejectedError(ValueError):
-    """The prompt cannot be typed into ChatGPT; `code` is OpenAI's error code (or None)."""
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
+    """The request holds nothing to ask ChatGPT."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,8 @@ class ChatPlan:
     temporary: bool
     how: Literal["new", "continued", "pinned"]
     claimed_key: str | None = None
+    files: tuple[FileSource, ...] = ()
+    """What the typed messages attach (a new chat: every message's files)."""
 
 
 def flatten(dialogue: Dialogue, instruction: str | None = None) -> str:
@@ -145,7 +160,7 @@ def flatten(dialogue: Dialogue, instruction: str | None = None) -> str:
     if dialogue.system:
         sections.append(f"[System instructions]\n{dialogue.system}\n[End of system instructions]")
     if earlier:
-        transcript = "\n\n".join(f"{message.label}: {message.text}" for message in earlier)
+        transcript = "\n\n".join(message.transcript for message in earlier)
         sections.append(f"[Conversation so far]\n{transcript}\n[End of conversation so far]")
     sections.append(continuation((last,)))
     sections.append(_REPLY_INSTRUCTION)
@@ -159,16 +174,15 @@ def continuation(messages: Sequence[Message], instruction: str | None = None) ->
     if len(messages) == 1 and messages[0].role == "user" and not messages[0].name:
         text = messages[0].text
     else:
-        text = "\n\n".join(f"{message.label}: {message.text}" for message in messages)
+        text = "\n\n".join(message.transcript for message in messages)
     return f"{text}\n\n{instruction}" if instruction else text
 
 
 class ConversationMap:
     """History hashes -> ChatGPT chats, in the bridge's SQLite database (`setup()` first)."""
 
-    def __init__(self, db: Database, max_prompt_chars: int) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._max_prompt_chars = max_prompt_chars
         self._busy: Counter[str] = Counter()
 
     async def setup(self) -> None:
@@ -185,17 +199,22 @@ class ConversationMap:
     ) -> ChatPlan:
         """Decide where the request goes. Call `release()` when its turn is over."""
         if pinned:
-            prompt = self._checked(
-                continuation(dialogue.trailing or dialogue.turns[-1:], instruction)
-            )
+            typed = dialogue.trailing or dialogue.turns[-1:]
+            files = files_of(typed)
+            prompt = _checked(continuation(typed, instruction), files)
             # The pinned chat grows by this turn: every stored history of it is stale now.
             await self._db.write(
                 "DELETE FROM api_conversations WHERE conversation_id = ?", (pinned,)
             )
-            plan = ChatPlan(prompt, pinned, temporary=False, how="pinned")
+            plan = ChatPlan(prompt, pinned, temporary=False, how="pinned", files=files)
         else:
+            files = files_of(dialogue.turns)
             plan = await self._continue(dialogue, model, instruction) or ChatPlan(
-                self._checked(flatten(dialogue, instruction)), None, temporary=True, how="new"
+                _checked(flatten(dialogue, instruction), files),
+                None,
+                temporary=True,
+                how="new",
+                files=files,
             )
         if plan.conversation_id:
             self._busy[plan.conversation_id] += 1
@@ -232,7 +251,8 @@ class ConversationMap:
     ) -> ChatPlan | None:
         if not dialogue.history or not dialogue.trailing:
             return None
-        prompt = self._checked(continuation(dialogue.trailing, instruction))
+        files = files_of(dialogue.trailing)
+        prompt = _checked(continuation(dialogue.trailing, instruction), files)
         key = dialogue.key(model, dialogue.history)
         found = await self._db.fetch_one(
             "SELECT conversation_id FROM api_conversations WHERE key = ?", (key,)
@@ -249,21 +269,13 @@ class ConversationMap:
             return None
         (conversation_id, temporary), *_ = claimed
         return ChatPlan(
-            prompt, conversation_id, temporary=bool(temporary), how="continued", claimed_key=key
+            prompt,
+            conversation_id,
+            temporary=bool(temporary),
+            how="continued",
+            claimed_key=key,
+            files=files,
         )
-
-    def _checked(self, prompt: str) -> str:
-        if not prompt.strip():
-            raise PromptRejectedError("The last message is empty: there is nothing to ask.")
-        if len(prompt) > self._max_prompt_chars:
-            raise PromptRejectedError(
-                f"This request needs a {len(prompt)}-character ChatGPT message, more than the "
-                f"{self._max_prompt_chars} the bridge types (BRIDGE_MAX_PROMPT_CHARS). Shorten "
-                "the messages, or continue an earlier answer by sending its history back "
-                "unchanged so that only the new message is typed.",
-                code="context_length_exceeded",
-            )
-        return prompt
 
     async def _store(self, key: str, conversation_id: str, temporary: bool) -> None:
         now = time.time()
@@ -276,3 +288,10 @@ class ConversationMap:
             await connection.execute(
                 "DELETE FROM api_conversations WHERE created < ?", (now - KEY_LIFETIME,)
             )
+
+
+def _checked(prompt: str, files: Sequence[FileSource]) -> str:
+    """A prompt with something to ask: text, or files (a long one is the browser's to send)."""
+    if not prompt.strip() and not files:
+        raise PromptRejectedError("The last message is empty: there is nothing to ask.")
+    return prompt

@@ -16,12 +16,15 @@ from fastapi.responses import JSONResponse
 
 from browser.errors import (
     AnswerTimeoutError,
+    AttachmentRejectedError,
+    AttachmentTooLargeError,
+    AttachmentUploadError,
     BridgeError,
     BrowserDownError,
     BusyError,
     ChallengeError,
+    ConversationNotFoundError,
     LoginRequiredError,
-    PromptTooLongError,
     RateLimitedError,
     SendUncertainError,
     WebAppError,
@@ -114,15 +117,22 @@ class HttpMapping:
 BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
     BusyError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
     RateLimitedError: HttpMapping(429, "rate_limit_exceeded", type="requests", retry_after=True),
-    PromptTooLongError: HttpMapping(
-        400, "context_length_exceeded", type="invalid_request_error", person_must_act=True
+    AttachmentRejectedError: HttpMapping(
+        400, "unsupported_file", type="invalid_request_error", person_must_act=True
     ),
+    AttachmentTooLargeError: HttpMapping(
+        400, "file_too_large", type="invalid_request_error", person_must_act=True
+    ),
+    AttachmentUploadError: HttpMapping(502, "upload_failed"),
     LoginRequiredError: HttpMapping(503, "login_required", person_must_act=True),
     ChallengeError: HttpMapping(503, "challenge_required", person_must_act=True),
     BrowserDownError: HttpMapping(503, "browser_unavailable"),
     AnswerTimeoutError: HttpMapping(504, "answer_timeout"),
     SendUncertainError: HttpMapping(502, "send_uncertain"),
     WebAppError: HttpMapping(502, "chatgpt_error"),
+    ConversationNotFoundError: HttpMapping(
+        404, "conversation_not_found", type="invalid_request_error", person_must_act=True
+    ),
     BridgeError: HttpMapping(500, "bridge_error"),
 }
 """Each `browser.errors` type -> its HTTP answer; a subclass without a row takes its base's."""

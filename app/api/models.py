@@ -24,10 +24,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.api.errors import APIError
+from app.api.reasoning import OpenAIEffort, thinking_effort
 from app.config import Settings
 from browser import Bridge
 from browser.contract import AskOptions
@@ -52,10 +53,12 @@ class ModelEntry:
     created: int
     effort: str | None = None
     """The `thinking_effort` asked for (None: the model's default)."""
+    web_search: bool | None = None
+    """Ask with ChatGPT's web search (a Responses `web_search` tool); None: the page's way."""
 
     @property
     def options(self) -> AskOptions:
-        return AskOptions(model=self.target, effort=self.effort)
+        return AskOptions(model=self.target, effort=self.effort, web_search=self.web_search)
 
     def as_dict(self) -> dict[str, Any]:
         alias = self.id != format_model_id(self.target, self.effort)
@@ -99,12 +102,17 @@ class ModelCatalog:
         ]
         return entries
 
-    async def resolve(self, name: str) -> ModelEntry:
-        """The entry for `name`, or a 404 `model_not_found` that says what is available."""
+    async def resolve(self, name: str, reasoning: OpenAIEffort | None = None) -> ModelEntry:
+        """The entry for `name`, or a 404 `model_not_found` that says what is available.
+
+        `reasoning` (OpenAI's `reasoning.effort`) picks the model's thinking effort by rank
+        (`app.api.reasoning`) unless the id names one (`slug@effort` wins); a model without
+        effort levels ignores it, as the picker offers none.
+        """
         entries = await self.entries()
         for entry in entries:
             if entry.id == name:
-                return entry
+                return await self._with_reasoning(entry, reasoning)
         target = self._settings.model_aliases.get(name)
         available = ", ".join(entry.id for entry in entries)
         if target:
@@ -119,6 +127,18 @@ class ModelCatalog:
             except ModelIdError as error:  # says what is wrong: the slug, or the effort
                 message = f"{error} Aliases (MODEL_ALIASES) are listed in /v1/models too."
         raise APIError(404, message, param="model", code="model_not_found")
+
+    async def _with_reasoning(
+        self, entry: ModelEntry, reasoning: OpenAIEffort | None
+    ) -> ModelEntry:
+        if reasoning is None or entry.effort is not None:
+            return entry
+        info = next((info for info in await self._available() if info.slug == entry.target), None)
+        effort = thinking_effort(reasoning, info.efforts if info else ())
+        if effort is None:
+            logger.debug("%s has no effort levels: reasoning %r ignored", entry.target, reasoning)
+            return entry
+        return replace(entry, effort=effort)
 
     async def _available(self) -> list[ModelInfo]:
         if time.monotonic() >= self._expires:

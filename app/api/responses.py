@@ -7,9 +7,11 @@ else, and the tests validate each against the official JSON Schemas.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.tool_calls import ToolCall
 from app.api.usage import Usage
 
 
@@ -22,7 +24,22 @@ class Completion:
     model: str
     include_usage: bool = False
 
-    def body(self, content: str, finish_reason: str, usage: Usage) -> dict[str, Any]:
+    def body(
+        self,
+        content: str,
+        finish_reason: str,
+        usage: Usage,
+        tool_calls: Sequence[ToolCall] = (),
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            # An answer that only calls tools has no content, as OpenAI's.
+            "content": content if content or not tool_calls else None,
+            "refusal": None,
+            "annotations": [],
+        }
+        if tool_calls:
+            message["tool_calls"] = [call.as_chat() for call in tool_calls]
         return {
             "id": self.id,
             "object": "chat.completion",
@@ -31,12 +48,7 @@ class Completion:
             "choices": [
                 {
                     "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": content,
-                        "refusal": None,
-                        "annotations": [],
-                    },
+                    "message": message,
                     "logprobs": None,
                     "finish_reason": finish_reason,
                 }
@@ -44,9 +56,20 @@ class Completion:
             "usage": usage.as_dict(),
         }
 
-    def chunk(self, delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return self._chunk([choice], None)
+
+    def tool_call_chunks(self, index: int, call: ToolCall) -> list[dict[str, Any]]:
+        """The `index`-th call as OpenAI streams one: its id and name, then its arguments."""
+        opening = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        arguments = {"index": index, "function": {"arguments": call.arguments}}
+        return [self.chunk({"tool_calls": [opening]}), self.chunk({"tool_calls": [arguments]})]
 
     def usage_chunk(self, usage: Usage) -> dict[str, Any]:
         return self._chunk([], usage.as_dict())

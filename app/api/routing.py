@@ -1,9 +1,11 @@
-"""The route class of `/v1/*`: a request id on every response, and only OpenAI-shaped errors.
+"""What every `/v1/*` router shares: the API key, a request id on every response, and only
+OpenAI-shaped errors.
 
 FastAPI answers validation failures with its own 422 `{"detail": [...]}` and HTTP errors
 with `{"detail": "..."}`; OpenAI clients cannot read either. Exception handlers would have
 to be installed on the whole app (and would touch the Slack routes too), so the conversion
-lives in the route class, which is part of the router and travels with it.
+lives in the route class, which is part of the router and travels with it. Each surface
+(chat completions, Responses, ...) makes its router with `openai_router()`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from app.api.errors import APIError, api_error_from
+from app.security import request_is_authorized
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +77,19 @@ class OpenAIRoute(APIRoute):
             return response
 
         return handle_openai
+
+
+async def require_api_key(request: Request) -> None:
+    """`Authorization: Bearer <key>` whenever the bridge has a key (always when exposed)."""
+    if not request_is_authorized(request):
+        raise APIError(
+            401,
+            "Incorrect or missing API key. Send the bridge's key as `Authorization: Bearer "
+            "<key>` (BRIDGE_API_KEY, or the key `chatgpt-bridge serve` printed at startup).",
+            code="invalid_api_key",
+        )
+
+
+def openai_router() -> APIRouter:
+    """A router under `/v1` with the key check and OpenAI's error shapes."""
+    return APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_api_key)])

@@ -28,6 +28,8 @@ from pydantic import (
 
 from app.api.emulation import JsonFormat, schema_problem
 from app.api.errors import APIError, invalid_request, unsupported
+from app.api.inputs import FileSource, source_of_part
+from app.api.tool_calls import FunctionTool, ToolChoice, Toolset
 
 Role = Literal["developer", "system", "user", "assistant", "tool", "function"]
 
@@ -47,10 +49,11 @@ class _Model(BaseModel):
 
 @dataclass(frozen=True)
 class ContentPart:
-    """One part of a list content. `text` is what conversations.py renders for it."""
+    """One part of a list content: text, or a file (`source`) that is attached, not typed."""
 
     type: str
     text: str
+    source: FileSource | None = None
 
 
 def _part(index: int, item: object, role: str) -> ContentPart:
@@ -67,16 +70,7 @@ def _part(index: int, item: object, role: str) -> ContentPart:
         if not isinstance(item.get(kind), str):
             raise ValueError(f"part {index} of type '{kind}' needs a string '{kind}'")
         return ContentPart(kind, item[kind])
-    if kind == "image_url":
-        url = (item.get("image_url") or {}).get("url")
-        if not isinstance(url, str):
-            raise ValueError(f"part {index} of type 'image_url' needs 'image_url.url'")
-        shown = url if url.startswith(("http://", "https://")) else "inline data"
-        return ContentPart(kind, f"[image: {shown}; the bridge sends text only]")
-    if kind == "file":
-        name = (item.get("file") or {}).get("filename") or "unnamed"
-        return ContentPart(kind, f"[file: {name}; the bridge sends text only]")
-    return ContentPart(kind, "[audio; the bridge sends text only]")
+    return ContentPart(kind, "", source_of_part(kind, item, f"part {index}"))
 
 
 def _content(value: object, info: ValidationInfo) -> str | tuple[ContentPart, ...] | None:
@@ -153,6 +147,24 @@ class ResponseFormat(_Model):
         return self
 
 
+class FunctionDefinition(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ChatTool(_Model):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+def _tool_choice(value: object) -> ToolChoice | None:
+    if value is None or isinstance(value, ToolChoice):
+        return value
+    return ToolChoice.parse(value)  # its ValueError becomes a 400 naming `tool_choice`
+
+
 def _stop_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
@@ -182,10 +194,9 @@ class ChatCompletionRequest(_Model):
     response_format: ResponseFormat | None = None
     modalities: list[Literal["text", "audio"]] | None = None
     audio: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = Field(
-        None, union_mode="left_to_right"
-    )
+    tools: list[ChatTool] | None = None
+    tool_choice: Annotated[ToolChoice | None, PlainValidator(_tool_choice)] = None
+    parallel_tool_calls: bool | None = None
     function_call: Literal["none", "auto"] | dict[str, Any] | None = Field(
         None, union_mode="left_to_right"
     )
@@ -203,24 +214,47 @@ class ChatCompletionRequest(_Model):
         spec = response_format.json_schema if response_format.type == "json_schema" else None
         return JsonFormat(schema=spec.schema_ if spec else None, name=spec.name if spec else None)
 
+    @property
+    def toolset(self) -> Toolset | None:
+        """The function tools offered to ChatGPT, or None when the request offers none."""
+        if not self.tools:
+            return None
+        tools = tuple(
+            FunctionTool(
+                tool.function.name,
+                tool.function.description,
+                tool.function.parameters,
+                tool.function.strict,
+            )
+            for tool in self.tools
+        )
+        parallel = self.parallel_tool_calls is not False
+        return Toolset(tools, self.tool_choice or ToolChoice(), parallel)
 
-def parse_chat_request(body: bytes) -> ChatCompletionRequest:
-    """The validated request, or an APIError (400) that names the offending parameter."""
+
+def json_body(body: bytes, fields: str) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says the API expects `fields` in one."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # bad UTF-8 or JSON; absurdly deep nesting
         raise invalid_request(
             "We could not parse the JSON body of your request. The API expects a JSON object "
-            "(Content-Type: application/json) with at least 'model' and 'messages'."
+            f"(Content-Type: application/json) with at least {fields}."
         ) from None
     if not isinstance(data, dict):
         raise invalid_request(
             f"The request body must be a JSON object, not a JSON {_json_type(data)}."
         )
+    return data
+
+
+def parse_chat_request(body: bytes) -> ChatCompletionRequest:
+    """The validated request, or an APIError (400) that names the offending parameter."""
+    data = json_body(body, "'model' and 'messages'")
     try:
         request = ChatCompletionRequest.model_validate(data)
     except ValidationError as error:
-        raise _validation_error(error) from None
+        raise validation_error(error) from None
     _check_supported(request)
     return request
 
@@ -238,7 +272,8 @@ def _param(location: tuple[int | str, ...]) -> str:
     return param
 
 
-def _validation_error(error: ValidationError) -> APIError:
+def validation_error(error: ValidationError) -> APIError:
+    """The 400 for a failed pydantic validation, naming the param as OpenAI does."""
     first = error.errors(include_url=False)[0]
     location = tuple(first["loc"])
     # A failed union member adds its type name to the location; only fields make a param.
@@ -270,17 +305,43 @@ def _check_supported(request: ChatCompletionRequest) -> None:
             "modalities" if request.audio is None else "audio",
             "Audio output is not supported by the bridge; ask for text only.",
         )
-    if request.tool_choice == "required" or isinstance(request.tool_choice, dict):
-        raise unsupported(
-            "tool_choice",
-            "The bridge cannot force a tool call (ChatGPT's web app answers in text); "
-            "use tool_choice 'auto' or 'none'.",
-        )
+    _check_tools(request)
     if isinstance(request.function_call, dict):
         raise unsupported(
             "function_call", "The bridge cannot force a function call; use 'auto' or 'none'."
         )
     _check_response_format(request)
+
+
+def _check_tools(request: ChatCompletionRequest) -> None:
+    names = [tool.function.name for tool in request.tools or ()]
+    for index, tool in enumerate(request.tools or ()):
+        if names.index(tool.function.name) != index:
+            raise invalid_request(
+                f"Invalid 'tools': the function name '{tool.function.name}' is given twice.",
+                f"tools[{index}].function.name",
+            )
+        problem = schema_problem(tool.function.parameters or {})
+        if problem:
+            raise invalid_request(
+                f"Invalid 'tools[{index}].function.parameters': {problem}.",
+                f"tools[{index}].function.parameters",
+            )
+    choice = request.tool_choice
+    if choice is None or choice.mode in ("none", "auto"):
+        return
+    if not names:
+        raise invalid_request(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.",
+            "tool_choice",
+        )
+    if choice.name is not None and choice.name not in names:
+        raise invalid_request(
+            f"Invalid value for 'tool_choice': no function named '{choice.name}' was specified "
+            f"in the 'tools' parameter (the tools are: {', '.join(names)}).",
+            "tool_choice",
+        )
 
 
 def _check_response_format(request: ChatCompletionRequest) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.api.completions import CompletionJob
 from app.api.errors import api_error_from
+from app.api.tool_calls import ToolCall
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,16 @@ async def event_stream(job: CompletionJob) -> AsyncIterator[bytes]:
     try:
         try:
             yield sse(completion.chunk({"role": "assistant", "content": ""}))
+            calls = 0
             async for piece in job.pieces(KEEPALIVE_INTERVAL):
-                yield KEEPALIVE if piece is None else sse(completion.chunk({"content": piece}))
+                if piece is None:
+                    yield KEEPALIVE
+                elif isinstance(piece, ToolCall):
+                    for chunk in completion.tool_call_chunks(calls, piece):
+                        yield sse(chunk)
+                    calls += 1
+                else:
+                    yield sse(completion.chunk({"content": piece}))
             result = await job.finish()
             yield sse(completion.chunk({}, result.finish_reason))
             if completion.include_usage:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from browser import Bridge, Turn
+from browser.attachments import Attachment
 from browser.channel import Channel
-from browser.contract import AskOptions
+from browser.contract import AskOptions, FinishReason, OnSend, Update
 from browser.errors import BridgeError
 from browser.models import mismatch_note
 
@@ -35,14 +36,23 @@ class TurnRunner:
         conversation_id: str | None,
         options: AskOptions,
         temporary: bool,
+        patient: bool = False,
+        on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         self._ask = lambda: bridge.ask(
-            prompt, conversation_id=conversation_id, options=options, temporary=temporary
+            prompt,
+            conversation_id=conversation_id,
+            options=options,
+            temporary=temporary,
+            patient=patient,
+            on_send=on_send,
+            attachments=attachments,
         )
         self._asked = options.model
         self._turn: Turn | None = None
         self._entered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._items: Channel[str] = Channel()
+        self._items: Channel[Update] = Channel()
         self._task: asyncio.Task[None] | None = None
         self._on_done: Callable[[], None] | None = None
         self._ending = False
@@ -65,7 +75,7 @@ class TurnRunner:
         return mismatch_note(self._asked, self._turn.answered_by if self._turn else None)
 
     @property
-    def finish_reason(self) -> str | None:
+    def finish_reason(self) -> FinishReason | None:
         return self._turn.finish_reason if self._turn else None
 
     async def start(self, on_done: Callable[[], None]) -> None:
@@ -91,8 +101,18 @@ class TurnRunner:
         Raises StopAsyncIteration when the answer is complete, or the error the turn failed
         with (a `browser.errors` type, or anything unexpected).
         """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = max(0.0, deadline - asyncio.get_running_loop().time())
+            update = await self.next_update(left)
+            if update is None or isinstance(update, str):
+                return update
+
+    async def next_update(self, timeout: float) -> Update | None:
+        """Like `next`, but the turn's typed events come too, in their place among the deltas
+        (`Turn.updates()`): a reasoning step or a search is known before the first delta."""
         try:
-            # A timed-out wait is cancelled inside the channel's queue: no delta is lost.
+            # A timed-out wait is cancelled inside the channel's queue: nothing is lost.
             return await asyncio.wait_for(anext(self._items), timeout)
         except TimeoutError:
             return None
@@ -120,9 +140,9 @@ class TurnRunner:
                 self._turn = turn
                 self._entered.set_result(None)
                 try:
-                    async for delta in turn:
-                        if delta:
-                            self._items.put(delta)
+                    async for update in turn.updates():
+                        if update:
+                            self._items.put(update)
                 except asyncio.CancelledError:
                     with contextlib.suppress(BridgeError):
                         await turn.cancel()

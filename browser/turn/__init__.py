@@ -25,8 +25,9 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from browser import selectors
+from browser.attachments import Attachment
 from browser.contract import AskOptions
-from browser.errors import BridgeError, PromptTooLongError, WebAppError
+from browser.errors import BridgeError, WebAppError
 from browser.page import stop_conversation
 from browser.pool import Tab
 from browser.turn.dom_reading import DomReader
@@ -52,7 +53,6 @@ class TurnSettings(Protocol):
     default_model: str
     idle_timeout: float
     answer_timeout: float
-    max_prompt_chars: int
 
 
 class BrowserTurn(TurnRecord):
@@ -69,6 +69,7 @@ class BrowserTurn(TurnRecord):
         temporary: bool = False,
         before_send: Callable[[], Awaitable[None]] | None = None,
         options: AskOptions | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         super().__init__(prompt, conversation_id, model, temporary, options)
         self._tab = tab
@@ -86,6 +87,7 @@ class BrowserTurn(TurnRecord):
             follow_up=conversation_id,
             requested_model=model,
             before_send=before_send,
+            attachments=attachments,
         )
         self._reader: asyncio.Task[None] | None = None
         self._error: BridgeError | None = None
@@ -111,9 +113,6 @@ class BrowserTurn(TurnRecord):
         """Open the chat, type, send, confirm; raises a typed error on any failure."""
         if not self._expected.strip():
             raise WebAppError("The prompt is empty: there is nothing to send.", delivered=False)
-        if len(self._expected) > self._settings.max_prompt_chars:
-            # Typing it would be cut by the message box or refused half-way: never start.
-            raise PromptTooLongError(len(self._expected), self._settings.max_prompt_chars)
         with self._page_errors():
             await self._sender.send()
         self._reader = asyncio.create_task(self._read(), name="turn-reader")

@@ -19,6 +19,7 @@ from typing import Protocol
 from playwright.async_api import Error as PlaywrightError
 
 from browser import diagnostics, faults, picker, selectors
+from browser.attachments import Attachment
 from browser.errors import (
     BridgeError,
     ChallengeError,
@@ -30,6 +31,7 @@ from browser.errors import (
 from browser.page import PageState, control, probe
 from browser.pool import Tab
 from browser.readback import conversation_exists
+from browser.turn.attaching import attach
 from browser.turn.inbox import TAP_GRACE, TapInbox
 from browser.turn.navigation import open_chat
 from browser.turn.record import TurnRecord
@@ -67,6 +69,7 @@ class Sender:
         follow_up: str | None,
         requested_model: str | None,
         before_send: Callable[[], Awaitable[None]] | None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         self._tab = tab
         self._page = tab.page
@@ -77,6 +80,7 @@ class Sender:
         self._follow_up = follow_up
         self._requested_model = requested_model
         self._before_send = before_send
+        self._attachments = attachments
 
     async def send(self) -> None:
         """Open the chat, type, send, confirm; raises a typed error on any failure."""
@@ -92,6 +96,7 @@ class Sender:
             follow_up=bool(self._follow_up),
             data_dir=self._settings.data_dir,
         )
+        await attach(self._page, self._attachments, self._settings.data_dir)
         await self._type()
         if self._before_send is not None:
             await self._before_send()  # the pacing shared by all tabs

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from replica.catalog import models_payload
-from replica.errors import NOT_FOUND, ReplicaError
-from replica.state import Guarded, Replica
+from replica.errors import NOT_FOUND, must_find
+from replica.state import Guarded, Replica, ReplicaDep
 from replica.store import Conversation
 
 router = APIRouter(prefix="/backend-api")
@@ -24,10 +25,7 @@ PIXEL_PNG = base64.b64decode(
 
 
 def found(replica: Replica, conversation_id: str) -> Conversation:
-    conversation = replica.store.conversations.get(conversation_id)
-    if conversation is None:
-        raise ReplicaError(404, NOT_FOUND)
-    return conversation
+    return must_find(replica.store.conversations, conversation_id, NOT_FOUND)
 
 
 @router.get("/models")
@@ -37,12 +35,30 @@ async def models(replica: Guarded) -> dict[str, Any]:
 
 @router.get("/conversations")
 async def conversations(replica: Guarded, offset: int = 0, limit: int = 28) -> dict[str, Any]:
+    """The sidebar's history list: last changed first, times as ISO strings (docs/replica.md,
+    "History list")."""
     listed = replica.store.listed()
     items = [
-        {"id": c.id, "title": c.title, "create_time": c.create_time, "update_time": None}
+        {
+            "id": c.id,
+            "title": c.title,
+            "create_time": _iso(c.create_time),
+            "update_time": _iso(c.update_time),
+        }
         for c in listed[offset : offset + limit]
     ]
-    return {"items": items, "total": len(listed), "limit": limit, "offset": offset}
+    return {
+        "items": items,
+        "total": len(listed),
+        "limit": limit,
+        "offset": offset,
+        "has_missing_conversations": False,
+    }
+
+
+def _iso(seconds: float) -> str:
+    """`2023-04-06T19:55:21.620368` as the list writes times: UTC, without a zone."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat()
 
 
 @router.get("/conversations/{conversation_id}")
@@ -96,6 +112,10 @@ async def file_download(replica: Guarded, file_id: str) -> dict[str, str]:
 
 
 @router.get("/estuary/content")
-async def estuary_content(id: str, sig: str = "") -> Response:
-    """Signed like the real links, so an `<img>` loads it without a Bearer token."""
+async def estuary_content(replica: ReplicaDep, id: str, sig: str = "") -> Response:
+    """Signed like the real links, so an `<img>` loads it without a Bearer token: an
+    uploaded file's own bytes, else the picture an image turn made."""
+    upload = replica.store.uploads.get(id)
+    if upload is not None and upload.data is not None:
+        return Response(upload.data, media_type=upload.mime_type)
     return Response(PIXEL_PNG, media_type="image/png")

@@ -29,9 +29,11 @@ from replica.errors import (
 )
 from replica.generation import Faults, Generation, Plan, Timing
 from replica.options import ReplicaOptions
+from replica.routes.files import attachments_of
 from replica.state import Guarded, Replica, page_knobs
 from replica.store import Conversation, Message
 from replica.stream import V1Encoder, new_token, typed
+from replica.uploads import Upload
 
 router = APIRouter()
 
@@ -54,9 +56,13 @@ async def prepare(replica: Guarded) -> dict[str, str]:
     return {"status": "ok", "conduit_token": new_token()}
 
 
-def _user_prompt(body: dict[str, Any]) -> tuple[str, str]:
-    """The prompt text and message id of the request's (last) user message."""
-    message = (body.get("messages") or [{}])[-1]
+def _user_message(body: dict[str, Any]) -> dict[str, Any]:
+    """The request's (last) user message."""
+    return (body.get("messages") or [{}])[-1]
+
+
+def _user_prompt(message: dict[str, Any]) -> tuple[str, str]:
+    """The prompt text and message id of a user message (image parts are not text)."""
     parts = (message.get("content") or {}).get("parts") or [""]
     text = "".join(part for part in parts if isinstance(part, str))
     return text, message.get("id") or str(uuid.uuid4())
@@ -113,7 +119,11 @@ def _conversation(
 
 
 def _user(
-    conversation: Conversation, body: dict[str, Any], prompt: str, message_id: str
+    conversation: Conversation,
+    body: dict[str, Any],
+    prompt: str,
+    message_id: str,
+    attachments: list[Upload],
 ) -> Message:
     slug = body.get("model") or conversation.model
     if body.get("action") == "variant":
@@ -124,7 +134,12 @@ def _user(
         user.model = slug
         return user
     user = Message(
-        id=message_id, role="user", text=prompt, parent=conversation.current_node, model=slug
+        id=message_id,
+        role="user",
+        text=prompt,
+        parent=conversation.current_node,
+        model=slug,
+        attachments=attachments,
     )
     conversation.messages.append(user)
     return user
@@ -169,7 +184,8 @@ async def _aborted(conversation_id: str | None) -> AsyncIterator[str]:
 @router.post("/backend-anon/f/conversation")
 async def post_conversation(request: Request, replica: Guarded) -> Response:
     body = await request.json()
-    prompt, message_id = _user_prompt(body)
+    message = _user_message(body)
+    prompt, message_id = _user_prompt(message)
     conduit = request.headers.get(CONDUIT_HEADER) or new_token()
     record: dict[str, Any] = {
         "conversation_id": body.get("conversation_id"),
@@ -180,11 +196,14 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         "conduit_token": request.headers.get(CONDUIT_HEADER),
         "temporary": bool(body.get("history_and_training_disabled")),
         "parent_message_id": body.get("parent_message_id"),
+        "attachments": (message.get("metadata") or {}).get("attachments") or [],
+        "content_type": (message.get("content") or {}).get("content_type"),
         "time": time.time(),
         "status": 200,
     }
     replica.store.sends.append(record)
     try:
+        attachments = attachments_of(replica, message)
         _refuse(replica, body.get("conversation_id"), prompt)
     except ReplicaError as refused:
         record["status"] = refused.status
@@ -198,7 +217,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         return event_stream(_aborted(body.get("conversation_id")), headers)
     conversation, new = _conversation(replica, request, body, prompt)
     record["conversation_id"] = conversation.id
-    user = _user(conversation, body, prompt, message_id)
+    user = _user(conversation, body, prompt, message_id, attachments)
     generation = Generation(
         conversation,
         user,

@@ -1,6 +1,7 @@
 // Today's chatgpt.com page (2026): an app shell whose routes stay mounted when left
 // (hidden), today's composer and model picker, and a turn that may be retried by the front
 // end or handed off to a WebSocket topic / the resume endpoint. The 2025 page is app.js.
+import { attachmentContent, Attachments } from "./attach.js";
 import { el, refreshHistory } from "./dom.js";
 import { LABELS } from "./labels.js";
 import { Choice, trigger } from "./picker.js";
@@ -82,7 +83,7 @@ class ChatPage {
     if (state.active === this) adoptModel(this);
     let view = null;
     for (const message of data.messages) {
-      const text = (message.content.parts || []).join("");
+      const text = (message.content.parts || []).filter((part) => typeof part === "string").join("");
       if (message.author.role === "user") view = this.exchange(message.id, text);
       else if (view && message.author.role === "assistant" && message.content.content_type === "text") {
         layout.answer(view, message, text, this.conversationId);
@@ -155,13 +156,16 @@ class Composer {
       "data-placeholder": labels.ask,
     });
     this.action = el("span", { class: "composer-action" });
+    this.attachments = new Attachments(api, () => this.refresh());
     this.picker = trigger(state.choice, labels, () => {
       for (const each of state.pages.values()) each.composer.picker.refresh();
     });
     this.node = el(
       "form",
       { class: "composer", "data-chatgpt-composer": "", "data-composer-placement": "thread", "data-type": "unified-composer" },
-      el("button", { type: "button", class: "composer-plus", "aria-label": labels.addFiles, "data-composer-navigation-target": "add-context", text: "+" }),
+      el("button", { type: "button", class: "composer-plus", "aria-label": labels.addFiles, "data-composer-navigation-target": "add-context", text: "+", onclick: () => this.attachments.open() }),
+      this.attachments.input,
+      this.attachments.tray,
       this.fallback,
       this.editor,
       this.picker.button,
@@ -175,14 +179,19 @@ class Composer {
     this.editor.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        if (this.text && !state.generating) this.node.requestSubmit();
+        if (this.sendable) this.node.requestSubmit();
       }
     });
     this.node.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (this.text && !state.generating) send(this.page, this.text);
+      if (this.sendable) send(this.page, this.text, this.attachments.take());
     });
     this.refresh();
+  }
+
+  // Text or files, none of them still uploading, and no answer running.
+  get sendable() {
+    return Boolean(this.text || this.attachments.count) && !this.attachments.busy && !state.generating;
   }
 
   get text() {
@@ -258,12 +267,13 @@ class Composer {
     let button;
     if (state.generating && state.generating.page === this.page) {
       button = el("button", { type: "button", class: "composer-stop", "aria-label": labels.stop, onclick: stop }, "■");
-    } else if (this.text) {
+    } else if (this.text || this.attachments.count) {
       button = el("button", {
         type: "submit",
         id: "composer-submit-button",
         class: "composer-send",
         "aria-label": PAGE.send_without_label ? null : labels.send,
+        disabled: this.attachments.busy,
       }, "↑");
     } else {
       button = el("button", { type: "button", class: "composer-dictate", "aria-label": labels.dictate }, "◉");
@@ -273,17 +283,22 @@ class Composer {
 }
 
 // ------------------------------------------------------------------ a turn
-function body(page, messageId, text) {
+function body(page, messageId, text, files) {
   const chosen = state.choice.request();
+  const message = {
+    id: messageId,
+    author: { role: "user" },
+    create_time: Date.now() / 1000,
+    content: { content_type: "text", parts: [text] },
+    metadata: {},
+  };
+  if (files.length) {
+    const { content, attachments } = attachmentContent(text, files);
+    Object.assign(message, { content, metadata: { attachments } });
+  }
   const request = {
     action: "next",
-    messages: [{
-      id: messageId,
-      author: { role: "user" },
-      create_time: Date.now() / 1000,
-      content: { content_type: "text", parts: [text] },
-      metadata: {},
-    }],
+    messages: [message],
     parent_message_id: page.currentNode || "client-created-root",
     model: chosen.model,
     timezone_offset_min: new Date().getTimezoneOffset(),
@@ -333,14 +348,14 @@ async function prepare(request, signal) {
   return (prepared.ok && (await prepared.json()).conduit_token) || "";
 }
 
-async function send(page, text) {
+async function send(page, text, files) {
   const messageId = crypto.randomUUID();
   const view = page.exchange(messageId, text);
   page.composer.text = "";
   const controller = new AbortController();
   state.generating = { page, controller };
   page.composer.refresh();
-  const request = body(page, messageId, text);
+  const request = body(page, messageId, text, files);
   let turn = null;
   try {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {

@@ -10,14 +10,20 @@ In the spirit of httpx's `MockTransport` and llm's `MockModel`: a `FakeBridge` a
     bridge.script(Answer("Half", fail=SendUncertainError()))        # breaks off mid-answer
     bridge = FakeBridge(lambda ask: Answer(ask.prompt.upper()))     # or a handler
 
+Chats live in `chats` (id -> messages, newest last): every ask that is not temporary adds its
+prompt and answer, as ChatGPT's history does, and a test may add its own; `conversations()`
+lists them newest first and `read_conversation()` reads one (`history_error` makes both fail).
 An event among the deltas (`Answer(Progress("reasoning", "Thinking"), "Hi")`) joins the
 turn's `events` when it is reached, and `updates()` yields it in its place.
 `models()` answers `model_slugs` (`model_infos()` adds `model_efforts`); `models_error` and
 `models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
 asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
 typed events, and `quota_values` is what `quotas()` reports.
-Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags), so a test can
-prove what was typed, and how often: a prompt "sent" twice is a bug the fake makes visible.
+`Answer(error=AttachmentRejectedError(...))` scripts a refused file once; `rejected_types`
+and `failed_uploads` refuse every matching attachment (the ask is recorded, nothing "sent").
+Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags, attachments), so
+a test can prove what was typed, and how often: a prompt "sent" twice is a bug the fake
+makes visible.
 Tabs and the waiting line behave like the pool's: `tabs` turns at once, `patient` callers
 wait however long, others get `BusyError` when `max_queue` already wait.
 """
@@ -27,20 +33,30 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
+from browser.attachments import Attachment, check_sizes
 from browser.contract import (
+    LIST_PAGE,
     AskOptions,
     BridgeState,
     BrowserInfo,
+    ConversationSummary,
     FinishReason,
     OnSend,
+    StoredMessage,
     Update,
     ask_options,
 )
-from browser.errors import BridgeError, BusyError
+from browser.errors import (
+    AttachmentRejectedError,
+    AttachmentUploadError,
+    BridgeError,
+    BusyError,
+    ConversationNotFoundError,
+)
 from browser.events import ModelUsed, Quota, TurnEvent
 from browser.models import ModelInfo
 
@@ -56,6 +72,8 @@ class Ask:
     patient: bool
     options: AskOptions = field(default_factory=AskOptions)
     """Everything the surface chose (`model` above is `options.model`)."""
+    attachments: tuple[Attachment, ...] = ()
+    """The files sent with the prompt, as the surface built them."""
 
 
 class Answer:
@@ -185,6 +203,15 @@ class FakeBridge:
     """The `thinking_efforts` of a slug of `model_slugs` (`model_infos()`)."""
     quota_values: list[Quota] = field(default_factory=list)
     """What `quotas()` reports."""
+    chats: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    """The account's history: chat id -> its messages (insertion order: oldest chat first)."""
+    history_error: BridgeError | None = None
+    """Raised by `conversations()` and `read_conversation()` while set."""
+    rejected_types: set[str] = field(default_factory=set)
+    """MIME types the "page" refuses: an ask with such a file raises
+    `AttachmentRejectedError` (nothing sent), as the real page's refusal does."""
+    failed_uploads: set[str] = field(default_factory=set)
+    """File names whose "upload" fails: `AttachmentUploadError`, nothing sent."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -217,19 +244,25 @@ class FakeBridge:
         temporary: bool = False,
         patient: bool = False,
         on_send: OnSend | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> AbstractAsyncContextManager[FakeTurn]:
         chosen = ask_options(model, options)
-        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen)
+        files = tuple(attachments)
+        ask = Ask(prompt, conversation_id, chosen.model, temporary, patient, chosen, files)
         return self._ask(ask, on_send)
 
     @asynccontextmanager
     async def _ask(self, ask: Ask, on_send: OnSend | None) -> AsyncIterator[FakeTurn]:
+        check_sizes(ask.attachments)  # the real bridge's own refusal, before a tab
         await self._take_tab(ask.patient)
         try:
             if on_send is not None:
                 await on_send()
             answer = self._scripted.popleft() if self._scripted else self.handler(ask)
             self.asks.append(ask)
+            rejected = self._rejected(ask.attachments)
+            if rejected is not None:
+                raise rejected
             if answer.error is not None:
                 raise answer.error
             conversation_id = (
@@ -238,6 +271,8 @@ class FakeBridge:
             turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto", ask.model)
             self.turns.append(turn)
             yield turn
+            if not ask.temporary:
+                self._remember(conversation_id, ask.prompt, turn)
         finally:
             if self.release_delay:
                 await asyncio.sleep(self.release_delay)  # the real one saves and frees the tab
@@ -245,6 +280,20 @@ class FakeBridge:
                 self._busy -= 1
                 self._free.notify()
             self.released += 1
+
+    def _remember(self, conversation_id: str, prompt: str, turn: FakeTurn) -> None:
+        """The exchange joins its chat, which becomes the newest, as in ChatGPT's sidebar."""
+        messages = self.chats.pop(conversation_id, [])
+        answer = StoredMessage("assistant", turn.text, turn.answered_by)
+        self.chats[conversation_id] = [*messages, StoredMessage("user", prompt), answer]
+
+    def _rejected(self, attachments: tuple[Attachment, ...]) -> BridgeError | None:
+        for attachment in attachments:
+            if attachment.mime_type in self.rejected_types:
+                return AttachmentRejectedError(attachment.name, attachment.mime_type)
+            if attachment.name in self.failed_uploads:
+                return AttachmentUploadError(attachment.name, "the upload service said no")
+        return None
 
     async def _take_tab(self, patient: bool) -> None:
         async with self._free:
@@ -275,6 +324,19 @@ class FakeBridge:
     def quotas(self) -> list[Quota]:
         return list(self.quota_values)
 
+    async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
+        if self.history_error is not None:
+            raise self.history_error
+        newest = list(self.chats.items())[::-1][:limit]
+        return [ConversationSummary(cid, _title(messages), None) for cid, messages in newest]
+
+    async def read_conversation(self, conversation_id: str) -> list[StoredMessage]:
+        if self.history_error is not None:
+            raise self.history_error
+        if conversation_id not in self.chats:
+            raise ConversationNotFoundError(conversation_id)
+        return list(self.chats[conversation_id])
+
     async def whoami(self) -> str | None:
         return self.who
 
@@ -286,3 +348,8 @@ class FakeBridge:
 
     def browser_info(self) -> BrowserInfo:
         return self.info
+
+
+def _title(messages: list[StoredMessage]) -> str | None:
+    """A title as ChatGPT would make one: here, the start of the first prompt."""
+    return messages[0].text[:40] if messages else None
