@@ -1,10 +1,11 @@
 """The bolt listeners: accept a question durably, hand it to the runner, return.
 
-The app runs with `process_before_response=True`, so Slack's acknowledgement is sent when a
-listener returns: a question is therefore on disk before Slack hears "got it", and a crash
-in between makes Slack retry instead of losing it. The listeners only touch SQLite (a few
-milliseconds); the answer itself is written by the runner's tasks after the ack, and the
-other Web API calls a listener causes (suggested prompts, a refusal) run in the background.
+Over HTTP an event is on disk (the inbox, `slackbot/inbox.py`) before Slack hears "got it",
+and these listeners run after the ack; in Socket Mode the app runs with
+`process_before_response=True`, so the ack is sent when a listener returns. Either way a
+crash before the question is stored makes Slack retry (or the inbox replay) instead of losing
+it. The listeners only touch SQLite; the answer itself is written by the runner's tasks, and
+the other Web API calls a listener causes (suggested prompts, a refusal) run in the background.
 
 Only the workspace the bot token belongs to talks to the bridge: an envelope or a person
 from another team (a Slack Connect channel, a foreign installation) is refused before any

@@ -1,13 +1,17 @@
 """The Slack side as one object the composition root starts, stops and routes to.
 
 HTTP mode: Slack POSTs events and button clicks to `/slack/events`; `handle()` checks the
-signing secret before anything reads the body, then bolt acks, answers `url_verification` and
-dispatches. Socket Mode (when `SLACK_APP_TOKEN` is set): the bridge opens a websocket to Slack,
-authenticated by the app token, so no public URL is needed. Both feed the same listeners.
+signing secret before anything reads the body. An event is then stored in the inbox and
+acknowledged at once, bolt dispatching it afterwards (`slackbot/inbox.py`: store, then ack);
+what needs an answer in the response itself (`url_verification`, button clicks, commands)
+goes through bolt before the ack. Socket Mode (when `SLACK_APP_TOKEN` is set): the bridge
+opens a websocket to Slack, authenticated by the app token, so no public URL is needed. Both
+feed the same listeners.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +20,7 @@ import aiohttp
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
@@ -25,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slackbot.database import Database
+from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
 from slackbot.session import Sessions
@@ -114,6 +120,7 @@ class SlackService:
         )
         self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
+        self.inbox = Inbox(db)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
         self.bot_user_id: str | None = None
@@ -128,12 +135,15 @@ class SlackService:
             )
             await self._socket.connect_async()
             logger.info("Slack Socket Mode connected")
+        # Jobs first: a replayed event that was accepted already is then a known duplicate.
         await self.runner.recover()
+        await self.inbox.start(self._dispatch)
 
     async def stop(self) -> None:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
+        await self.inbox.close()
         await self.listeners.close()
         await self.runner.close()
 
@@ -152,11 +162,22 @@ class SlackService:
             # Checked before bolt parses anything: bolt reads the body first and a stranger's
             # garbage would otherwise surface as a 500 from deep inside it.
             return JSONResponse({"error": "invalid Slack signature"}, status_code=401)
+        body = await request.body()
+        if _is_event(body, request.headers):
+            await self.inbox.put(body.decode())
+            return Response(status_code=200)
         try:
             return await self._http.handle(request)
         except Exception as error:  # signed, yet bolt could not make sense of it
             logger.warning("malformed Slack request refused (%s)", type(error).__name__)
             return JSONResponse({"error": "malformed Slack request"}, status_code=400)
+
+    async def _dispatch(self, body: str) -> None:
+        """An acknowledged event through bolt's middleware and listeners."""
+        request = AsyncBoltRequest(body=body, headers={"content-type": "application/json"})
+        response = await self.app.async_dispatch(request)
+        if response.status >= 400:
+            logger.warning("stored Slack event refused by bolt (%d)", response.status)
 
     def health(self) -> dict[str, Any]:
         """For `/health` and the startup summary (the bot id is dropped for anonymous callers)."""
@@ -197,6 +218,17 @@ def _is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, s
     if not (timestamp.isascii() and timestamp.isdigit()):
         return False
     return verifier.is_valid(body, timestamp, signature)
+
+
+def _is_event(body: bytes, headers: Mapping[str, str]) -> bool:
+    """An Events API envelope (JSON `event_callback`): it needs nothing but the ack."""
+    if not headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(envelope, dict) and envelope.get("type") == "event_callback"
 
 
 def _base_url(url: str | None) -> str:
