@@ -6,7 +6,9 @@ few milliseconds per event, and events that arrive together wait for one another
 of fifty took a quarter of a second each. Instead the raw envelope is written to
 `slack_inbox` and acknowledged; bolt dispatches it afterwards, one event at a time in arrival
 order (which keeps a thread's questions in order). Envelopes that arrive together share one
-commit (a group commit), so a burst costs one fsync, not fifty.
+commit (a group commit), so a burst costs one fsync, not fifty, and acks go first: dispatch
+waits while any envelope is still being stored, since its listeners' SQLite writes and CPU
+would otherwise sit between a waiting request and its ack.
 
 An envelope leaves the inbox only after its listeners ran: a crash in between replays it at
 the next start, and the listeners' own duplicate check (`slack_seen`) makes the replay of an
@@ -45,6 +47,9 @@ class Inbox:
         self._flushing: asyncio.Task[None] | None = None
         self._ready: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._storing = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     async def start(self, handler: Handler) -> None:
         """Replay what a previous run stored and did not dispatch, then dispatch new ones."""
@@ -69,7 +74,14 @@ class Inbox:
         self._waiting.append((body, done))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="slack-inbox-commit")
-        await done
+        self._storing += 1
+        self._quiet.clear()
+        try:
+            await done
+        finally:
+            self._storing -= 1
+            if not self._storing:
+                self._quiet.set()
 
     async def _flush(self) -> None:
         while self._waiting:
@@ -100,6 +112,7 @@ class Inbox:
     async def _dispatch(self, handler: Handler) -> None:
         while True:
             row_id, body = await self._ready.get()
+            await self._quiet.wait()
             try:
                 await handler(body)
             except asyncio.CancelledError:

@@ -15,18 +15,19 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.contract import AskOptions
 from browser.errors import BridgeError, RateLimitedError
 from browser.events import Progress, Title
-from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from browser.models import ModelIdError, mismatch_note, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
+from slackbot.chat_settings import ChatSettings
 from slackbot.mrkdwn import escape
+from slackbot.personas import Personas, UnknownPersonaError
 from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -38,6 +39,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Thread = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Chat:
+    """Where and how a job is asked: its thread's chat (None: a new one), model, choices."""
+
+    conversation_id: str | None
+    model: str
+    chosen: ChatSettings
 
 
 class _StoppedBeforeSend(Exception):
@@ -56,8 +66,10 @@ class JobRunner:
         settings: SlackSettings,
         streaming: Streaming,
         sessions: Sessions,
+        personas: Personas,
         update_interval: float = 1.0,
     ) -> None:
+        self._personas = personas
         self._store = store
         self._bridge = bridge
         self._client = client
@@ -155,9 +167,11 @@ class JobRunner:
 
     async def _answer(self, job: Job) -> None:
         thread = await self._store.thread(job.channel, job.thread_ts)
+        chosen = await self._store.settings(job.channel, job.thread_ts)
         model = (
             job.model
             or (thread.model if thread else None)
+            or chosen.model
             or self._settings.slack_channel_models.get(job.channel)
             or self._settings.default_model
         )
@@ -173,6 +187,16 @@ class JobRunner:
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
         prompt = job.prompt
+        conversation_id = thread.conversation_id if thread else None
+        if conversation_id is None:
+            # Standing instructions are typed once, at the start of the ChatGPT chat.
+            persona = chosen.persona or self._settings.slack_channel_personas.get(job.channel)
+            try:
+                prompt = self._personas.opening(persona, prompt)
+            except UnknownPersonaError as unknown:
+                await self._post(job, f":warning: {escape(str(unknown))}")
+                await self._store.set_state(job.id, JobState.ANSWERED)
+                return
         if job.channel.startswith("D") and job.user_id and asks_about_channel(prompt):
             try:
                 seen = await self._store.context(job.user_id)
@@ -201,8 +225,8 @@ class JobRunner:
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            conversation_id = thread.conversation_id if thread else None
-            await self._ask(replace(job, prompt=prompt), writer, conversation_id, model)
+            chat = _Chat(conversation_id, model, chosen)
+            await self._ask(replace(job, prompt=prompt), writer, chat)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -211,12 +235,11 @@ class JobRunner:
                 await asyncio.wait_for(writer.close(), 5)
             raise
 
-    async def _ask(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
-    ) -> None:
+    async def _ask(self, job: Job, writer: AnswerWriter, chat: _Chat) -> None:
+        conversation_id, model = chat.conversation_id, chat.model
         started = time.monotonic()
         try:
-            turn = await self._stream(job, writer, conversation_id, model)
+            turn = await self._stream(job, writer, chat)
         except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
@@ -233,10 +256,9 @@ class JobRunner:
         await self._store.set_state(job.id, JobState.ANSWERED)
         await self._notify(job, time.monotonic() - started)
 
-    async def _stream(
-        self, job: Job, writer: AnswerWriter, conversation_id: str | None, model: str
-    ) -> Turn:
+    async def _stream(self, job: Job, writer: AnswerWriter, chat: _Chat) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
+        conversation_id, model = chat.conversation_id, chat.model
         saved = conversation_id
         delivered = False
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
@@ -253,7 +275,7 @@ class JobRunner:
         async with self._bridge.ask(
             job.prompt,
             conversation_id=conversation_id,
-            options=_options(ask_model),
+            options=chat.chosen.options(ask_model),
             patient=True,
             on_send=sending,
         ) as turn:
@@ -379,14 +401,6 @@ def _failure_text(error: BridgeError) -> str:
             f" (until <!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>)"
         )
     return text
-
-
-def _options(model_id: str | None) -> AskOptions:
-    """A `model:` line's id (`slug[@effort]`, checked by `_refuse_model`) as ask options."""
-    if model_id is None:
-        return AskOptions()
-    chosen = parse_model_id(model_id)
-    return AskOptions(model=chosen.slug, effort=chosen.effort)
 
 
 def _no_question_reply(job: Job, model: str) -> str:

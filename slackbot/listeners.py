@@ -25,13 +25,17 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot.commands import SlashCommand
 from slackbot.jobs import JobRunner
-from slackbot.routing import BotIdentity, Route, context_channel, question, route
+from slackbot.mrkdwn import escape
+from slackbot.routing import BotIdentity, Question, Route, context_channel, question, route
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
 from slackbot.writer import STOP_ACTION, slack_error
 
 logger = logging.getLogger(__name__)
+
+COMMAND = "/chatgpt"
 
 
 class Listeners:
@@ -42,12 +46,16 @@ class Listeners:
         store: SlackStore,
         runner: JobRunner,
         client: AsyncWebClient,
+        command: SlashCommand,
     ) -> None:
+        self._command = command
+        self._channel_models = settings.slack_channel_models
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
         self._owner = settings.slack_owner
         self._allowed = frozenset(settings.slack_allowed_users)
         self._prompts = settings.slack_suggested_prompts
+        self._chatgpt_url = settings.chatgpt_url
         self._store = store
         self._runner = runner
         self._client = client
@@ -61,6 +69,7 @@ class Listeners:
         app.event("app_context_changed")(self.on_context_changed)
         app.event("agent_session_stopped")(self.on_session_stopped)
         app.action(STOP_ACTION)(self.on_stop)
+        app.command(COMMAND)(self.on_command)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -105,12 +114,41 @@ class Listeners:
         seen = context_channel(event.get("app_context"))
         if seen and asked.user_id:
             await self._store.save_context(asked.user_id, seen)
+        if asked.directive is not None:
+            await self._apply(asked)
+            if not asked.prompt and not asked.model:
+                return
         job = await self._store.accept(asked)
         if job is None:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])
             return
         logger.info("question accepted in %s (thread %s)", job.channel, job.thread_ts)
         self._runner.submit(job)
+
+    async def _apply(self, asked: Question) -> None:
+        """A thread's settings line, stored before the ack; alone, it is confirmed."""
+        directive = asked.directive
+        assert directive is not None
+        await self._store.save_settings(asked.channel, asked.thread_ts, directive.settings)
+        await self._store.save_thread(
+            asked.channel, asked.thread_ts, conversation_id=directive.conversation_id
+        )
+        if asked.prompt or asked.model or not await self._store.mark_seen(asked.channel, asked.ts):
+            return
+        if directive.conversation_id:
+            text = (
+                "This thread now continues your ChatGPT chat "
+                f"<{self._chatgpt_url}/c/{directive.conversation_id}|{directive.conversation_id}>."
+                " Ask your question here."
+            )
+        else:
+            chosen = escape(directive.settings.describe())
+            text = f"This thread now uses {chosen}. Ask your question here."
+        self._spawn(
+            self._client.chat_postMessage(
+                channel=asked.channel, thread_ts=asked.thread_ts, text=text
+            )
+        )
 
     def _may_ask(self, user_id: str | None, *, direct: bool) -> bool:
         """The owner and the allowed users; everyone when neither list says otherwise."""
@@ -172,6 +210,22 @@ class Listeners:
                 continue
             stopped = self._runner.request_stop(job_id)
             logger.info("Stop pressed for job %d (%s)", job_id, "stopping" if stopped else "done")
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """`/chatgpt`: its choices stored, then the ephemeral reply as the ack itself."""
+        user = command.get("user_id")
+        channel = str(command.get("channel_id") or "")
+        if not self._may_ask(
+            user if isinstance(user, str) else None, direct=channel.startswith("D")
+        ):
+            await ack(
+                text=":no_entry: Only the people the bridge's owner chose may use /chatgpt.",
+                response_type="ephemeral",
+            )
+            return
+        model = self._channel_models.get(channel)
+        reply = await self._command.run(command, channel_model=model)
+        await ack(text=reply, response_type="ephemeral")
 
     def _spawn(self, call: Awaitable[Any]) -> None:
         """A Web API call after the ack: its failure is logged, never Slack's business."""

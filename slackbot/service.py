@@ -29,10 +29,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slackbot.commands import SlashCommand
 from slackbot.database import Database
 from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
+from slackbot.personas import Personas, PersonaSetupError
 from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
@@ -106,6 +108,10 @@ class SlackService:
         self.store = SlackStore(db)
         self.streaming = Streaming()
         self.sessions = Sessions()
+        try:
+            personas = Personas.load(settings.slack_personas)
+        except PersonaSetupError as error:
+            raise SlackSetupError(str(error)) from error
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
@@ -113,10 +119,21 @@ class SlackService:
             settings=settings,
             streaming=self.streaming,
             sessions=self.sessions,
+            personas=personas,
             update_interval=update_interval,
         )
+        command = SlashCommand(
+            store=self.store,
+            client=self.client,
+            personas=personas,
+            default_model=settings.default_model,
+        )
         self.listeners = Listeners(
-            settings=settings, store=self.store, runner=self.runner, client=self.client
+            settings=settings,
+            store=self.store,
+            runner=self.runner,
+            client=self.client,
+            command=command,
         )
         self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)

@@ -21,3 +21,5 @@ class SlackSettings(Protocol):
     slack_allowed_users: list[str]
     slack_suggested_prompts: list[dict[str, str]]
     slack_notify_after: float
+    slack_personas: str | None
+    slack_channel_personas: dict[str, str]
