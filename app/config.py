@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="SLACK_CHANNEL_PERSONAS"
     )
 
+    # Seconds between reads of the bridge's state for the owner's alerts and App Home.
+    slack_watch_interval: float = Field(30.0, gt=0, validation_alias="SLACK_WATCH_INTERVAL")
+
     # An answer that took longer (seconds) ends with a mention of the asker, which notifies
     # them (streamed text does not); 0: never.
     slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")

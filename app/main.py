@@ -89,7 +89,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     batches = _batches(settings, db, files, bridge, asker)
     await batches.start()
     stack.push_async_callback(batches.stop)
-    slack = await _start_slack(settings, stack, bridge, db)
+    slack = await _start_slack(settings, stack, bridge, db, batches)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
     exposed = _exposed(tunnel, settings)
     api_key = await asyncio.to_thread(resolve_api_key, settings, exposed=exposed)
@@ -136,11 +136,11 @@ def _exposed(tunnel: Tunnel | None, settings: Settings) -> bool:
 
 
 async def _start_slack(
-    settings: Settings, stack: AsyncExitStack, bridge: Bridge, db: Database
+    settings: Settings, stack: AsyncExitStack, bridge: Bridge, db: Database, batches: BatchService
 ) -> SlackService | None:
     if settings.slack_bot_token is None:
         return None
-    service = SlackService(settings, bridge, db)
+    service = SlackService(settings, bridge, db, batches=batches)
     await service.start()
     stack.push_async_callback(service.stop)
     return service

@@ -82,6 +82,10 @@ class JobRunner:
         self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
+        self.last_error: str | None = None
+        """The latest failure's message (with what to do), for App Home."""
+        self.limited_until: str | None = None
+        """When the latest rate limit lifts, as ChatGPT named it, for the owner's alert."""
 
     @property
     def pending(self) -> int:
@@ -245,6 +249,8 @@ class JobRunner:
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
         except BridgeError as error:
+            self.last_error = _failure_text(error)
+            self.limited_until = _until(error) or self.limited_until
             await self._store.set_state(job.id, JobState.FAILED)
             partial = self._turn_text(job.id)
             link = self._link(self._turn_conversation(job.id) or conversation_id)
@@ -394,13 +400,16 @@ class JobRunner:
 
 
 def _failure_text(error: BridgeError) -> str:
-    text = str(error)
-    if isinstance(error, RateLimitedError) and error.retry_after:
-        until = int(time.time() + error.retry_after)
-        text += (
-            f" (until <!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>)"
-        )
-    return text
+    until = _until(error)
+    return f"{error} (until {until})" if until else str(error)
+
+
+def _until(error: BridgeError) -> str | None:
+    """When a rate limit lifts, as ChatGPT's page named it (Slack shows it in local time)."""
+    if not isinstance(error, RateLimitedError) or not error.retry_after:
+        return None
+    until = int(time.time() + error.retry_after)
+    return f"<!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>"
 
 
 def _no_question_reply(job: Job, model: str) -> str:

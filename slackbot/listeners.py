@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.commands import SlashCommand
+from slackbot.home import Home
 from slackbot.jobs import JobRunner
 from slackbot.mrkdwn import escape
 from slackbot.routing import BotIdentity, Question, Route, context_channel, question, route
@@ -47,8 +48,10 @@ class Listeners:
         runner: JobRunner,
         client: AsyncWebClient,
         command: SlashCommand,
+        home: Home,
     ) -> None:
         self._command = command
+        self._home = home
         self._channel_models = settings.slack_channel_models
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
@@ -169,11 +172,14 @@ class Listeners:
         self._spawn(self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text))
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
-        """The Messages tab opened: offer the suggested prompts (never with a thread_ts:
-        an agent app's call with one is dropped without a word)."""
+        """The Home tab opened: publish its page. The Messages tab: offer the suggested
+        prompts (never with a thread_ts: an agent app's call with one is dropped unsaid)."""
         seen = context_channel(event.get("context"))
         if seen and event.get("user"):
             await self._store.save_context(event["user"], seen)
+        if event.get("tab") == "home" and isinstance(event.get("user"), str):
+            self._spawn(self._home.opened(event["user"]))
+            return
         if event.get("tab") != "messages" or not event.get("channel") or not self._prompts:
             return
         self._spawn(

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from slackbot.commands import SlashCommand
 from slackbot.database import Database
+from slackbot.home import BatchReport, Home
 from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
 from slackbot.listeners import Listeners
@@ -38,6 +39,7 @@ from slackbot.personas import Personas, PersonaSetupError
 from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
+from slackbot.watch import StateWatch
 from slackbot.writer import Streaming, slack_error
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class SlackService:
         db: Database,
         *,
         update_interval: float = 1.0,
+        batches: BatchReport | None = None,
     ) -> None:
         mode = slack_mode(settings)
         if mode is None or settings.slack_bot_token is None:
@@ -122,6 +125,23 @@ class SlackService:
             personas=personas,
             update_interval=update_interval,
         )
+        runner = self.runner
+        self.home = Home(
+            self.client,
+            bridge,
+            owner=settings.slack_owner,
+            batches=batches,
+            pending=lambda: runner.pending,
+            last_error=lambda: runner.last_error,
+        )
+        self.watch = StateWatch(
+            self.client,
+            bridge,
+            self.home,
+            owner=settings.slack_owner,
+            interval=settings.slack_watch_interval,
+            limited_until=lambda: runner.limited_until,
+        )
         command = SlashCommand(
             store=self.store,
             client=self.client,
@@ -134,6 +154,7 @@ class SlackService:
             runner=self.runner,
             client=self.client,
             command=command,
+            home=self.home,
         )
         self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
@@ -155,12 +176,14 @@ class SlackService:
         # Jobs first: a replayed event that was accepted already is then a known duplicate.
         await self.runner.recover()
         await self.inbox.start(self._dispatch)
+        self.watch.start()
 
     async def stop(self) -> None:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
         await self.inbox.close()
+        await self.watch.close()
         await self.listeners.close()
         await self.runner.close()
 

@@ -23,3 +23,4 @@ class SlackSettings(Protocol):
     slack_notify_after: float
     slack_personas: str | None
     slack_channel_personas: dict[str, str]
+    slack_watch_interval: float

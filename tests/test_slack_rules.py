@@ -130,6 +130,8 @@ def test_manifests_subscribe_to_what_the_bridge_handles(name: str) -> None:
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/chatgpt" and "commands" in scopes
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "im:write" in scopes  # conversations.open for the owner's alerts
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest-socket.yaml")
