@@ -195,6 +195,9 @@ class JobRunner:
         if conversation_id is None:
             # Standing instructions are typed once, at the start of the ChatGPT chat.
             persona = chosen.persona or self._settings.slack_channel_personas.get(job.channel)
+            opening = await self._store.opening(job.channel, job.thread_ts)
+            if opening:
+                prompt = f"{opening}\n\n{prompt}"
             try:
                 prompt = self._personas.opening(persona, prompt)
             except UnknownPersonaError as unknown:

@@ -25,6 +25,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot import shortcuts
+from slackbot.channel_context import ContextUnavailable
 from slackbot.commands import SlashCommand
 from slackbot.home import Home
 from slackbot.jobs import JobRunner
@@ -73,6 +75,8 @@ class Listeners:
         app.event("agent_session_stopped")(self.on_session_stopped)
         app.action(STOP_ACTION)(self.on_stop)
         app.command(COMMAND)(self.on_command)
+        app.shortcut(shortcuts.ASK)(self.on_shortcut)
+        app.shortcut(shortcuts.SUMMARIZE)(self.on_shortcut)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -232,6 +236,43 @@ class Listeners:
         model = self._channel_models.get(channel)
         reply = await self._command.run(command, channel_model=model)
         await ack(text=reply, response_type="ephemeral")
+
+    async def on_shortcut(self, ack: AsyncAck, shortcut: dict[str, Any]) -> None:
+        """A message shortcut: a new chat in the person's DM, stored before the ack."""
+        user = (shortcut.get("user") or {}).get("id")
+        if not self._may_ask(user if isinstance(user, str) else None, direct=True):
+            await ack()
+            return
+        summarize = shortcut.get("callback_id") == shortcuts.SUMMARIZE
+        try:
+            context = await shortcuts.context_of(self._client, shortcut)
+            asked = await shortcuts.open_in_dm(
+                self._client, shortcut, summarize=summarize, context=context
+            )
+        except ContextUnavailable as error:
+            await ack()
+            self._spawn(self._tell(shortcut, str(error)))
+            return
+        except SlackApiError as error:
+            logger.warning("shortcut not served: %s", slack_error(error))
+            await ack()
+            return
+        if summarize:
+            job = await self._store.accept(asked)
+            if job is not None:
+                self._runner.submit(job)
+        else:
+            await self._store.save_opening(asked.channel, asked.thread_ts, context)
+            await self._store.mark_seen(asked.channel, asked.ts)
+        await ack()
+
+    async def _tell(self, shortcut: dict[str, Any], text: str) -> None:
+        """Why a shortcut did nothing, to the person alone, where they used it."""
+        await self._client.chat_postEphemeral(
+            channel=str((shortcut.get("channel") or {}).get("id") or ""),
+            user=str((shortcut.get("user") or {}).get("id") or ""),
+            text=f":warning: {text}",
+        )
 
     def _spawn(self, call: Awaitable[Any]) -> None:
         """A Web API call after the ack: its failure is logged, never Slack's business."""

@@ -1,6 +1,6 @@
 """The Slack layer's memory in the bridge's SQLite file.
 
-Five tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
+Six tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
 - `slack_threads`: a Slack thread -> its ChatGPT conversation id and model, so a reply in an
   old thread continues the same chat after a restart;
 - `slack_seen`: (channel, ts) of every message accepted, so Slack's retries and the double
@@ -11,7 +11,9 @@ Five tables, all keyed by Slack's own ids so a restart picks up exactly where it
 - `slack_user_context`: the channel each person last looked at beside the agent DM
   (`app_context`), read only when a question asks about "this channel";
 - `slack_chat_settings`: what `/chatgpt` chose for a channel (thread_ts '') or a thread's
-  first line for that thread (`slackbot/chat_settings.py`).
+  first line for that thread (`slackbot/chat_settings.py`);
+- `slack_thread_openings`: the Slack message or thread a shortcut brought to a DM thread,
+  typed before the first question of its chat (`slackbot/shortcuts.py`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ CREATE TABLE IF NOT EXISTS slack_chat_settings (
     gpt TEXT,
     persona TEXT,
     updated_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts)
+);
+CREATE TABLE IF NOT EXISTS slack_thread_openings (
+    channel TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    text TEXT NOT NULL,
     PRIMARY KEY (channel, thread_ts)
 );
 CREATE INDEX IF NOT EXISTS slack_jobs_open ON slack_jobs (state)
@@ -296,3 +304,17 @@ class SlackStore:
         }
         channel_settings = scopes.get(CHANNEL_SCOPE, ChatSettings())
         return scopes.get(thread_ts, ChatSettings()).over(channel_settings)
+
+    async def save_opening(self, channel: str, thread_ts: str, text: str) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO slack_thread_openings (channel, thread_ts, text)"
+            " VALUES (?, ?, ?)",
+            (channel, thread_ts, text),
+        )
+
+    async def opening(self, channel: str, thread_ts: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT text FROM slack_thread_openings WHERE channel = ? AND thread_ts = ?",
+            (channel, thread_ts),
+        )
+        return str(row[0]) if row else None

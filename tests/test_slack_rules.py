@@ -129,6 +129,8 @@ def test_manifests_subscribe_to_what_the_bridge_handles(name: str) -> None:
     assert manifest["features"]["agent_view"]["agent_description"]
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/chatgpt" and "commands" in scopes
+    callbacks = {shortcut["callback_id"] for shortcut in manifest["features"]["shortcuts"]}
+    assert callbacks == {"ask_chatgpt_message", "summarize_thread"}
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "im:write" in scopes  # conversations.open for the owner's alerts
