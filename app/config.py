@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="SLACK_CHANNEL_PERSONAS"
     )
 
+    # Seconds between scheduled doctor runs that DM SLACK_OWNER when chatgpt.com's renderer or
+    # a matched selector layer changes; 0: never.
+    bridge_doctor_interval: float = Field(0.0, ge=0, validation_alias="BRIDGE_DOCTOR_INTERVAL")
     # Seconds between reads of the bridge's state for the owner's alerts and App Home.
     slack_watch_interval: float = Field(30.0, gt=0, validation_alias="SLACK_WATCH_INTERVAL")
 

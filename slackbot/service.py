@@ -34,6 +34,7 @@ from slackbot.database import Database
 from slackbot.home import BatchReport, Home
 from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
+from slackbot.layout_watch import Examine, LayoutWatch
 from slackbot.listeners import Listeners
 from slackbot.personas import Personas, PersonaSetupError
 from slackbot.session import Sessions
@@ -76,6 +77,7 @@ class SlackService:
         *,
         update_interval: float = 1.0,
         batches: BatchReport | None = None,
+        examine: Examine | None = None,
     ) -> None:
         mode = slack_mode(settings)
         if mode is None or settings.slack_bot_token is None:
@@ -142,6 +144,12 @@ class SlackService:
             interval=settings.slack_watch_interval,
             limited_until=lambda: runner.limited_until,
         )
+        owner, every = settings.slack_owner, settings.bridge_doctor_interval
+        self.layout = (
+            LayoutWatch(self.client, examine, owner=owner, interval=every)
+            if examine is not None and owner and every > 0
+            else None
+        )
         command = SlashCommand(
             store=self.store,
             client=self.client,
@@ -177,6 +185,8 @@ class SlackService:
         await self.runner.recover()
         await self.inbox.start(self._dispatch)
         self.watch.start()
+        if self.layout is not None:
+            self.layout.start()
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -184,6 +194,8 @@ class SlackService:
             await socket.close_async()
         await self.inbox.close()
         await self.watch.close()
+        if self.layout is not None:
+            await self.layout.close()
         await self.listeners.close()
         await self.runner.close()
 

@@ -24,3 +24,4 @@ class SlackSettings(Protocol):
     slack_personas: str | None
     slack_channel_personas: dict[str, str]
     slack_watch_interval: float
+    bridge_doctor_interval: float

@@ -88,9 +88,13 @@ class StateWatch:
             until = self._limited_until()
             if until:
                 text += f" ChatGPT names {until}."
-        try:
-            opened = await self._client.conversations_open(users=self._owner)
-            channel = opened["channel"]["id"]
-            await self._client.chat_postMessage(channel=channel, text=text)
-        except SlackApiError as error:
-            logger.warning("cannot DM the owner about %s: %s", state.value, slack_error(error))
+        await tell_owner(self._client, self._owner, text)
+
+
+async def tell_owner(client: AsyncWebClient, owner: str, text: str) -> None:
+    """One DM to the owner; a failure is logged (the next change will try again)."""
+    try:
+        opened = await client.conversations_open(users=owner)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+    except SlackApiError as error:
+        logger.warning("cannot DM the owner: %s", slack_error(error))

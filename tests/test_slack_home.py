@@ -1,4 +1,4 @@
-"""App Home and the owner's alerts, on a FakeBridge through the fake Web API.
+"""App Home and the owner's alerts (state changes, the scheduled doctor) via the fake Web API.
 
 The Home tab is opened with a signed `app_home_opened` event and read back as the person
 sees it (`views.publish`); the bridge's state is changed on the FakeBridge and the watch,
@@ -10,10 +10,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from browser.contract import BridgeState
 from browser.errors import RateLimitedError
+from slackbot.layout_watch import LayoutWatch
 from tests.fakes.bridge import Answer, FakeBridge
-from tests.fixtures.slack_api import RunSlack, answer, message_event, wait_for
+from tests.fixtures.slack_api import (
+    BOT_TOKEN,
+    FakeSlack,
+    RunSlack,
+    answer,
+    message_event,
+    wait_for,
+)
 
 OWNER = "UOWNER001"
 OTHER = "UOTHER001"
@@ -76,3 +86,29 @@ async def test_the_owner_is_told_once_per_change_and_app_home_follows(
     assert "logged out" in dms[1]
     assert "fine again" in dms[2]
     assert "usage limit" in dms[3] and "ChatGPT names <!date^" in dms[3]
+
+
+async def test_a_scheduled_doctor_run_tells_the_owner_what_changed_once(
+    slack_api: FakeSlack,
+) -> None:
+    """The composition root's examine is the doctor's page checks; here, what they matched."""
+    runs = iter(
+        [
+            {"renderer": "classic", "composer": "layer 1 `#prompt-textarea`"},
+            {"renderer": "classic", "composer": "layer 1 `#prompt-textarea`"},
+            {"renderer": "prose-2026", "composer": "layer 2 `form [contenteditable]`"},
+            {"renderer": "prose-2026", "composer": "layer 2 `form [contenteditable]`"},
+        ]
+    )
+
+    async def examine() -> dict[str, str]:
+        return next(runs)
+
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api.url)
+    watch = LayoutWatch(client, examine, owner=OWNER, interval=60)
+    for _ in range(4):
+        await watch.check()
+    (dm,) = slack_api.dms(OWNER)
+    assert "*renderer*: classic → prose-2026" in dm.text
+    assert "layer 1 `#prompt-textarea` → layer 2 `form [contenteditable]`" in dm.text
+    assert "chatgpt-bridge doctor" in dm.text
