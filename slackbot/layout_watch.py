@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.errors import BridgeError
 from slackbot.mrkdwn import escape
-from slackbot.watch import tell_owner
+from slackbot.watch import cancel, repeat, tell_owner
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +38,10 @@ class LayoutWatch:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="slack-layout-watch")
+        self._task = repeat(self.check, self._interval, name="slack-layout-watch")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except BridgeError as error:  # no tab or no browser now: the state watch says so
-                logger.info("scheduled doctor run skipped: %s", error)
-            await asyncio.sleep(self._interval)
+        await cancel(self._task)
 
     async def check(self) -> None:
         found = dict(await self._examine())

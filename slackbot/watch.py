@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+Task = asyncio.Task[None]
 ALERTED = frozenset({BridgeState.LOGIN_REQUIRED, BridgeState.CHALLENGE, BridgeState.RATE_LIMITED})
 
 
@@ -51,21 +52,10 @@ class StateWatch:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="slack-state-watch")
+        self._task = repeat(self.check, self._interval, name="slack-state-watch")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except (BridgeError, SlackApiError, OSError) as error:
-                logger.warning("bridge state check failed: %s", error)
-            await asyncio.sleep(self._interval)
+        await cancel(self._task)
 
     async def check(self) -> None:
         """Read the state once; on a change, alert the owner and republish App Home."""
@@ -89,6 +79,27 @@ class StateWatch:
             if until:
                 text += f" ChatGPT names {until}."
         await tell_owner(self._client, self._owner, text)
+
+
+def repeat(check: Callable[[], Awaitable[None]], interval: float, *, name: str) -> Task:
+    """Run `check` now and every `interval` seconds; a failed run is logged, not fatal."""
+
+    async def run() -> None:
+        while True:
+            try:
+                await check()
+            except (BridgeError, SlackApiError, OSError) as error:
+                logger.warning("%s skipped a run: %s", name, error)
+            await asyncio.sleep(interval)
+
+    return asyncio.create_task(run(), name=name)
+
+
+async def cancel(task: Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 async def tell_owner(client: AsyncWebClient, owner: str, text: str) -> None:
