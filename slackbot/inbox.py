@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS slack_inbox (
 """
 
 Handler = Callable[[str], Awaitable[None]]
+QUIET_FOR = 0.01
+"""Seconds without a new envelope before dispatch resumes: requests of a burst that are still
+being read off their sockets would otherwise wait behind a dispatch."""
 
 
 class Inbox:
@@ -109,10 +112,18 @@ class Inbox:
                 if not done.done():
                     done.set_result(None)
 
+    async def _settled(self) -> None:
+        """Wait until no envelope has been stored for QUIET_FOR: a burst is acked first."""
+        while True:
+            await self._quiet.wait()
+            await asyncio.sleep(QUIET_FOR)
+            if self._quiet.is_set():
+                return
+
     async def _dispatch(self, handler: Handler) -> None:
         while True:
             row_id, body = await self._ready.get()
-            await self._quiet.wait()
+            await self._settled()
             try:
                 await handler(body)
             except asyncio.CancelledError:
