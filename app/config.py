@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     # Largest file `/v1/files` stores (uploads, batch output, drawn images), in MB.
     file_max_mb: float = Field(100.0, gt=0, validation_alias="BRIDGE_FILE_MAX_MB")
+    # What the pictures ChatGPT drew may take in the file store, in MB: the oldest go first.
+    generated_keep_mb: float = Field(500.0, gt=0, validation_alias="BRIDGE_GENERATED_KEEP_MB")
     # Called (POST, signed) when a batch ends; see docs/api.md "Batches".
     batch_webhook_url: str | None = Field(None, validation_alias="BRIDGE_BATCH_WEBHOOK_URL")
     batch_webhook_secret: SecretStr | None = Field(
@@ -104,6 +106,15 @@ class Settings(BaseSettings):
     # Default model per channel, as JSON: {"C0123ABCD": "gpt-4o"}; else DEFAULT_MODEL.
     slack_channel_models: dict[str, str] = Field(
         default_factory=dict, validation_alias="SLACK_CHANNEL_MODELS"
+    )
+
+    # New chats the MCP `ask` tool starts are temporary (kept out of the person's history and
+    # memory) unless a call says otherwise.
+    mcp_temporary: bool = Field(True, validation_alias="BRIDGE_MCP_TEMPORARY")
+    # Folders whose files the MCP `ask` tool may attach by path, besides the client's own
+    # roots; separated like PATH (":" on Linux and macOS, ";" on Windows).
+    mcp_file_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, validation_alias="BRIDGE_MCP_FILE_ROOTS"
     )
 
     # The person whose ChatGPT this is (a Slack user id, U...): the agent DM answers them.
@@ -140,15 +151,6 @@ class Settings(BaseSettings):
     # An answer that took longer (seconds) ends with a mention of the asker, which notifies
     # them (streamed text does not); 0: never.
     slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")
-
-    # New chats the MCP `ask` tool starts are temporary (kept out of the person's history and
-    # memory) unless a call says otherwise.
-    mcp_temporary: bool = Field(True, validation_alias="BRIDGE_MCP_TEMPORARY")
-    # Folders whose files the MCP `ask` tool may attach by path, besides the client's own
-    # roots; separated like PATH (":" on Linux and macOS, ";" on Windows).
-    mcp_file_roots: Annotated[list[Path], NoDecode] = Field(
-        default_factory=list, validation_alias="BRIDGE_MCP_FILE_ROOTS"
-    )
 
     ngrok_authtoken: SecretStr | None = Field(None, validation_alias="NGROK_AUTHTOKEN")
     ngrok_domain: str | None = Field(None, validation_alias="NGROK_DOMAIN")
@@ -211,6 +213,10 @@ class Settings(BaseSettings):
     @property
     def file_max_bytes(self) -> int:
         return int(self.file_max_mb * 1024 * 1024)
+
+    @property
+    def generated_keep_bytes(self) -> int:
+        return int(self.generated_keep_mb * 1024 * 1024)
 
     @property
     def fetch_max_bytes(self) -> int:

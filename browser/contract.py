@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 
 from browser.attachments import Attachment
 from browser.events import Quota, TurnEvent
+from browser.generated import GeneratedFile
 from browser.models import ModelInfo
 
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -130,6 +131,9 @@ class Turn(Protocol):
     text: str
     finish_reason: FinishReason | None
     delivered: bool | None
+    files: list[GeneratedFile]
+    """What ChatGPT made besides text (the image tool's pictures), already downloaded: set
+    by the time the iteration ends. While it draws, `events` has `Progress("image", ...)`."""
 
     def __aiter__(self) -> AsyncIterator[str]: ...
 

@@ -33,6 +33,7 @@ from playwright.async_api import Page
 from browser import selectors
 from browser.decoder import finished, is_answer, message_text
 from browser.errors import ChallengeError
+from browser.generated import Asset, assets_in, is_picture_message
 from browser.page import fetch_json
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class StoredAnswer:
     finished: bool
     model: str | None
     message_id: str | None = None
+    assets: tuple[Asset, ...] = ()
+    """The pictures the exchange made (asset pointers: download them at once)."""
 
 
 NO_ANSWER_YET = StoredAnswer("", False, None)
@@ -227,8 +230,18 @@ def _final(turn: Iterable[dict[str, Any]]) -> StoredAnswer:
     answers = [m for m in turn if is_answer(m) and "chatgpt_sdk" not in _metadata(m)]
     report = _research_report(turn)
     canvas = _canvas(turn)
+    pictures = [m for m in turn if is_picture_message(m)]
+    assets = assets_in(pictures)
+    # An image turn is over once every picture message holds its picture.
+    drawn = all(m.get("status") == "finished_successfully" for m in pictures) and (
+        bool(assets) or not pictures
+    )
     if not answers and report is None and canvas is None:
-        return NO_ANSWER_YET
+        if not pictures:
+            return NO_ANSWER_YET
+        metadata = _metadata(pictures[-1])
+        model = metadata.get("resolved_model_slug") or metadata.get("model_slug")
+        return StoredAnswer("", drawn, model, pictures[-1].get("id"), assets)
     answer = answers[-1] if answers else turn[-1]
     metadata = _metadata(answer)
     text = resolve_references(message_text(answer), metadata.get("content_references"))
@@ -240,9 +253,10 @@ def _final(turn: Iterable[dict[str, Any]]) -> StoredAnswer:
         text = f"{text}\n\n{canvas}" if text.strip() else canvas
     return StoredAnswer(
         text=text,
-        finished=finished(answer.get("status"), answer.get("end_turn") or not answers),
+        finished=drawn and finished(answer.get("status"), answer.get("end_turn") or not answers),
         model=metadata.get("resolved_model_slug") or metadata.get("model_slug"),
         message_id=answer.get("id"),
+        assets=assets,
     )
 
 

@@ -241,6 +241,9 @@ CONVERSATION_PATH = re.compile(r"^(?:/g/[^/]+)?/c/(?:WEB:)?([0-9a-fA-F-]{8,})/?$
 AUTH_SESSION_PATH = "/api/auth/session"
 MODELS_PATH = "/backend-api/models"
 CONVERSATION_READ_PATH = "/backend-api/conversation/{id}"
+FILE_DOWNLOAD_PATH = "/backend-api/files/download/{file_id}?conversation_id={conversation}"
+"""A stored file's signed, expiring link: `{"status": "success", "download_url": ...}` (an
+exporter's `getImageDownloadUrl`, 2025-26; docs/replica.md "Image turns")."""
 CONVERSATIONS_LIST_PATH = "/backend-api/conversations?offset={offset}&limit={limit}&order=updated"
 """The sidebar's history list (docs/replica.md, "History list")."""
 

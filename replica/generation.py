@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from replica import model, uploads
+from replica import model, pictures, uploads
 from replica.store import ASYNC_STREAMING, Conversation, Message
 from replica.stream import (
     DONE,
@@ -261,6 +261,8 @@ class Generation:
     async def _deliver_picture(self, tool: Message) -> None:
         await asyncio.sleep(self.timing.image_delay)
         tool.image_id = uuid.uuid4().hex
+        tool.image_prompt = self.user.text
+        tool.image = pictures.picture(self.user.text)
         tool.status = "finished_successfully"
         tool.end_turn = True
         self.conversation.async_pending -= 1

@@ -108,6 +108,9 @@ class ReplicaOptions(BaseModel):
     image_delay_ms: int = Field(
         1500, ge=0, description="how long an image turn's picture takes to reach read-back"
     )
+    image_link_ttl_ms: int = Field(
+        60_000, ge=0, description="how long a picture's signed download link works"
+    )
     downgrade_to: str | None = Field(
         None, description="answer with this model slug whatever the request asked for"
     )

@@ -41,6 +41,9 @@ class Message:
     requested_model: str | None = None
     author_name: str | None = None
     image_id: str | None = None
+    image: bytes | None = None
+    """The PNG an image turn drew (`replica.pictures`), served through a signed link."""
+    image_prompt: str | None = None
     recipient: str = "all"
     create_time: float = field(default_factory=time.time)
     attachments: list[Upload] = field(default_factory=list)
@@ -68,13 +71,15 @@ class Message:
             return {"content_type": "code", "language": "unknown", "text": self.text}
         if self.content_type == "multimodal_text":
             parts: list[Any] = []
-            if self.image_id:
+            if self.image_id and self.image is not None:
                 parts.append(
                     {
                         "content_type": "image_asset_pointer",
                         "asset_pointer": IMAGE_POINTER.format(id=self.image_id),
+                        "size_bytes": len(self.image),
                         "width": 1024,
                         "height": 1024,
+                        "metadata": {"dalle": {"prompt": self.image_prompt, "gen_id": None}},
                     }
                 )
             return {"content_type": "multimodal_text", "parts": parts}
@@ -85,6 +90,8 @@ class Message:
 
     def _metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {"parent_id": self.parent}
+        if self.image is not None:
+            metadata["image_gen_title"] = self.image_prompt
         if self.hidden:
             metadata["is_visually_hidden_from_conversation"] = True
         if self.attachments:
@@ -242,6 +249,14 @@ class Store:
         conversation = Conversation(id=str(uuid.uuid4()), model=model, temporary=temporary)
         self.conversations[conversation.id] = conversation
         return conversation
+
+    def picture(self, file_id: str) -> bytes | None:
+        """The PNG an image turn stored under `file_id` (`file_<hex>`), if any."""
+        for conversation in self.conversations.values():
+            for message in conversation.messages:
+                if message.image is not None and f"file_{message.image_id}" == file_id:
+                    return message.image
+        return None
 
     def listed(self) -> list[Conversation]:
         """History entries, last changed first; temporary and anonymous chats are never listed."""

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from browser.errors import BridgeError, RateLimitedError
+from browser.attachments import Attachment
+from browser.errors import AttachmentError, BridgeError, RateLimitedError
 from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.chat_settings import ChatSettings
+from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
+from slackbot.files_out import IMAGE_ONLY, post_files
 from slackbot.mrkdwn import escape
 from slackbot.personas import Personas, UnknownPersonaError
 from slackbot.session import Sessions, ThreadStatus
@@ -65,12 +68,14 @@ class JobRunner:
         client: AsyncWebClient,
         settings: SlackSettings,
         streaming: Streaming,
+        shared_files: SharedFiles,
         sessions: Sessions,
         personas: Personas,
         update_interval: float = 1.0,
     ) -> None:
         self._personas = personas
         self._store = store
+        self._shared_files = shared_files
         self._bridge = bridge
         self._client = client
         self._settings = settings
@@ -186,7 +191,8 @@ class JobRunner:
             return
         if job.model or thread is None:
             await self._store.save_thread(job.channel, job.thread_ts, model=model)
-        if not job.prompt:
+        attachments = await self._attachments(job)
+        if not job.prompt and not attachments:
             await self._post(job, _no_question_reply(job, model))
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
@@ -233,7 +239,7 @@ class JobRunner:
                     "answered in turn.",
                 )
             chat = _Chat(conversation_id, model, chosen)
-            await self._ask(replace(job, prompt=prompt), writer, chat)
+            await self._ask(replace(job, prompt=prompt), writer, chat, attachments)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -242,11 +248,28 @@ class JobRunner:
                 await asyncio.wait_for(writer.close(), 5)
             raise
 
-    async def _ask(self, job: Job, writer: AnswerWriter, chat: _Chat) -> None:
+    async def _attachments(self, job: Job) -> list[Attachment]:
+        """The message's files, downloaded; those left out are named in the thread."""
+        if not job.attachments:
+            return []
+        fetched = await self._shared_files.fetch(job.channel, job.ts)
+        reply = fetched.reply()
+        if reply:
+            await self._post(job, reply)
+        return fetched.attachments
+
+    async def _ask(
+        self, job: Job, writer: AnswerWriter, chat: _Chat, attachments: list[Attachment]
+    ) -> None:
         conversation_id, model = chat.conversation_id, chat.model
         started = time.monotonic()
         try:
-            turn = await self._stream(job, writer, chat)
+            while True:
+                try:
+                    turn = await self._stream(job, writer, chat, attachments)
+                    break
+                except AttachmentError as error:  # refused before Send: nothing was sent
+                    attachments = await self._without_refused(job, attachments, error)
         except _StoppedBeforeSend:
             await writer.finish("", footer=None, warning="Stopped before it was sent to ChatGPT.")
             await self._store.set_state(job.id, JobState.ANSWERED)
@@ -261,11 +284,30 @@ class JobRunner:
             return
         finally:
             self._turns.pop(job.id, None)
-        await writer.finish(turn.text, footer=self._footer(job, turn, model))
+        text = turn.text or (IMAGE_ONLY if turn.files else "")
+        await writer.finish(text, footer=self._footer(job, turn, model))
+        failed_upload = await post_files(
+            self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files
+        )
+        if failed_upload:
+            await self._post(job, f":warning: {escape(failed_upload)}")
         await self._store.set_state(job.id, JobState.ANSWERED)
         await self._notify(job, time.monotonic() - started)
 
-    async def _stream(self, job: Job, writer: AnswerWriter, chat: _Chat) -> Turn:
+    async def _without_refused(
+        self, job: Job, attachments: list[Attachment], error: AttachmentError
+    ) -> list[Attachment]:
+        """The files but the one ChatGPT refused, named in the thread; re-raises when nothing
+        would be left to ask."""
+        rest = without(attachments, error.name)
+        if len(rest) == len(attachments) or not (rest or job.prompt):
+            raise error
+        await self._post(job, f":paperclip: {problem(error.name, str(error))} Asking without it.")
+        return rest
+
+    async def _stream(
+        self, job: Job, writer: AnswerWriter, chat: _Chat, attachments: list[Attachment]
+    ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
         conversation_id, model = chat.conversation_id, chat.model
         saved = conversation_id
@@ -282,11 +324,12 @@ class JobRunner:
 
         # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
-            job.prompt,
+            job.prompt or FILE_ONLY_PROMPT,
             conversation_id=conversation_id,
             options=chat.chosen.options(ask_model),
             patient=True,
             on_send=sending,
+            attachments=attachments,
         ) as turn:
             self._turns[job.id] = turn
             if job.id in self._stop_requested:  # pressed while the prompt was being typed
@@ -366,8 +409,6 @@ class JobRunner:
         link = self._link(turn.conversation_id)
         if link:
             items.append(link)
-        if job.attachments:
-            items.append("Attachments are not supported yet: only the text was sent")
         return " · ".join(items)
 
     async def _report_interrupted(self, job: Job) -> None:
@@ -419,7 +460,5 @@ def _no_question_reply(job: Job, model: str) -> str:
     if job.model:
         return f"This thread now uses the model *{escape(model)}*. Ask your question here."
     if job.attachments:
-        return (
-            "Attachments are not supported yet: write your question as text and I will ask ChatGPT."
-        )
+        return "None of the files could be given to ChatGPT; ask your question as text instead."
     return "Ask me anything: write your question after the mention, or in this thread."

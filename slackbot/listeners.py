@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slackbot import shortcuts
 from slackbot.channel_context import ContextUnavailable
 from slackbot.commands import SlashCommand
+from slackbot.files_in import SharedFiles
 from slackbot.home import Home
 from slackbot.jobs import JobRunner
 from slackbot.mrkdwn import escape
@@ -48,6 +49,7 @@ class Listeners:
         settings: SlackSettings,
         store: SlackStore,
         runner: JobRunner,
+        shared_files: SharedFiles,
         client: AsyncWebClient,
         command: SlashCommand,
         home: Home,
@@ -55,6 +57,7 @@ class Listeners:
         self._command = command
         self._home = home
         self._channel_models = settings.slack_channel_models
+        self._shared_files = shared_files
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
         self._owner = settings.slack_owner
@@ -123,8 +126,9 @@ class Listeners:
             await self._store.save_context(asked.user_id, seen)
         if asked.directive is not None:
             await self._apply(asked)
-            if not asked.prompt and not asked.model:
+            if not asked.prompt and not asked.model and not asked.has_files:
                 return
+        await self._shared_files.remember(event)  # before the job: a runner may take it at once
         job = await self._store.accept(asked)
         if job is None:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])
@@ -140,7 +144,12 @@ class Listeners:
         await self._store.save_thread(
             asked.channel, asked.thread_ts, conversation_id=directive.conversation_id
         )
-        if asked.prompt or asked.model or not await self._store.mark_seen(asked.channel, asked.ts):
+        if (
+            asked.prompt
+            or asked.model
+            or asked.has_files
+            or not await self._store.mark_seen(asked.channel, asked.ts)
+        ):
             return
         if directive.conversation_id:
             text = (

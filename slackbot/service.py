@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from slackbot.commands import SlashCommand
 from slackbot.database import Database
+from slackbot.files_in import SharedFiles
 from slackbot.home import BatchReport, Home
 from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
@@ -111,6 +112,9 @@ class SlackService:
             process_before_response=True,
         )
         self.store = SlackStore(db)
+        self.shared_files = SharedFiles(
+            db, settings.slack_bot_token.get_secret_value(), settings.file_max_bytes
+        )
         self.streaming = Streaming()
         self.sessions = Sessions()
         try:
@@ -123,6 +127,7 @@ class SlackService:
             client=self.client,
             settings=settings,
             streaming=self.streaming,
+            shared_files=self.shared_files,
             sessions=self.sessions,
             personas=personas,
             update_interval=update_interval,
@@ -160,6 +165,7 @@ class SlackService:
             settings=settings,
             store=self.store,
             runner=self.runner,
+            shared_files=self.shared_files,
             client=self.client,
             command=command,
             home=self.home,
@@ -174,6 +180,7 @@ class SlackService:
 
     async def start(self) -> None:
         await self.store.setup()
+        await self.shared_files.setup()
         await self._identify()
         if self.mode == "socket" and self._settings.slack_app_token is not None:
             self._socket = AsyncSocketModeHandler(

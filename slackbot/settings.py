@@ -25,3 +25,9 @@ class SlackSettings(Protocol):
     slack_channel_personas: dict[str, str]
     slack_watch_interval: float
     bridge_doctor_interval: float
+
+    @property
+    def file_max_bytes(self) -> int:
+        """The largest file the bridge takes (BRIDGE_FILE_MAX_MB): shared files past it are
+        refused in the thread."""
+        ...

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Any
 
 import openai
 import pytest
 
 from browser.attachments import Attachment
+from replica import pictures
 from replica.model import answer
 from tests.api_support import Api, ask_for_chat, assistant, module_api, settled_chat, unique, user
 from tests.schemas import EventStream, parse_sse_line, validate
@@ -228,3 +230,24 @@ async def test_an_image_and_a_file_reach_chatgpt_through_the_page(api: Api, repl
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+async def test_a_picture_is_drawn_downloaded_stored_and_served(api: Api, replica: Any) -> None:
+    await replica.configure(image_delay_ms=200, image_link_ttl_ms=2000)
+    client = api.async_client()
+    prompt = unique("a lighthouse at dusk")
+    result = await client.images.generate(prompt=prompt, size="1024x1024", response_format="url")
+    assert result.data and result.data[0].url
+    drawn = f"Generate an image: {prompt}\n\nMake it square, 1024x1024 pixels."
+    async with api.http() as http:
+        served = await http.get(result.data[0].url)
+    assert served.content == pictures.picture(drawn)  # the replica's PNG for exactly this
+    assert result.data[0].revised_prompt == drawn
+    file_id = result.data[0].url.split("/")[-2]
+    assert (await client.files.retrieve(file_id)).purpose == "assistants_output"
+
+    reply = await client.chat.completions.create(
+        model="auto", messages=[user(f"Draw a fox {unique()}")]
+    )
+    content = reply.choices[0].message.content or ""
+    assert re.fullmatch(r"!\[Draw a fox \\\[\w+\\\]\]\(\S+/v1/files/file-\w+/content\)", content)

@@ -21,6 +21,7 @@ from app.api.tool_calls import (
     Toolset,
     repair_message,
 )
+from app.api.usage import count_tokens
 from tests.api_support import (
     Api,
     Asks,
@@ -104,6 +105,9 @@ async def test_a_call_comes_back_as_tool_calls(api: Api) -> None:
     [ask] = asks()
     assert ask.prompt == f"{question}\n\n{TOOLSET.instruction()}"
     assert body["usage"]["completion_tokens"] > 0
+    plain = await _raw(api, messages=[user(question)])
+    tools_tokens = sum(count_tokens(tool.as_json()) for tool in TOOLSET.tools)
+    assert body["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"] + tools_tokens
 
 
 async def test_the_sdk_reads_calls_only_and_parallel(api: Api) -> None:

@@ -446,10 +446,11 @@ async def test_an_unreachable_chrome_says_what_to_start(
 async def test_an_expiring_login_is_noticed_before_any_question(
     make_bridge: Any, make_replica: Any
 ) -> None:
-    site = make_replica(auto_login=True, session_lifetime_s=4)
+    site = make_replica(auto_login=True)
     watched = await make_bridge(site.url, probe_interval=0.5)
     account = watched.last_account
     assert account is not None and account.logged_in and account.expires is not None
+    await site.configure(session_lifetime_s=1)  # counted from now, however slow start-up was
     for _ in range(100):
         account = watched.last_account
         if account is not None and not account.logged_in:

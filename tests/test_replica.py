@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from replica import model
+from replica import model, pictures
 
 # ---------------------------------------------------------------- the model
 
@@ -761,7 +761,27 @@ async def test_an_image_turn_has_a_tool_card_and_the_picture_in_the_read_back(cl
     download = (await client.get(f"/backend-api/files/download/{file_id}")).json()
     async with httpx.AsyncClient(base_url=replica.url) as anonymous:
         image = await anonymous.get(download["download_url"])
-    assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+        forged = await anonymous.get(download["download_url"].replace("sig=", "sig=0"))
+    assert image.headers["content-type"] == "image/png"
+    assert image.content == pictures.picture("draw a cat")
+    assert forged.status_code == 403
+
+
+async def test_a_prompt_that_asks_for_a_picture_draws_it_and_its_link_expires(client, replica):
+    await replica.configure(image_delay_ms=0, image_link_ttl_ms=0)
+    found = await converse(client, request_body("Generate an image of a fox"))
+    assert typed_events(found, "conversation_async_status")
+    conversation_id = conversation_id_of(found)
+    for _ in range(100):
+        page = (await client.get(f"/backend-api/conversations/{conversation_id}")).json()
+        if page["messages"][-1]["content"]["parts"]:
+            break
+        await asyncio.sleep(0.02)
+    [part] = page["messages"][-1]["content"]["parts"]
+    file_id = part["asset_pointer"].removeprefix("sediment://")
+    path = f"/backend-api/conversation/{conversation_id}/attachment/{file_id}/download"
+    link = (await client.get(path)).json()["download_url"]
+    assert (await client.get(link)).status_code == 403, "a link past its expiry is refused"
 
 
 async def test_a_downgrade_names_the_model_that_answered(client, replica):

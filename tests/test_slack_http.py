@@ -30,6 +30,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
+from replica import pictures
 from slackbot.mrkdwn import escape
 from tests.fakes.bridge import Answer, Ask, FakeBridge
 from tests.fixtures.app_server import AppServer
@@ -183,7 +184,7 @@ async def test_ignored_messages_are_not_asked(run_slack: RunSlack) -> None:
         for event in (shared, direct):
             await app.events.event(event)
         shared_answer = await answer(app.slack, PERSONAL, shared["ts"])
-        assert "not supported yet" in footer_of(shared_answer)
+        assert "*F1*: cannot be downloaded: Slack gave no download link" in text_of(shared_answer)
         await answer(app.slack, "DDIRECT01", direct["ts"])
         assert sorted(app.bridge.prompts) == ["direct", "with a file"]
         for event in ignored:
@@ -478,6 +479,20 @@ async def test_in_chromium_the_stop_button_stops_the_generation(
     stored = (await replica.conversation(conversation_id))["messages"][-1]["text"]
     assert len(words(stored)) < 600
     assert words(text_of(messages))[:20] == words(stored)[:20]
+
+
+@pytest.mark.browser
+async def test_in_chromium_a_drawn_picture_is_uploaded_into_the_thread(
+    slack: FakeSlack, events: SlackEvents, replica: Any
+) -> None:
+    await replica.configure(image_delay_ms=200)
+    event = message_event(f"Draw a fox {_token()}", channel=PERSONAL)
+    await events.event(event)
+    messages = await answer(slack, PERSONAL, event["ts"])
+    [upload] = await wait_for(lambda: slack.shared_uploads(PERSONAL, event["ts"]))
+    assert upload.data == pictures.picture(event["text"])
+    assert upload.alt_txt == event["text"] and upload.filename.endswith(".png")
+    assert "ChatGPT drew this" in text_of(messages)
 
 
 @pytest.mark.browser

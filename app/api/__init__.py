@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from app.api.batches import router as batches_router
 from app.api.errors import APIError
 from app.api.files import router as files_router
+from app.api.images import router as images_router
 from app.api.responses_api import router as responses_router
 from app.api.routes import router as chat_router
 from app.api.routing import openai_router
@@ -30,7 +31,14 @@ async def unknown_url(request: Request, path: str) -> None:
 
 
 router = APIRouter()
-for _surface in (chat_router, responses_router, files_router, batches_router, _fallback):
+for _surface in (
+    chat_router,
+    responses_router,
+    files_router,
+    images_router,
+    batches_router,
+    _fallback,
+):
     router.include_router(_surface)
 
 __all__ = ["router"]

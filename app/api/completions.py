@@ -24,6 +24,7 @@ from app.api.conversations import (
 )
 from app.api.emulation import OutputFormatError, OutputShaper
 from app.api.errors import APIError, api_error_from, invalid_request
+from app.api.generated import Shelf
 from app.api.inputs import FileInputs
 from app.api.models import ModelEntry
 from app.api.responses import Completion
@@ -60,6 +61,7 @@ class CompletionJob:
         tool_repair: bool = True,
         patient: bool = False,
         on_send: OnSend | None = None,
+        shelf: Shelf | None = None,
     ) -> None:
         """`patient`/`on_send`: as `Bridge.ask()` (a batch line is stored: it waits its turn
         and is marked as being sent)."""
@@ -76,6 +78,8 @@ class CompletionJob:
         self._shaper = OutputShaper(request.stop or (), request.token_limit, self._json_format)
         toolset = request.toolset
         self._toolset = toolset if toolset and toolset.active else None
+        if toolset:  # OpenAI counts the tool definitions as prompt tokens too
+            self.prompt_tokens += sum(count_tokens(tool.as_json()) for tool in toolset.tools)
         self._calls: CallStream | None = self._toolset.stream() if self._toolset else None
         self._tool_calls: list[ToolCall] = []
         self._tool_repair = tool_repair
@@ -85,6 +89,7 @@ class CompletionJob:
         self._inputs = inputs
         self._patient = patient
         self._on_send = on_send
+        self._shelf = shelf
         self._plan: ChatPlan | None = None
         self._runner: TurnRunner | None = None
         self._replay: str | StopAsyncIteration | None = None
@@ -193,6 +198,9 @@ class CompletionJob:
             await self._repair(problem)
         if self._tool_calls and self._json_format is not None:
             return  # the answer is calls, not the JSON the format describes
+        pictures = await self._pictures()
+        if pictures:
+            yield self._shaper.feed(pictures)
         try:
             tail = self._shaper.close()
         except OutputFormatError as error:
@@ -309,6 +317,15 @@ class CompletionJob:
         """Stop the turn if it still runs (synchronous: safe in a cancelled context)."""
         if self._runner is not None:
             self._runner.stop()
+
+    async def _pictures(self) -> str:
+        """What ChatGPT drew, kept and written as Markdown images after the text (not in a
+        JSON answer: they would break its format)."""
+        files = self.runner.files
+        if not files or self._shelf is None or self._json_format is not None:
+            return ""
+        kept = await self._shelf.keep(files)
+        return self._shelf.markdown(kept, after_text=bool(self.runner.text.strip()))
 
     async def _next(self, tick: float) -> str | None:
         replay, self._replay = self._replay, None

@@ -8,6 +8,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.completions import CompletionJob, complete
+from app.api.generated import Shelf
 from app.api.headers import FIRST_DELTA_GRACE, answer_headers, pinned_conversation
 from app.api.routing import openai_router
 from app.api.schemas import parse_chat_request
@@ -41,6 +42,7 @@ async def create_chat_completion(request: Request) -> Response:
         pinned=pinned_conversation(request),
         tool_repair=parts.settings.tool_repair,
         inputs=parts.inputs,
+        shelf=shelf(request),
     )
     await job.open()
     if job.stream:
@@ -53,3 +55,8 @@ async def create_chat_completion(request: Request) -> Response:
     body = await complete(job, KEEPALIVE_INTERVAL, request.is_disconnected)
     return JSONResponse(body, headers=answer_headers(job))
 
+
+def shelf(request: Request) -> Shelf:
+    """Where this request's drawn pictures are kept, and the URL they are served under."""
+    parts = services(request)
+    return Shelf(parts.files, parts.settings.generated_keep_bytes, str(request.base_url))

@@ -19,6 +19,7 @@ from browser.attachments import Attachment
 from browser.channel import Channel
 from browser.contract import AskOptions, FinishReason, OnSend, Update
 from browser.errors import BridgeError
+from browser.generated import GeneratedFile
 from browser.models import mismatch_note
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,16 @@ class TurnRunner:
     @property
     def finish_reason(self) -> FinishReason | None:
         return self._turn.finish_reason if self._turn else None
+
+    @property
+    def text(self) -> str:
+        """The answer's text so far."""
+        return self._turn.text if self._turn else ""
+
+    @property
+    def files(self) -> list[GeneratedFile]:
+        """What ChatGPT drew in the turn, once the answer is complete."""
+        return list(self._turn.files) if self._turn else []
 
     async def start(self, on_done: Callable[[], None]) -> None:
         """Start the turn; return once `ask()` was entered, or raise its error as it is.

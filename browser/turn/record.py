@@ -17,6 +17,7 @@ from browser.contract import AskOptions, FinishReason, Update
 from browser.decoder import StreamState
 from browser.errors import BridgeError, WebAppError
 from browser.events import ModelUsed, TurnEvent, last_model
+from browser.generated import GeneratedFile
 from browser.pool import TAB_CRASHED
 from browser.session import first_line
 
@@ -56,6 +57,8 @@ class TurnRecord:
         self.page_timings: dict[str, float] = {}
         """Epoch ms on the page's clock: request, first_text, last_text, end (benchmark)."""
         self.cancelled = False
+        self.files: list[GeneratedFile] = []
+        """What the turn made besides text (pictures), downloaded before the turn ends."""
         self.out: Channel[Update] = Channel()
         """Deltas and events, in arrival order (`Turn.updates()`)."""
 

@@ -5,7 +5,10 @@
 2. After `stream_handoff`: the page's WebSocket topic items, or its resume stream. The POST
    ending then is not a break-off; the page picking nothing up within `HANDOFF_WAIT` is.
 3. A stream that broke off: the read-back, for as long as the server's `stream_status`
-   says it is still writing (or the stored text still grows).
+   says it is still writing (or the stored text still grows). An image turn
+   (`conversation_async_status`, no answer text) is read back the same way, as "drawing",
+   until its picture is stored; the pictures are then downloaded at once (their links
+   expire) into `record.files`.
 Done is the stream's own terminal events (the final-channel answer finished, and
 `message_stream_complete` or `[DONE]`), never a button. Every finished answer is then
 checked against the read-back: the stored one wins.
@@ -19,7 +22,9 @@ import logging
 import time
 from typing import Any, Protocol
 
+from browser.downloads import download_all
 from browser.errors import AnswerTimeoutError, ChallengeError, WebAppError
+from browser.events import Progress
 from browser.pool import Tab
 from browser.readback import StoredAnswer, stream_status, try_read_back
 from browser.turn.inbox import TapInbox
@@ -53,8 +58,18 @@ class StreamReader:
         self._settings = settings
         self._record = record
         self._inbox = inbox
+        self._stored: StoredAnswer | None = None
+        """The last read-back: it names the pictures the turn made."""
 
     async def read(self) -> None:
+        await self._read_stream()
+        stored, record = self._stored, self._record
+        if stored is not None and stored.assets and record.conversation_id is not None:
+            record.files = await download_all(
+                self._page, record.conversation_id, stored.assets, record.prompt
+            )
+
+    async def _read_stream(self) -> None:
         record, inbox = self._record, self._inbox
         record.source = "stream"
         started = time.monotonic()
@@ -89,6 +104,9 @@ class StreamReader:
                             continue
                         if not state.handoff and await inbox.retried(attempt):
                             continue
+                        if state.async_turn and state.stream_complete:
+                            await self._await_pictures()
+                            return
                         await self._broken_off(message)
                         return
                 if state.done:
@@ -204,14 +222,25 @@ class StreamReader:
             )
         self._record.finish(state.finish_reason or "stop")
 
+    async def _await_pictures(self) -> None:
+        """An image turn's stream is over with no answer text: the picture comes later."""
+        self._adopt()
+        self._record.add_events([Progress("image", "drawing")])
+        await self._recover("drawing")
+
     async def _broken_off(self, last: dict[str, Any]) -> None:
         """The stream ended without its terminal events: recover from the stored answer."""
-        record = self._record
         self._adopt()
+        if not self._record.cancelled:
+            logger.warning("the answer stream broke off (%s); reading it back", last.get("kind"))
+        await self._recover("the answer stream broke off")
+
+    async def _recover(self, why: str) -> None:
+        """Read the stored answer until it is finished, while it or the server moves."""
+        record = self._record
         if record.cancelled:
             record.finish("cancelled")
             return
-        logger.warning("the answer stream broke off (%s); reading it back", last.get("kind"))
         if record.conversation_id is None:
             raise WebAppError(
                 "The answer stream broke off before ChatGPT named the conversation. The question "
@@ -235,8 +264,8 @@ class StreamReader:
                 last_progress = time.monotonic()  # the server says it is still writing
             await asyncio.sleep(1.0)
         raise WebAppError(
-            "The answer stream broke off and ChatGPT did not finish the answer. The question "
-            f"was delivered (conversation {record.conversation_id}); it was not sent again.",
+            f"ChatGPT did not finish the answer ({why}). The question was delivered "
+            f"(conversation {record.conversation_id}); it was not sent again.",
             delivered=True,
         )
 
@@ -268,5 +297,6 @@ class StreamReader:
     async def _read_back(self) -> StoredAnswer | None:
         record = self._record
         stored = await try_read_back(self._page, record.conversation_id, record.user_message_id)
+        self._stored = stored or self._stored
         record.note_answered(stored.model if stored is not None else None)
         return stored

@@ -3,7 +3,6 @@ sentinel preflights, the WebSocket address and generated pictures."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -11,17 +10,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from replica import pictures
 from replica.catalog import models_payload
-from replica.errors import NOT_FOUND, must_find
+from replica.errors import NOT_FOUND, ReplicaError, must_find
 from replica.state import Guarded, Replica, ReplicaDep
 from replica.store import Conversation
 
 router = APIRouter(prefix="/backend-api")
 
-PIXEL_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+EXPIRED = (
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code>'
+    "<Message>Signature not valid in the specified time frame</Message></Error>"
 )
-"""A 1x1 PNG: the "picture" an image turn makes."""
+"""What an expired or forged link meets (the blob store's refusal; wording (no evidence))."""
 
 
 def found(replica: Replica, conversation_id: str) -> Conversation:
@@ -102,20 +103,41 @@ async def websocket_address(request: Request, replica: Guarded) -> dict[str, str
     return {"websocket_url": f"{scheme}://{request.url.netloc}/ws/user?verify={uuid.uuid4().hex}"}
 
 
+def _download(replica: Replica, file_id: str) -> dict[str, str]:
+    if _stored(replica, file_id) is None:
+        raise ReplicaError(404, NOT_FOUND)
+    ttl = replica.options.image_link_ttl_ms / 1000
+    return {"status": "success", "download_url": pictures.signed_path(file_id, ttl)}
+
+
 @router.get("/files/download/{file_id}")
-async def file_download(replica: Guarded, file_id: str) -> dict[str, str]:
-    sig = uuid.uuid4().hex[:16]
-    return {
-        "status": "success",
-        "download_url": f"/backend-api/estuary/content?id={file_id}&sig={sig}",
-    }
+async def file_download(replica: Guarded, file_id: str, conversation_id: str = "") -> dict:
+    """The signed link of a stored file (what the page's `<img>` and a download use)."""
+    return _download(replica, file_id)
+
+
+@router.get("/conversation/{conversation_id}/attachment/{file_id}/download")
+async def attachment_download(replica: Guarded, conversation_id: str, file_id: str) -> dict:
+    """The same link by the conversation's path, which `sediment://` pointers also use."""
+    found(replica, conversation_id)
+    return _download(replica, file_id)
 
 
 @router.get("/estuary/content")
-async def estuary_content(replica: ReplicaDep, id: str, sig: str = "") -> Response:
-    """Signed like the real links, so an `<img>` loads it without a Bearer token: an
-    uploaded file's own bytes, else the picture an image turn made."""
-    upload = replica.store.uploads.get(id)
+async def estuary_content(replica: ReplicaDep, id: str, ts: int = 0, sig: str = "") -> Response:
+    """The bytes (an uploaded file's, or the picture an image turn drew), without a Bearer
+    token, while the link's signature holds and it has not expired; afterwards 403, as an
+    expired signed link is (ask for a new one)."""
+    found = _stored(replica, id)
+    if found is None or not pictures.link_valid(id, ts, sig):
+        return Response(EXPIRED, status_code=403, media_type="application/xml")
+    data, mime_type = found
+    return Response(data, media_type=mime_type)
+
+
+def _stored(replica: Replica, file_id: str) -> tuple[bytes, str] | None:
+    upload = replica.store.uploads.get(file_id)
     if upload is not None and upload.data is not None:
-        return Response(upload.data, media_type=upload.mime_type)
-    return Response(PIXEL_PNG, media_type="image/png")
+        return upload.data, upload.mime_type
+    data = replica.store.picture(file_id)
+    return (data, "image/png") if data is not None else None

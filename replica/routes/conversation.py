@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from replica import catalog, model
+from replica import catalog, model, pictures
 from replica.errors import (
     BUSY_MESSAGE,
     FAILURES,
@@ -154,7 +154,7 @@ def _plan(replica: Replica, user: Message, new: bool) -> Plan:
         answered_by=answered_by,
         thinking=options.thinking or catalog.thinks(answered_by),
         handoff_via=options.handoff,
-        image=replica.take("image_turn_next"),
+        image=replica.take("image_turn_next") or pictures.asks_for_picture(user.text),
         tool_call=replica.take("tool_call_next"),
         announce_title=new,
         late_title=options.late_title,

@@ -3,6 +3,7 @@
 // end or handed off to a WebSocket topic / the resume endpoint. The 2025 page is app.js.
 import { attachmentContent, Attachments } from "./attach.js";
 import { el, refreshHistory } from "./dom.js";
+import { drawing, isPicture, showPictures } from "./images.js";
 import { LABELS } from "./labels.js";
 import { Choice, trigger } from "./picker.js";
 import { followTopic, readSse, Turn } from "./stream.js";
@@ -324,6 +325,7 @@ function owner(page, view) {
     },
     onMessage: (message, kind) => {
       if (kind === "activity") {
+        if (isPicture(message)) drawing(view);
         const recap = message.content.content_type === "reasoning_recap" && message.content.content;
         layout.activity(view, recap || labels.thinking);
         if (layout.noteMessage) layout.noteMessage(view, message.id);
@@ -409,6 +411,7 @@ async function readBack(page, view) {
   const response = await api(`/backend-api/conversations/${page.conversationId}?num_turns=1`);
   if (!response.ok) return;
   const data = await response.json();
+  await showPictures(view, data.messages, page.conversationId, api);
   const answer = data.messages.filter((m) => m.author.role === "assistant" && m.content.content_type === "text").pop();
   if (!answer) return;
   const markdown = (answer.content.parts || []).join("");

@@ -15,10 +15,11 @@ prompt and answer, as ChatGPT's history does, and a test may add its own; `conve
 lists them newest first and `read_conversation()` reads one (`history_error` makes both fail).
 An event among the deltas (`Answer(Progress("reasoning", "Thinking"), "Hi")`) joins the
 turn's `events` when it is reached, and `updates()` yields it in its place.
-`models()` answers `model_slugs` (`model_infos()` adds `model_efforts`); `models_error` and
-`models_delay` make it fail or slow. `Answer(model=...)` answers with another model than
-asked (a downgrade: the turn's `events` carry its `ModelUsed`), `Answer(events=...)` adds
-typed events, and `quota_values` is what `quotas()` reports.
+`Answer(files=(GeneratedFile(...),))` is what ChatGPT drew: the turn's `files` once the
+deltas are read. `models()` answers `model_slugs` (`model_infos()` adds `model_efforts`);
+`models_error` and `models_delay` make it fail or slow. `Answer(model=...)` answers with
+another model than asked (a downgrade: the turn's `events` carry its `ModelUsed`),
+`Answer(events=...)` adds typed events, and `quota_values` is what `quotas()` reports.
 `Answer(error=AttachmentRejectedError(...))` scripts a refused file once; `rejected_types`
 and `failed_uploads` refuse every matching attachment (the ask is recorded, nothing "sent").
 Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags, attachments), so
@@ -58,6 +59,7 @@ from browser.errors import (
     ConversationNotFoundError,
 )
 from browser.events import ModelUsed, Quota, TurnEvent
+from browser.generated import GeneratedFile
 from browser.models import ModelInfo
 
 
@@ -97,9 +99,11 @@ class Answer:
         conversation_id: str | None = None,
         model: str | None = None,
         events: tuple[TurnEvent, ...] = (),
+        files: tuple[GeneratedFile, ...] = (),
     ) -> None:
         self.deltas = deltas
         self.events = events
+        self.files = files
         self.error = error
         self.fail = fail
         self.delay = delay
@@ -135,6 +139,7 @@ class FakeTurn:
         self.text = ""
         self.finish_reason: FinishReason | None = None
         self.delivered: bool | None = True
+        self.files: list[GeneratedFile] = []
         self.cancelled = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[str]:
@@ -155,6 +160,7 @@ class FakeTurn:
             raise self._answer.fail
         if self._answer.hang and await self._wait(None):
             return
+        self.files = list(self._answer.files)
         self.finish_reason = self._answer.finish_reason
 
     async def read(self) -> str:
