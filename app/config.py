@@ -134,6 +134,20 @@ class Settings(BaseSettings):
         validation_alias="SLACK_SUGGESTED_PROMPTS",
     )
 
+    # Personas (standing instructions typed once at the start of a chat), as a JSON object
+    # {"name": "instructions"} or the path of a file holding one.
+    slack_personas: str | None = Field(None, validation_alias="SLACK_PERSONAS")
+    # A persona per channel, as JSON: {"C0123ABCD": "coder"}; `/chatgpt persona` overrides.
+    slack_channel_personas: dict[str, str] = Field(
+        default_factory=dict, validation_alias="SLACK_CHANNEL_PERSONAS"
+    )
+
+    # Seconds between scheduled doctor runs that DM SLACK_OWNER when chatgpt.com's renderer or
+    # a matched selector layer changes; 0: never.
+    bridge_doctor_interval: float = Field(0.0, ge=0, validation_alias="BRIDGE_DOCTOR_INTERVAL")
+    # Seconds between reads of the bridge's state for the owner's alerts and App Home.
+    slack_watch_interval: float = Field(30.0, gt=0, validation_alias="SLACK_WATCH_INTERVAL")
+
     # An answer that took longer (seconds) ends with a mention of the asker, which notifies
     # them (streamed text does not); 0: never.
     slack_notify_after: float = Field(120.0, ge=0, validation_alias="SLACK_NOTIFY_AFTER")

@@ -36,8 +36,9 @@ from app.mcp.tools import build_server
 from app.security import is_loopback, resolve_api_key
 from app.services import Services, app_services, services
 from app.tunnel import Tunnel, TunnelError, open_tunnel
-from browser import Bridge, BrowserBridge
+from browser import Bridge, BrowserBridge, doctor
 from slackbot import SlackService
+from slackbot.layout_watch import Examine
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ async def _start(settings: Settings, make_bridge: MakeBridge, stack: AsyncExitSt
     batches = _batches(settings, db, files, bridge, asker)
     await batches.start()
     stack.push_async_callback(batches.stop)
-    slack = await _start_slack(settings, stack, bridge, db)
+    slack = await _start_slack(settings, stack, bridge, db, batches)
     tunnel, tunnel_error = await _open_tunnel(settings, stack)
     exposed = _exposed(tunnel, settings)
     api_key = await asyncio.to_thread(resolve_api_key, settings, exposed=exposed)
@@ -136,14 +137,36 @@ def _exposed(tunnel: Tunnel | None, settings: Settings) -> bool:
 
 
 async def _start_slack(
-    settings: Settings, stack: AsyncExitStack, bridge: Bridge, db: Database
+    settings: Settings, stack: AsyncExitStack, bridge: Bridge, db: Database, batches: BatchService
 ) -> SlackService | None:
     if settings.slack_bot_token is None:
         return None
-    service = SlackService(settings, bridge, db)
+    service = SlackService(
+        settings, bridge, db, batches=batches, examine=_layout_check(bridge, settings)
+    )
     await service.start()
     stack.push_async_callback(service.stop)
     return service
+
+
+LAYOUT_CHECKS = frozenset({"renderer", "composer", "send", "picker"})
+"""The doctor's steps that name what the page matched (the rest say how it went today)."""
+
+
+def _layout_check(bridge: Bridge, settings: Settings) -> Examine | None:
+    """The scheduled doctor's page checks, in a tab of the running browser bridge."""
+    if not isinstance(bridge, BrowserBridge):
+        return None
+
+    async def examine() -> dict[str, str]:
+        report = await doctor.examine(bridge, settings)
+        return {
+            check.name: check.detail if check.ok else f"FAILED: {check.detail}"
+            for check in report.checks
+            if check.name in LAYOUT_CHECKS
+        }
+
+    return examine
 
 
 async def _slack_events(request: Request) -> Response:

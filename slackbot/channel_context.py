@@ -44,24 +44,27 @@ async def with_channel(client: AsyncWebClient, channel: str | None, prompt: str)
     try:
         response = await client.conversations_history(channel=channel, limit=HISTORY_LIMIT)
     except SlackApiError as error:
-        code = slack_error(error)
-        if code in ("not_in_channel", "channel_not_found"):
-            raise ContextUnavailable(
-                f"I can't read <#{channel}>: I'm not a member. Invite me there with "
-                "`/invite @ChatGPT` (or mention me in it and accept the invitation), then ask "
-                "again."
-            ) from error
-        raise ContextUnavailable(
-            f"Slack did not let me read <#{channel}> ({code}). Ask again in a moment."
-        ) from error
-    lines, left_out = _lines(response.get("messages") or [])
+        raise unreadable(error, f"<#{channel}>") from error
+    lines, left_out = fit_messages(response.get("messages") or [])
     note = f"({left_out} older messages left out to fit.)\n" if left_out else ""
     history = "\n".join(lines) or "(no messages)"
     return f"Messages of the Slack channel (oldest first):\n{note}{history}\n\n{prompt}"
 
 
-def _lines(messages: list[dict[str, Any]]) -> tuple[list[str], int]:
-    """The newest messages that fit the budget, oldest first, and how many did not fit."""
+def unreadable(error: SlackApiError, what: str) -> ContextUnavailable:
+    """Why `what` (a channel, a thread in one) cannot be read, and what to do."""
+    code = slack_error(error)
+    if code in ("not_in_channel", "channel_not_found"):
+        return ContextUnavailable(
+            f"I can't read {what}: I'm not a member there. Invite me with `/invite @ChatGPT` "
+            "(or mention me there and accept the invitation), then try again."
+        )
+    return ContextUnavailable(f"Slack did not let me read {what} ({code}). Try again in a moment.")
+
+
+def fit_messages(messages: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """The newest messages (given newest first) that fit the budget, oldest first, and how
+    many did not fit."""
     kept: list[str] = []
     used = 0
     texts = [m for m in messages if isinstance(m, dict) and m.get("text") and not m.get("subtype")]

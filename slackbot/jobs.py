@@ -15,21 +15,22 @@ import logging
 import time
 from collections import deque
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.attachments import Attachment
-from browser.contract import AskOptions
 from browser.errors import AttachmentError, BridgeError, RateLimitedError
 from browser.events import Progress, Title
-from browser.models import ModelIdError, mismatch_note, parse_model_id, resolve_model_id
+from browser.models import ModelIdError, mismatch_note, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
+from slackbot.chat_settings import ChatSettings
 from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
 from slackbot.files_out import IMAGE_ONLY, post_files, unlinked
 from slackbot.mrkdwn import escape
+from slackbot.personas import Personas, UnknownPersonaError
 from slackbot.session import Sessions, ThreadStatus
 from slackbot.settings import SlackSettings
 from slackbot.store import Job, JobState, SlackStore
@@ -41,6 +42,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Thread = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Chat:
+    """Where and how a job is asked: its thread's chat (None: a new one), model, choices."""
+
+    conversation_id: str | None
+    model: str
+    chosen: ChatSettings
 
 
 class _StoppedBeforeSend(Exception):
@@ -60,8 +70,10 @@ class JobRunner:
         streaming: Streaming,
         shared_files: SharedFiles,
         sessions: Sessions,
+        personas: Personas,
         update_interval: float = 1.0,
     ) -> None:
+        self._personas = personas
         self._store = store
         self._shared_files = shared_files
         self._bridge = bridge
@@ -75,6 +87,10 @@ class JobRunner:
         self._turns: dict[int, Turn] = {}
         self._stop_requested: set[int] = set()
         self._cancellations: set[asyncio.Task[None]] = set()
+        self.last_error: str | None = None
+        """The latest failure's message (with what to do), for App Home."""
+        self.limited_until: str | None = None
+        """When the latest rate limit lifts, as ChatGPT named it, for the owner's alert."""
 
     @property
     def pending(self) -> int:
@@ -160,9 +176,11 @@ class JobRunner:
 
     async def _answer(self, job: Job) -> None:
         thread = await self._store.thread(job.channel, job.thread_ts)
+        chosen = await self._store.settings(job.channel, job.thread_ts)
         model = (
             job.model
             or (thread.model if thread else None)
+            or chosen.model
             or self._settings.slack_channel_models.get(job.channel)
             or self._settings.default_model
         )
@@ -179,6 +197,19 @@ class JobRunner:
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
         prompt = job.prompt
+        conversation_id = thread.conversation_id if thread else None
+        if conversation_id is None:
+            # Standing instructions are typed once, at the start of the ChatGPT chat.
+            persona = chosen.persona or self._settings.slack_channel_personas.get(job.channel)
+            opening = await self._store.opening(job.channel, job.thread_ts)
+            if opening:
+                prompt = f"{opening}\n\n{prompt}"
+            try:
+                prompt = self._personas.opening(persona, prompt)
+            except UnknownPersonaError as unknown:
+                await self._post(job, f":warning: {escape(str(unknown))}")
+                await self._store.set_state(job.id, JobState.ANSWERED)
+                return
         if job.channel.startswith("D") and job.user_id and asks_about_channel(prompt):
             try:
                 seen = await self._store.context(job.user_id)
@@ -207,10 +238,8 @@ class JobRunner:
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
                     "answered in turn.",
                 )
-            conversation_id = thread.conversation_id if thread else None
-            await self._ask(
-                replace(job, prompt=prompt), writer, conversation_id, model, attachments
-            )
+            chat = _Chat(conversation_id, model, chosen)
+            await self._ask(replace(job, prompt=prompt), writer, chat, attachments)
         except BaseException:
             # Shutting down (the job keeps its state: the next start answers it if queued or
             # says it was interrupted) or a bug (reported by `_drain`): either way the Stop
@@ -230,18 +259,14 @@ class JobRunner:
         return fetched.attachments
 
     async def _ask(
-        self,
-        job: Job,
-        writer: AnswerWriter,
-        conversation_id: str | None,
-        model: str,
-        attachments: list[Attachment],
+        self, job: Job, writer: AnswerWriter, chat: _Chat, attachments: list[Attachment]
     ) -> None:
+        conversation_id, model = chat.conversation_id, chat.model
         started = time.monotonic()
         try:
             while True:
                 try:
-                    turn = await self._stream(job, writer, conversation_id, model, attachments)
+                    turn = await self._stream(job, writer, chat, attachments)
                     break
                 except AttachmentError as error:  # refused before Send: nothing was sent
                     attachments = await self._without_refused(job, attachments, error)
@@ -250,6 +275,8 @@ class JobRunner:
             await self._store.set_state(job.id, JobState.ANSWERED)
             return
         except BridgeError as error:
+            self.last_error = _failure_text(error)
+            self.limited_until = _until(error) or self.limited_until
             await self._store.set_state(job.id, JobState.FAILED)
             partial = self._turn_text(job.id)
             link = self._link(self._turn_conversation(job.id) or conversation_id)
@@ -279,14 +306,10 @@ class JobRunner:
         return rest
 
     async def _stream(
-        self,
-        job: Job,
-        writer: AnswerWriter,
-        conversation_id: str | None,
-        model: str,
-        attachments: list[Attachment],
+        self, job: Job, writer: AnswerWriter, chat: _Chat, attachments: list[Attachment]
     ) -> Turn:
         """Ask ChatGPT and relay the deltas; returns the finished turn (its tab released)."""
+        conversation_id, model = chat.conversation_id, chat.model
         saved = conversation_id
         delivered = False
         # A follow-up continues with the conversation's own model, as chatgpt.com does;
@@ -303,7 +326,7 @@ class JobRunner:
         async with self._bridge.ask(
             job.prompt or FILE_ONLY_PROMPT,
             conversation_id=conversation_id,
-            options=_options(ask_model),
+            options=chat.chosen.options(ask_model),
             patient=True,
             on_send=sending,
             attachments=attachments,
@@ -421,21 +444,16 @@ class JobRunner:
 
 
 def _failure_text(error: BridgeError) -> str:
-    text = str(error)
-    if isinstance(error, RateLimitedError) and error.retry_after:
-        until = int(time.time() + error.retry_after)
-        text += (
-            f" (until <!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>)"
-        )
-    return text
+    until = _until(error)
+    return f"{error} (until {until})" if until else str(error)
 
 
-def _options(model_id: str | None) -> AskOptions:
-    """A `model:` line's id (`slug[@effort]`, checked by `_refuse_model`) as ask options."""
-    if model_id is None:
-        return AskOptions()
-    chosen = parse_model_id(model_id)
-    return AskOptions(model=chosen.slug, effort=chosen.effort)
+def _until(error: BridgeError) -> str | None:
+    """When a rate limit lifts, as ChatGPT's page named it (Slack shows it in local time)."""
+    if not isinstance(error, RateLimitedError) or not error.retry_after:
+        return None
+    until = int(time.time() + error.retry_after)
+    return f"<!date^{until}^{{time}}|{time.strftime('%H:%M UTC', time.gmtime(until))}>"
 
 
 def _no_question_reply(job: Job, model: str) -> str:

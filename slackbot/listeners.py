@@ -1,10 +1,11 @@
 """The bolt listeners: accept a question durably, hand it to the runner, return.
 
-The app runs with `process_before_response=True`, so Slack's acknowledgement is sent when a
-listener returns: a question is therefore on disk before Slack hears "got it", and a crash
-in between makes Slack retry instead of losing it. The listeners only touch SQLite (a few
-milliseconds); the answer itself is written by the runner's tasks after the ack, and the
-other Web API calls a listener causes (suggested prompts, a refusal) run in the background.
+Over HTTP an event is on disk (the inbox, `slackbot/inbox.py`) before Slack hears "got it",
+and these listeners run after the ack; in Socket Mode the app runs with
+`process_before_response=True`, so the ack is sent when a listener returns. Either way a
+crash before the question is stored makes Slack retry (or the inbox replay) instead of losing
+it. The listeners only touch SQLite; the answer itself is written by the runner's tasks, and
+the other Web API calls a listener causes (suggested prompts, a refusal) run in the background.
 
 Only the workspace the bot token belongs to talks to the bridge: an envelope or a person
 from another team (a Slack Connect channel, a foreign installation) is refused before any
@@ -24,14 +25,21 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot import shortcuts
+from slackbot.channel_context import ContextUnavailable
+from slackbot.commands import SlashCommand
 from slackbot.files_in import SharedFiles
+from slackbot.home import Home
 from slackbot.jobs import JobRunner
-from slackbot.routing import BotIdentity, Route, context_channel, question, route
+from slackbot.mrkdwn import escape
+from slackbot.routing import BotIdentity, Question, Route, context_channel, question, route
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
 from slackbot.writer import STOP_ACTION, slack_error
 
 logger = logging.getLogger(__name__)
+
+COMMAND = "/chatgpt"
 
 
 class Listeners:
@@ -43,13 +51,19 @@ class Listeners:
         runner: JobRunner,
         shared_files: SharedFiles,
         client: AsyncWebClient,
+        command: SlashCommand,
+        home: Home,
     ) -> None:
+        self._command = command
+        self._home = home
+        self._channel_models = settings.slack_channel_models
         self._shared_files = shared_files
         self._channels = frozenset(settings.slack_channels)
         self._answer_bots = settings.slack_answer_bots
         self._owner = settings.slack_owner
         self._allowed = frozenset(settings.slack_allowed_users)
         self._prompts = settings.slack_suggested_prompts
+        self._chatgpt_url = settings.chatgpt_url
         self._store = store
         self._runner = runner
         self._client = client
@@ -63,6 +77,9 @@ class Listeners:
         app.event("app_context_changed")(self.on_context_changed)
         app.event("agent_session_stopped")(self.on_session_stopped)
         app.action(STOP_ACTION)(self.on_stop)
+        app.command(COMMAND)(self.on_command)
+        app.shortcut(shortcuts.ASK)(self.on_shortcut)
+        app.shortcut(shortcuts.SUMMARIZE)(self.on_shortcut)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -107,6 +124,10 @@ class Listeners:
         seen = context_channel(event.get("app_context"))
         if seen and asked.user_id:
             await self._store.save_context(asked.user_id, seen)
+        if asked.directive is not None:
+            await self._apply(asked)
+            if not asked.prompt and not asked.model and not asked.has_files:
+                return
         await self._shared_files.remember(event)  # before the job: a runner may take it at once
         job = await self._store.accept(asked)
         if job is None:
@@ -114,6 +135,36 @@ class Listeners:
             return
         logger.info("question accepted in %s (thread %s)", job.channel, job.thread_ts)
         self._runner.submit(job)
+
+    async def _apply(self, asked: Question) -> None:
+        """A thread's settings line, stored before the ack; alone, it is confirmed."""
+        directive = asked.directive
+        assert directive is not None
+        await self._store.save_settings(asked.channel, asked.thread_ts, directive.settings)
+        await self._store.save_thread(
+            asked.channel, asked.thread_ts, conversation_id=directive.conversation_id
+        )
+        if (
+            asked.prompt
+            or asked.model
+            or asked.has_files
+            or not await self._store.mark_seen(asked.channel, asked.ts)
+        ):
+            return
+        if directive.conversation_id:
+            text = (
+                "This thread now continues your ChatGPT chat "
+                f"<{self._chatgpt_url}/c/{directive.conversation_id}|{directive.conversation_id}>."
+                " Ask your question here."
+            )
+        else:
+            chosen = escape(directive.settings.describe())
+            text = f"This thread now uses {chosen}. Ask your question here."
+        self._spawn(
+            self._client.chat_postMessage(
+                channel=asked.channel, thread_ts=asked.thread_ts, text=text
+            )
+        )
 
     def _may_ask(self, user_id: str | None, *, direct: bool) -> bool:
         """The owner and the allowed users; everyone when neither list says otherwise."""
@@ -134,11 +185,14 @@ class Listeners:
         self._spawn(self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text))
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
-        """The Messages tab opened: offer the suggested prompts (never with a thread_ts:
-        an agent app's call with one is dropped without a word)."""
+        """The Home tab opened: publish its page. The Messages tab: offer the suggested
+        prompts (never with a thread_ts: an agent app's call with one is dropped unsaid)."""
         seen = context_channel(event.get("context"))
         if seen and event.get("user"):
             await self._store.save_context(event["user"], seen)
+        if event.get("tab") == "home" and isinstance(event.get("user"), str):
+            self._spawn(self._home.opened(event["user"]))
+            return
         if event.get("tab") != "messages" or not event.get("channel") or not self._prompts:
             return
         self._spawn(
@@ -175,6 +229,59 @@ class Listeners:
                 continue
             stopped = self._runner.request_stop(job_id)
             logger.info("Stop pressed for job %d (%s)", job_id, "stopping" if stopped else "done")
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """`/chatgpt`: its choices stored, then the ephemeral reply as the ack itself."""
+        user = command.get("user_id")
+        channel = str(command.get("channel_id") or "")
+        if not self._may_ask(
+            user if isinstance(user, str) else None, direct=channel.startswith("D")
+        ):
+            await ack(
+                text=":no_entry: Only the people the bridge's owner chose may use /chatgpt.",
+                response_type="ephemeral",
+            )
+            return
+        model = self._channel_models.get(channel)
+        reply = await self._command.run(command, channel_model=model)
+        await ack(text=reply, response_type="ephemeral")
+
+    async def on_shortcut(self, ack: AsyncAck, shortcut: dict[str, Any]) -> None:
+        """A message shortcut: a new chat in the person's DM, stored before the ack."""
+        user = (shortcut.get("user") or {}).get("id")
+        if not self._may_ask(user if isinstance(user, str) else None, direct=True):
+            await ack()
+            return
+        summarize = shortcut.get("callback_id") == shortcuts.SUMMARIZE
+        try:
+            context = await shortcuts.context_of(self._client, shortcut)
+            asked = await shortcuts.open_in_dm(
+                self._client, shortcut, summarize=summarize, context=context
+            )
+        except ContextUnavailable as error:
+            await ack()
+            self._spawn(self._tell(shortcut, str(error)))
+            return
+        except SlackApiError as error:
+            logger.warning("shortcut not served: %s", slack_error(error))
+            await ack()
+            return
+        if summarize:
+            job = await self._store.accept(asked)
+            if job is not None:
+                self._runner.submit(job)
+        else:
+            await self._store.save_opening(asked.channel, asked.thread_ts, context)
+            await self._store.mark_seen(asked.channel, asked.ts)
+        await ack()
+
+    async def _tell(self, shortcut: dict[str, Any], text: str) -> None:
+        """Why a shortcut did nothing, to the person alone, where they used it."""
+        await self._client.chat_postEphemeral(
+            channel=str((shortcut.get("channel") or {}).get("id") or ""),
+            user=str((shortcut.get("user") or {}).get("id") or ""),
+            text=f":warning: {text}",
+        )
 
     def _spawn(self, call: Awaitable[Any]) -> None:
         """A Web API call after the ack: its failure is logged, never Slack's business."""

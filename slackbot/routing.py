@@ -11,16 +11,17 @@ Pure functions over the event payload, so the rules can be read (and tested) in 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
+
+from slackbot.chat_settings import ChatSettings, Directive, first_line
 
 _ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
 _STRING_FIELDS = (
     *("channel", "ts", "thread_ts", "text", "subtype", "channel_type"),
     *("user", "bot_id", "team", "user_team"),
 )
-_MODEL_LINE = re.compile(r"\A[ \t]*model:[ \t]*([A-Za-z0-9._:/@-]+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
 class Route(str, Enum):
@@ -44,10 +45,12 @@ class Question:
     user_id: str | None
     team_id: str | None
     prompt: str
-    """The text sent to ChatGPT: the bot's mention and a leading `model:` line removed."""
+    """The text sent to ChatGPT: the bot's mention and a leading settings line removed."""
     model: str | None
-    """The model id asked for with a first line `model: <slug>[@<effort>]`, if any."""
+    """The model id asked for with a first line `model <slug>[@<effort>]`, if any."""
     has_files: bool
+    directive: Directive | None = None
+    """The first line's other settings for the thread (`search on`, a chat link...)."""
 
 
 def route(
@@ -96,11 +99,9 @@ def question(event: dict[str, Any], *, bot: BotIdentity, team_id: str | None) ->
     """The question an answered event asks; every reply goes into the message's thread."""
     text = (event.get("text") or "").replace(f"<@{bot.user_id}>", " ")
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
-    model = None
-    match = _MODEL_LINE.match(text)
-    if match:
-        model = match.group(1)
-        text = text[match.end() :].strip()
+    directive, text = first_line(text)
+    chosen = directive.settings if directive else ChatSettings()
+    rest = directive and replace(directive, settings=replace(chosen, model=None))
     return Question(
         channel=event["channel"],
         ts=event["ts"],
@@ -108,8 +109,9 @@ def question(event: dict[str, Any], *, bot: BotIdentity, team_id: str | None) ->
         user_id=event.get("user"),
         team_id=event.get("team") or event.get("user_team") or team_id,
         prompt=unescape(text),
-        model=model,
+        model=chosen.model,
         has_files=bool(event.get("files")) or event.get("subtype") == "file_share",
+        directive=rest if rest and (rest.conversation_id or not rest.settings.empty) else None,
     )
 
 

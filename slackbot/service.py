@@ -1,13 +1,17 @@
 """The Slack side as one object the composition root starts, stops and routes to.
 
 HTTP mode: Slack POSTs events and button clicks to `/slack/events`; `handle()` checks the
-signing secret before anything reads the body, then bolt acks, answers `url_verification` and
-dispatches. Socket Mode (when `SLACK_APP_TOKEN` is set): the bridge opens a websocket to Slack,
-authenticated by the app token, so no public URL is needed. Both feed the same listeners.
+signing secret before anything reads the body. An event is then stored in the inbox and
+acknowledged at once, bolt dispatching it afterwards (`slackbot/inbox.py`: store, then ack);
+what needs an answer in the response itself (`url_verification`, button clicks, commands)
+goes through bolt before the ack. Socket Mode (when `SLACK_APP_TOKEN` is set): the bridge
+opens a websocket to Slack, authenticated by the app token, so no public URL is needed. Both
+feed the same listeners.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +20,7 @@ import aiohttp
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
@@ -24,13 +29,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slackbot.commands import SlashCommand
 from slackbot.database import Database
 from slackbot.files_in import SharedFiles
+from slackbot.home import BatchReport, Home
+from slackbot.inbox import Inbox
 from slackbot.jobs import JobRunner
+from slackbot.layout_watch import Examine, LayoutWatch
 from slackbot.listeners import Listeners
+from slackbot.personas import Personas, PersonaSetupError
 from slackbot.session import Sessions
 from slackbot.settings import SlackSettings
 from slackbot.store import SlackStore
+from slackbot.watch import StateWatch
 from slackbot.writer import Streaming, slack_error
 
 if TYPE_CHECKING:
@@ -66,6 +77,8 @@ class SlackService:
         db: Database,
         *,
         update_interval: float = 1.0,
+        batches: BatchReport | None = None,
+        examine: Examine | None = None,
     ) -> None:
         mode = slack_mode(settings)
         if mode is None or settings.slack_bot_token is None:
@@ -104,6 +117,10 @@ class SlackService:
         )
         self.streaming = Streaming()
         self.sessions = Sessions()
+        try:
+            personas = Personas.load(settings.slack_personas)
+        except PersonaSetupError as error:
+            raise SlackSetupError(str(error)) from error
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
@@ -112,7 +129,37 @@ class SlackService:
             streaming=self.streaming,
             shared_files=self.shared_files,
             sessions=self.sessions,
+            personas=personas,
             update_interval=update_interval,
+        )
+        runner = self.runner
+        self.home = Home(
+            self.client,
+            bridge,
+            owner=settings.slack_owner,
+            batches=batches,
+            pending=lambda: runner.pending,
+            last_error=lambda: runner.last_error,
+        )
+        self.watch = StateWatch(
+            self.client,
+            bridge,
+            self.home,
+            owner=settings.slack_owner,
+            interval=settings.slack_watch_interval,
+            limited_until=lambda: runner.limited_until,
+        )
+        owner, every = settings.slack_owner, settings.bridge_doctor_interval
+        self.layout = (
+            LayoutWatch(self.client, examine, owner=owner, interval=every)
+            if examine is not None and owner and every > 0
+            else None
+        )
+        command = SlashCommand(
+            store=self.store,
+            client=self.client,
+            personas=personas,
+            default_model=settings.default_model,
         )
         self.listeners = Listeners(
             settings=settings,
@@ -120,9 +167,12 @@ class SlackService:
             runner=self.runner,
             shared_files=self.shared_files,
             client=self.client,
+            command=command,
+            home=self.home,
         )
         self.listeners.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
+        self.inbox = Inbox(db)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
         self.bot_user_id: str | None = None
@@ -138,12 +188,21 @@ class SlackService:
             )
             await self._socket.connect_async()
             logger.info("Slack Socket Mode connected")
+        # Jobs first: a replayed event that was accepted already is then a known duplicate.
         await self.runner.recover()
+        await self.inbox.start(self._dispatch)
+        self.watch.start()
+        if self.layout is not None:
+            self.layout.start()
 
     async def stop(self) -> None:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
+        await self.inbox.close()
+        await self.watch.close()
+        if self.layout is not None:
+            await self.layout.close()
         await self.listeners.close()
         await self.runner.close()
 
@@ -162,11 +221,22 @@ class SlackService:
             # Checked before bolt parses anything: bolt reads the body first and a stranger's
             # garbage would otherwise surface as a 500 from deep inside it.
             return JSONResponse({"error": "invalid Slack signature"}, status_code=401)
+        body = await request.body()
+        if _is_event(body, request.headers):
+            await self.inbox.put(body.decode())
+            return Response(status_code=200)
         try:
             return await self._http.handle(request)
         except Exception as error:  # signed, yet bolt could not make sense of it
             logger.warning("malformed Slack request refused (%s)", type(error).__name__)
             return JSONResponse({"error": "malformed Slack request"}, status_code=400)
+
+    async def _dispatch(self, body: str) -> None:
+        """An acknowledged event through bolt's middleware and listeners."""
+        request = AsyncBoltRequest(body=body, headers={"content-type": "application/json"})
+        response = await self.app.async_dispatch(request)
+        if response.status >= 400:
+            logger.warning("stored Slack event refused by bolt (%d)", response.status)
 
     def health(self) -> dict[str, Any]:
         """For `/health` and the startup summary (the bot id is dropped for anonymous callers)."""
@@ -207,6 +277,17 @@ def _is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, s
     if not (timestamp.isascii() and timestamp.isdigit()):
         return False
     return verifier.is_valid(body, timestamp, signature)
+
+
+def _is_event(body: bytes, headers: Mapping[str, str]) -> bool:
+    """An Events API envelope (JSON `event_callback`): it needs nothing but the ack."""
+    if not headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(envelope, dict) and envelope.get("type") == "event_callback"
 
 
 def _base_url(url: str | None) -> str:

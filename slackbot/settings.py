@@ -21,6 +21,10 @@ class SlackSettings(Protocol):
     slack_allowed_users: list[str]
     slack_suggested_prompts: list[dict[str, str]]
     slack_notify_after: float
+    slack_personas: str | None
+    slack_channel_personas: dict[str, str]
+    slack_watch_interval: float
+    bridge_doctor_interval: float
 
     @property
     def file_max_bytes(self) -> int:

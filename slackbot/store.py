@@ -1,6 +1,6 @@
 """The Slack layer's memory in the bridge's SQLite file.
 
-Four tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
+Six tables, all keyed by Slack's own ids so a restart picks up exactly where it stopped:
 - `slack_threads`: a Slack thread -> its ChatGPT conversation id and model, so a reply in an
   old thread continues the same chat after a restart;
 - `slack_seen`: (channel, ts) of every message accepted, so Slack's retries and the double
@@ -9,7 +9,11 @@ Four tables, all keyed by Slack's own ids so a restart picks up exactly where it
   `queued` (never handed to the browser: safe to answer after a restart), `sending` /
   `delivered` (may sit in ChatGPT already: never sent again), `answered`, `failed`;
 - `slack_user_context`: the channel each person last looked at beside the agent DM
-  (`app_context`), read only when a question asks about "this channel".
+  (`app_context`), read only when a question asks about "this channel";
+- `slack_chat_settings`: what `/chatgpt` chose for a channel (thread_ts '') or a thread's
+  first line for that thread (`slackbot/chat_settings.py`);
+- `slack_thread_openings`: the Slack message or thread a shortcut brought to a DM thread,
+  typed before the first question of its chat (`slackbot/shortcuts.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from slackbot.chat_settings import ChatSettings
 from slackbot.database import Database
 from slackbot.routing import Question
 
@@ -55,6 +60,23 @@ CREATE TABLE IF NOT EXISTS slack_user_context (
     channel_id TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS slack_chat_settings (
+    channel TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    model TEXT,
+    effort TEXT,
+    web_search INTEGER,
+    gpt TEXT,
+    persona TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts)
+);
+CREATE TABLE IF NOT EXISTS slack_thread_openings (
+    channel TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (channel, thread_ts)
+);
 CREATE INDEX IF NOT EXISTS slack_jobs_open ON slack_jobs (state)
     WHERE state IN ('queued', 'sending', 'delivered');
 """
@@ -62,6 +84,9 @@ CREATE INDEX IF NOT EXISTS slack_jobs_open ON slack_jobs (state)
 SEEN_RETENTION = 7 * 24 * 3600.0
 """Slack retries for about five minutes; a week of seen ids is plenty and stays small."""
 
+
+CHANNEL_SCOPE = ""
+"""The `thread_ts` of a channel's own defaults in `slack_chat_settings`."""
 
 _JOB_COLUMNS = "channel, thread_ts, ts, user_id, team_id, prompt, model, attachments, state"
 
@@ -242,3 +267,54 @@ class SlackStore:
             " model = COALESCE(excluded.model, model), updated_at = excluded.updated_at",
             (channel, thread_ts, conversation_id, model, time.time()),
         )
+
+    async def save_settings(self, channel: str, thread_ts: str, chosen: ChatSettings) -> None:
+        """Add `chosen` to a scope's settings (CHANNEL_SCOPE: the channel's defaults)."""
+        search = None if chosen.web_search is None else int(chosen.web_search)
+        await self._db.write(
+            "INSERT INTO slack_chat_settings (channel, thread_ts, model, effort, web_search, gpt,"
+            " persona, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, thread_ts) DO UPDATE SET"
+            " model = COALESCE(excluded.model, model), effort = COALESCE(excluded.effort, effort),"
+            " web_search = COALESCE(excluded.web_search, web_search),"
+            " gpt = COALESCE(excluded.gpt, gpt), persona = COALESCE(excluded.persona, persona),"
+            " updated_at = excluded.updated_at",
+            (
+                *(channel, thread_ts, chosen.model, chosen.effort, search),
+                *(chosen.gpt, chosen.persona, time.time()),
+            ),
+        )
+
+    async def settings(self, channel: str, thread_ts: str = CHANNEL_SCOPE) -> ChatSettings:
+        """A thread's choices over its channel's (or a channel's own, for CHANNEL_SCOPE)."""
+        rows = await self._db.fetch_all(
+            "SELECT thread_ts, model, effort, web_search, gpt, persona FROM slack_chat_settings"
+            " WHERE channel = ? AND thread_ts IN (?, ?)",
+            (channel, CHANNEL_SCOPE, thread_ts),
+        )
+        scopes = {
+            row[0]: ChatSettings(
+                model=row[1],
+                effort=row[2],
+                web_search=None if row[3] is None else bool(row[3]),
+                gpt=row[4],
+                persona=row[5],
+            )
+            for row in rows
+        }
+        channel_settings = scopes.get(CHANNEL_SCOPE, ChatSettings())
+        return scopes.get(thread_ts, ChatSettings()).over(channel_settings)
+
+    async def save_opening(self, channel: str, thread_ts: str, text: str) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO slack_thread_openings (channel, thread_ts, text)"
+            " VALUES (?, ?, ?)",
+            (channel, thread_ts, text),
+        )
+
+    async def opening(self, channel: str, thread_ts: str) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT text FROM slack_thread_openings WHERE channel = ? AND thread_ts = ?",
+            (channel, thread_ts),
+        )
+        return str(row[0]) if row else None

@@ -9,6 +9,7 @@ second run types is known. The last test does it all once with real Chromium.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from app.db import open_database
 from browser.errors import SendUncertainError
+from slackbot.inbox import Inbox
 from slackbot.routing import BotIdentity, question
 from slackbot.store import JobState, SlackStore
 from tests.fakes.bridge import Answer, FakeBridge
@@ -31,6 +33,7 @@ from tests.fixtures.slack_api import (
     SlackEvents,
     answer,
     conversation_of,
+    event_body,
     follow_up,
     message_event,
     slack_settings,
@@ -201,3 +204,24 @@ async def test_in_chromium_a_restart_keeps_threads_and_resumes_questions(
         "the in-flight question must never be sent twice"
     )
     assert await _unfinished(settings.database_path) == []
+
+
+async def test_an_event_acknowledged_but_not_dispatched_is_answered_after_a_restart(
+    run_slack: RunSlack,
+) -> None:
+    """Store, then ack: an envelope the crash left in the inbox is replayed once at start."""
+    async with run_slack(**CHANNELS) as app:
+        database = app.server.settings.database_path
+    stored = message_event("acked before the crash", channel=PERSONAL)
+    async with open_database(database) as db:
+        inbox = Inbox(db)  # the first run made its table; nothing dispatches here
+        await inbox.put(json.dumps(event_body(stored)))
+        await inbox.put(json.dumps(event_body(stored)))  # Slack's retry, stored too
+
+    async with run_slack(**CHANNELS) as app:
+        replayed = await answer(app.slack, PERSONAL, stored["ts"])
+        assert "You said: acked before the crash" in text_of(replayed)
+        await wait_for(lambda: app.pending() == 0)
+    assert app.bridge.prompts == ["acked before the crash"]
+    async with open_database(database) as db:
+        assert await db.fetch_all("SELECT id FROM slack_inbox") == []

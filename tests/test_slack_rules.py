@@ -127,12 +127,19 @@ def test_manifests_subscribe_to_what_the_bridge_handles(name: str) -> None:
     assert {"app_mention", "message.channels", "message.groups", "message.im"} <= events
     assert {"app_home_opened", "app_context_changed", "agent_session_stopped"} <= events
     assert manifest["features"]["agent_view"]["agent_description"]
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/chatgpt" and "commands" in scopes
+    callbacks = {shortcut["callback_id"] for shortcut in manifest["features"]["shortcuts"]}
+    assert callbacks == {"ask_chatgpt_message", "summarize_thread"}
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "im:write" in scopes  # conversations.open for the owner's alerts
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     socket = manifest["settings"]["socket_mode_enabled"]
     assert socket is (name == "manifest-socket.yaml")
     if not socket:
         assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+        assert command["url"].endswith("/slack/events")
         assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
 
 
