@@ -28,9 +28,10 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
-from browser.page import PageState, control, probe
+from browser.page import PageState, control, fetch_json, probe
 from browser.pool import Tab
 from browser.readback import conversation_exists
+from browser.session import first_line
 from browser.turn.attaching import attach
 from browser.turn.inbox import TAP_GRACE, TapInbox
 from browser.turn.navigation import open_chat
@@ -226,6 +227,7 @@ class Sender:
                 break
             now = time.monotonic()
             if seen_in_dom_at is not None and now - seen_in_dom_at > TAP_GRACE:
+                await self._site_answers()
                 logger.warning("the stream tap saw no request: reading the answer from the DOM")
                 return
             if now > deadline:
@@ -250,6 +252,23 @@ class Sender:
             if state.toast and state.composer_text == self._expected:
                 raise WebAppError(f"ChatGPT: {state.toast}", delivered=False)
         await self._accepted()
+
+    async def _site_answers(self) -> None:
+        """Before reading an answer the tap never saw from the DOM: is the site there at all?
+
+        A chat opened in the page (no load) learns that chatgpt.com went down only when the
+        send's own requests fail, and a send whose first request (`prepare`) fails never
+        makes the one the tap watches."""
+        try:
+            await fetch_json(self._page, selectors.AUTH_SESSION_PATH)
+        except PlaywrightError as error:
+            if self._page.is_closed():
+                raise
+            raise SendUncertainError(
+                f"chatgpt.com did not answer ({first_line(error)}), and no request of this "
+                "send was seen: the prompt most likely did not arrive. It was not sent again; "
+                "check the conversation on chatgpt.com."
+            ) from None
 
     async def _accepted(self) -> None:
         """Wait for the response's status: an HTTP error means nothing was delivered."""
