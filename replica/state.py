@@ -1,8 +1,8 @@
 """The state of one replica and the one dependency every `/backend-api/` route uses.
 
-`guard` is the replica's single access check: a Cloudflare challenge first (the
-`cf_challenge_next` knob: an in-page fetch may meet 403 `cf-mitigated: challenge` even when
-logged in), then the Bearer token, or no token on `/backend-anon/` when anonymous chat is
+`guard` is the replica's single access check: a Cloudflare challenge first (the `challenge`
+knob, whose challenge every request of the visitor meets, and `cf_challenge_next`: an in-page
+fetch may meet 403 `cf-mitigated: challenge` even when logged in), then the Bearer token, or no token on `/backend-anon/` when anonymous chat is
 on. Routes declare `Depends(guard)` and never check a header themselves.
 """
 
@@ -110,8 +110,8 @@ ReplicaDep = Annotated[Replica, Depends(get_replica)]
 
 def guard(request: Request, replica: ReplicaDep) -> Replica:
     """May this request use the backend? Raises the challenge or a 401."""
-    if replica.take("cf_challenge_next"):
-        raise ChallengeError()
+    if replica.options.challenge or replica.take("cf_challenge_next"):
+        raise ChallengeError()  # a challenged visitor's fetches are challenged too
     if request.url.path.startswith("/backend-anon/"):
         if replica.options.anonymous_chat and replica.visitor(request) is None:
             return replica

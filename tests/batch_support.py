@@ -47,12 +47,14 @@ async def raw_batch(api: Api, batch_id: str) -> dict[str, Any]:
 
 async def finished(api: Api, batch_id: str) -> Batch:
     """The batch once it is over (validated raw), waiting for the worker as long as needed."""
-    for _ in range(600):
-        batch = await api.async_client().batches.retrieve(batch_id)
-        if batch.status in OVER:
-            await raw_batch(api, batch_id)
-            return batch
-        await asyncio.sleep(0.05)
+    # One client for every poll: a client per poll leaves a connection open each time.
+    async with api.async_client() as client:
+        for _ in range(600):
+            batch = await client.batches.retrieve(batch_id)
+            if batch.status in OVER:
+                await raw_batch(api, batch_id)
+                return batch
+            await asyncio.sleep(0.05)
     raise AssertionError(f"batch {batch_id} never ended")
 
 
