@@ -2,8 +2,9 @@
 
 `guard` is the replica's single access check: a Cloudflare challenge first (the `challenge`
 knob, whose challenge every request of the visitor meets, and `cf_challenge_next`: an in-page
-fetch may meet 403 `cf-mitigated: challenge` even when logged in), then the Bearer token, or no token on `/backend-anon/` when anonymous chat is
-on. Routes declare `Depends(guard)` and never check a header themselves.
+fetch may meet 403 `cf-mitigated: challenge` even when logged in), then the Bearer token, or
+no token on `/backend-anon/` when anonymous chat is on. Routes declare `Depends(guard)` and
+never check a header themselves.
 """
 
 from __future__ import annotations
