@@ -136,6 +136,36 @@ async def test_a_model_id_with_an_effort_asks_for_both(start_app: StartApp, tmp_
     assert completion.model == "gpt-5-6-thinking"
 
 
+async def test_reasoning_effort_picks_the_models_thinking_effort(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    bridge = FakeBridge(model_slugs=["gpt-5-6-thinking", "auto"], model_efforts=EFFORTS)
+    hi = [{"role": "user", "content": "think"}]
+    async with fake_app(start_app, tmp_path, bridge) as api:
+        client = api.async_client()
+        for model, effort in [
+            ("gpt-5-6-thinking", "low"),
+            ("gpt-5-6-thinking", "high"),
+            ("gpt-5-6-thinking", "xhigh"),
+            ("gpt-5-6-thinking@max", "low"),  # the id's own effort wins
+            ("auto", "high"),  # no effort levels: nothing to choose
+        ]:
+            await client.chat.completions.create(model=model, messages=hi, reasoning_effort=effort)
+        with pytest.raises(openai.BadRequestError) as wrong:
+            await client.chat.completions.create(
+                model="auto", messages=hi, extra_body={"reasoning_effort": "huge"}
+            )
+    offered = EFFORTS["gpt-5-6-thinking"]
+    assert [ask.options.effort for ask in bridge.asks] == [
+        offered[0],
+        offered[1],
+        offered[-1],
+        "max",
+        None,
+    ]
+    assert "reasoning_effort" in str(wrong.value.body) and len(bridge.asks) == 5
+
+
 @pytest.mark.parametrize("stream", [False, True])
 async def test_an_answer_from_another_model_says_so(
     start_app: StartApp, tmp_path: Path, stream: bool

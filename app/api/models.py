@@ -26,11 +26,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.api.errors import APIError
 from app.api.reasoning import OpenAIEffort, thinking_effort
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.api.schemas import ChatCompletionRequest
 from browser import Bridge
 from browser.contract import AskOptions
 from browser.errors import BridgeError
@@ -113,6 +116,13 @@ class ModelCatalog:
             if target in slugs and alias not in slugs
         ]
         return entries
+
+    async def for_chat(self, chat: ChatCompletionRequest) -> ModelEntry:
+        """The entry a chat completion asks with: its model, `reasoning_effort` and
+        `web_search_options` (the endpoint and batch lines alike)."""
+        return await self.resolve(
+            chat.model, chat.reasoning_effort, web_search=chat.web_search_options is not None
+        )
 
     async def resolve(
         self, name: str, reasoning: OpenAIEffort | None = None, *, web_search: bool = False

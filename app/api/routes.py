@@ -38,9 +38,7 @@ async def create_chat_completion(request: Request) -> Response:
         bridge=parts.bridge,
         conversations=parts.conversations,
         request=chat,
-        model=await parts.models.resolve(
-            chat.model, web_search=chat.web_search_options is not None
-        ),
+        model=await parts.models.for_chat(chat),
         pinned=pinned_conversation(request),
         tool_repair=parts.settings.tool_repair,
         inputs=parts.inputs,

@@ -29,6 +29,7 @@ from pydantic import (
 from app.api.emulation import JsonFormat, schema_problem
 from app.api.errors import APIError, invalid_request, unsupported
 from app.api.inputs import FileSource, source_of_part
+from app.api.reasoning import OpenAIEffort
 from app.api.tool_calls import FunctionTool, ToolChoice, Toolset
 
 Role = Literal["developer", "system", "user", "assistant", "tool", "function"]
@@ -199,6 +200,8 @@ class ChatCompletionRequest(_Model):
     parallel_tool_calls: bool | None = None
     web_search_options: dict[str, Any] | None = None
     """Present (even `{}`): ask with ChatGPT's web search; its fields have no page control."""
+    reasoning_effort: OpenAIEffort | None = None
+    """Mapped onto the model's thinking efforts by rank, as Responses' `reasoning.effort`."""
     function_call: Literal["none", "auto"] | dict[str, Any] | None = Field(
         None, union_mode="left_to_right"
     )

@@ -58,7 +58,7 @@ class LineAsker:
             bridge=self._bridge,
             conversations=self._conversations,
             request=request,
-            model=await self._models.resolve(request.model),
+            model=await self._models.for_chat(request),
             pinned=None,
             inputs=self._inputs,
             tool_repair=self._tool_repair,
