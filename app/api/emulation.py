@@ -54,8 +54,8 @@ class JsonFormat:
             value = json.loads(text)
         except json.JSONDecodeError as error:
             raise OutputFormatError(
-                f"ChatGPT's answer is not valid JSON ({error.msg} at line {error.lineno} "
-                f"column {error.colno}) although the prompt asked for JSON only"
+                f"ChatGPT's answer is not valid JSON ({json_problem(error)}) although the prompt "
+                "asked for JSON only"
             ) from None
         if not isinstance(value, dict):
             raise OutputFormatError(
@@ -69,6 +69,11 @@ class JsonFormat:
                     f"{self.name or 'of the request'}: {problem}"
                 )
         return text
+
+
+def json_problem(error: json.JSONDecodeError) -> str:
+    """Where JSON text breaks and why, as every message about ChatGPT's JSON says it."""
+    return f"{error.msg} at line {error.lineno} column {error.colno}"
 
 
 def schema_problem(schema: dict[str, Any]) -> str | None:

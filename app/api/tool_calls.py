@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.api.emulation import schema_violation
+from app.api.emulation import json_problem, schema_violation
 
 BLOCK_TAG = "tool_calls"
 """The info string of the fenced block the instruction asks for."""
@@ -416,8 +416,7 @@ class CallStream:
             value = json.loads(content)
         except json.JSONDecodeError as error:
             raise ToolCallError(
-                f"the {BLOCK_TAG} block is not valid JSON ({error.msg} at line {error.lineno} "
-                f"column {error.colno})"
+                f"the {BLOCK_TAG} block is not valid JSON ({json_problem(error)})"
             ) from None
         return self._calls_of(value)
 

@@ -72,9 +72,7 @@ async def retrieve_response(
 @router.delete("/responses/{response_id}")
 async def delete_response(response_id: str, request: Request) -> dict[str, Any]:
     service = _service(request)
-    run = service.running(response_id)
-    if run is not None:
-        await run.stop()
+    run = await service.stop(response_id)
     if not await service.store.delete(response_id) and run is None:
         raise not_found(response_id)
     return {"id": response_id, "object": "response", "deleted": True}
@@ -83,9 +81,8 @@ async def delete_response(response_id: str, request: Request) -> dict[str, Any]:
 @router.post("/responses/{response_id}/cancel")
 async def cancel_response(response_id: str, request: Request) -> dict[str, Any]:
     service = _service(request)
-    run = service.running(response_id)
+    run = await service.stop(response_id)
     if run is not None:
-        await run.stop()
         return run.state.body()
     body = await service.body(response_id)
     if body["status"] != "cancelled":

@@ -249,8 +249,13 @@ class ResponsesService:
         run.launch()
         return await run.wait(disconnected)
 
-    def running(self, response_id: str) -> ResponseRun | None:
-        return self._runs.get(response_id)
+    async def stop(self, response_id: str) -> ResponseRun | None:
+        """Stop the response if it is still being written (it is stored as cancelled), and
+        return its run; None when it is not running."""
+        run = self._runs.get(response_id)
+        if run is not None:
+            await run.stop()
+        return run
 
     async def body(self, response_id: str) -> dict[str, Any]:
         """The response as it is now (live while it is written); 404 when unknown."""
