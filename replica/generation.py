@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from replica import model, pictures, uploads
-from replica.store import ASYNC_STREAMING, Conversation, Message
+from replica.store import ASYNC_STREAMING, CITE_MARKER, Conversation, Message
 from replica.stream import (
     DONE,
     ERROR_TEXT,
@@ -303,8 +303,9 @@ class Generation:
         )
         if self.user.attachments:
             text += "\n\n" + uploads.describe(self.user.attachments)
-        if self.plan.search:
+        if self.plan.search:  # it cites its source where the answer ends, as ChatGPT marks it
             answer.sources = model.search_sources(self.user.text)
+            text += " " + CITE_MARKER
         chunks = split(text, self.timing.chunk_chars)
         body, last = chunks[:-1], chunks[-1]
         fault_at = min(1 if self.faults.stall else FAULT_AFTER_CHUNKS, len(body))

@@ -20,9 +20,26 @@ ASYNC_STREAMING = 3
 """`conversation_async_status` / read-back `async_status` value for "still streaming"."""
 
 
-def content_references(sources: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """A searched answer's sources as the message metadata carries them (docs/replica.md)."""
-    return [{"type": "grouped_webpages", "matched_text": "", "items": sources}]
+CITE_MARKER = "\ue200cite\ue202turn0search0\ue201"
+"""Where a searched answer cites its first search result, inside the text (docs/replica.md)."""
+
+
+def content_references(sources: list[dict[str, str]], text: str) -> list[dict[str, Any]]:
+    """A searched answer's sources as the message metadata carries them (docs/replica.md):
+    one reference resolving the marker in `text` (its code-point span, as the stored one
+    says), or an unplaced one when the text has no marker."""
+    start = text.find(CITE_MARKER)
+    if start < 0:
+        return [{"type": "grouped_webpages", "matched_text": "", "items": sources}]
+    return [
+        {
+            "type": "grouped_webpages",
+            "matched_text": CITE_MARKER,
+            "start_idx": start,
+            "end_idx": start + len(CITE_MARKER),
+            "items": sources,
+        }
+    ]
 
 
 @dataclass
@@ -120,7 +137,7 @@ class Message:
                 metadata["finish_details"] = {"type": self.finish_type}
                 metadata["is_complete"] = True
         if self.sources:
-            metadata["content_references"] = content_references(self.sources)
+            metadata["content_references"] = content_references(self.sources, self.text)
         return metadata
 
     def to_api(self) -> dict[str, Any]:

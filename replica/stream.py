@@ -178,7 +178,7 @@ class V1Encoder:
         if message.finish_type:
             metadata["finish_details"] = {"type": message.finish_type}
         if message.sources:
-            metadata["content_references"] = content_references(message.sources)
+            metadata["content_references"] = content_references(message.sources, message.text)
         ops.append({"p": "/message/metadata", "o": "append", "v": metadata})
         self._p = None  # the patch leaves `p` ambiguous to a careless reader: restate next
         return [

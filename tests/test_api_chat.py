@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from app.api import streaming
 from app.api.usage import count_tokens, prompt_tokens, truncate_tokens
+from browser.events import Citation
 from browser.models import split_search
 from tests.api_support import Api, Asks, eventually, module_fake_api, unique, user
 from tests.fakes.bridge import Answer
@@ -364,3 +365,56 @@ def test_schema_helper_can_fail() -> None:
     """The conformance helper itself rejects a chunk without `object`."""
     with pytest.raises(ValidationError, match="'object' is a required property"):
         parse_sse_line(EventStream(), 'data: {"id":"x","created":1,"model":"m","choices":[]}')
+
+
+CITED_TEXT = [
+    "Rain today ([Weather \\[UK\\]](https://w.example/uk)).",
+    " Wind too ([Weather \\[UK\\]](https://w.example/uk), ",
+    "[News](https://n.example/wind)).",
+]
+"""A searched answer as the browser hands it over: ChatGPT's markers as Markdown links."""
+CITATIONS = (
+    Citation("https://w.example/uk", "Weather [UK]"),
+    Citation("https://n.example/wind", "News"),
+    Citation("https://footnote.example", "Only in a footnote"),  # linked nowhere: no annotation
+)
+
+
+def _cited(text: str, annotations: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(url, title, the text the indexes span) of each chat annotation."""
+    assert all(a["type"] == "url_citation" for a in annotations)
+    return [
+        (c["url"], c["title"], text[c["start_index"] : c["end_index"]])
+        for c in (a["url_citation"] for a in annotations)
+    ]
+
+
+async def test_cited_sources_are_url_citations_indexing_the_content(api: Api) -> None:
+    expected = [
+        ("https://w.example/uk", "Weather [UK]", "[Weather \\[UK\\]](https://w.example/uk)"),
+        ("https://w.example/uk", "Weather [UK]", "[Weather \\[UK\\]](https://w.example/uk)"),
+        ("https://n.example/wind", "News", "[News](https://n.example/wind)"),
+    ]
+    payload = {"model": "auto:search", "messages": [user(unique("weather"))]}
+    api.bridge.script(Answer(*CITED_TEXT, events=CITATIONS))
+    body = await _completion(api, payload)
+    message = body["choices"][0]["message"]
+    assert _cited(message["content"], message["annotations"]) == expected
+
+    api.bridge.script(Answer(*CITED_TEXT, events=CITATIONS))
+    _, stream = await _raw_stream(api, {**payload, "stream": True})
+    deltas = [chunk["choices"][0]["delta"] for chunk in stream.chunks]
+    [cited] = [delta for delta in deltas if "annotations" in delta]
+    assert _cited(stream.content, cited["annotations"]) == expected
+    assert deltas.index(cited) == len(deltas) - 2  # after the text, before the finish chunk
+
+    api.bridge.script(Answer(*CITED_TEXT, events=CITATIONS))
+    sdk = await api.async_client().chat.completions.create(
+        model="auto:search", messages=[user(unique())], stop=[" Wind"]
+    )
+    [only] = sdk.choices[0].message.annotations or []  # the cut text links the first source
+    assert (only.url_citation.url, only.url_citation.start_index) == ("https://w.example/uk", 12)
+
+    api.bridge.script(Answer("No sources."))
+    plain = await _completion(api, payload)
+    assert plain["choices"][0]["message"]["annotations"] == []

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.citations import UrlCitation, url_citations
 from app.api.conversations import (
     ChatPlan,
     ConversationMap,
@@ -37,6 +38,7 @@ from browser import Bridge
 from browser.attachments import Attachment
 from browser.contract import OnSend
 from browser.errors import BridgeError
+from browser.events import Citation
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,13 @@ class Result:
     finish_reason: str
     usage: Usage
     tool_calls: tuple[ToolCall, ...] = field(default=())
+    citations: tuple[Citation, ...] = field(default=())
+    """The sources ChatGPT cited (a searched answer): `annotations` places them."""
+
+    @property
+    def annotations(self) -> tuple[UrlCitation, ...]:
+        """The cited links of `content`, as the caller gets it."""
+        return url_citations(self.content, self.citations)
 
 
 class CompletionJob:
@@ -313,7 +322,7 @@ class CompletionJob:
             usage.prompt_tokens,
             usage.completion_tokens,
         )
-        return Result(content, finish_reason, usage, calls)
+        return Result(content, finish_reason, usage, calls, tuple(runner.citations))
 
     def close(self) -> None:
         """Stop the turn if it still runs (synchronous: safe in a cancelled context)."""
@@ -376,5 +385,5 @@ async def complete(
     finally:
         job.close()
     return job.identity().body(
-        result.content, result.finish_reason, result.usage, result.tool_calls
+        result.content, result.finish_reason, result.usage, result.tool_calls, result.annotations
     )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.citations import UrlCitation
 from app.api.tool_calls import ToolCall
 from app.api.usage import Usage
 
@@ -30,13 +31,14 @@ class Completion:
         finish_reason: str,
         usage: Usage,
         tool_calls: Sequence[ToolCall] = (),
+        annotations: Sequence[UrlCitation] = (),
     ) -> dict[str, Any]:
         message: dict[str, Any] = {
             "role": "assistant",
             # An answer that only calls tools has no content, as OpenAI's.
             "content": content if content or not tool_calls else None,
             "refusal": None,
-            "annotations": [],
+            "annotations": [annotation.as_chat() for annotation in annotations],
         }
         if tool_calls:
             message["tool_calls"] = [call.as_chat() for call in tool_calls]
@@ -70,6 +72,12 @@ class Completion:
         }
         arguments = {"index": index, "function": {"arguments": call.arguments}}
         return [self.chunk({"tool_calls": [opening]}), self.chunk({"tool_calls": [arguments]})]
+
+    def annotations_chunk(self, annotations: Sequence[UrlCitation]) -> dict[str, Any]:
+        """The answer's citations in a delta of their own, once its text is whole: the
+        schema's delta names no `annotations`, but OpenAI's searched streams carry them there
+        (and clients read them there: openai/openai-agents-python#4252)."""
+        return self.chunk({"annotations": [annotation.as_chat() for annotation in annotations]})
 
     def usage_chunk(self, usage: Usage) -> dict[str, Any]:
         return self._chunk([], usage.as_dict())

@@ -48,6 +48,8 @@ async def event_stream(job: CompletionJob) -> AsyncIterator[bytes]:
                 else:
                     yield sse(completion.chunk({"content": piece}))
             result = await job.finish()
+            if result.annotations:
+                yield sse(completion.annotations_chunk(result.annotations))
             yield sse(completion.chunk({}, result.finish_reason))
             if completion.include_usage:
                 yield sse(completion.usage_chunk(result.usage))

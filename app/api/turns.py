@@ -19,6 +19,7 @@ from browser.attachments import Attachment
 from browser.channel import Channel
 from browser.contract import AskOptions, FinishReason, OnSend, Update
 from browser.errors import BridgeError
+from browser.events import Citation
 from browser.generated import GeneratedFile
 from browser.models import mismatch_note
 
@@ -83,6 +84,12 @@ class TurnRunner:
     def text(self) -> str:
         """The answer's text so far."""
         return self._turn.text if self._turn else ""
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The sources the answer cites (ChatGPT names them once the answer is complete)."""
+        events = self._turn.events if self._turn else []
+        return [event for event in events if isinstance(event, Citation)]
 
     @property
     def files(self) -> list[GeneratedFile]:

@@ -466,7 +466,8 @@ import { readSse } from "./stream.js";
     if (PAGE.markdown_empty_until_settled && !settled) {
       view.body.replaceChildren();
     } else {
-      view.body.innerHTML = renderMarkdown(markdown);
+      // A citation marker shows as a source pill on chatgpt.com (markup: no evidence): dropped.
+      view.body.innerHTML = renderMarkdown(markdown.replace(/\uE200[^\uE201]*\uE201?/g, ""));
     }
     view.body.classList.toggle("result-streaming", !settled);
     scrollDown();

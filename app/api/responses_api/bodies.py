@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.api.citations import UrlCitation
 from app.api.errors import APIError
 from app.api.usage import Usage
 
@@ -20,9 +22,11 @@ Status = Literal["queued", "in_progress", "completed", "incomplete", "failed", "
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 
-def message_item(item_id: str, text: str | None, status: ItemStatus) -> dict[str, Any]:
+def message_item(
+    item_id: str, text: str | None, status: ItemStatus, annotations: Sequence[UrlCitation] = ()
+) -> dict[str, Any]:
     """The assistant's message; `text` None: not begun (its content part comes next)."""
-    content = [] if text is None else [text_part(text)]
+    content = [] if text is None else [text_part(text, annotations)]
     return {
         "type": "message",
         "id": item_id,
@@ -32,8 +36,13 @@ def message_item(item_id: str, text: str | None, status: ItemStatus) -> dict[str
     }
 
 
-def text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def text_part(text: str, annotations: Sequence[UrlCitation] = ()) -> dict[str, Any]:
+    return {
+        "type": "output_text",
+        "text": text,
+        "annotations": [annotation.as_response() for annotation in annotations],
+        "logprobs": [],
+    }
 
 
 def function_call_item(

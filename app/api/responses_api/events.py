@@ -2,11 +2,13 @@
 
 A text answer is `response.created`, `response.in_progress`, `response.output_item.added`
 (the message), `response.content_part.added`, `response.output_text.delta` per piece,
-`response.output_text.done`, `response.content_part.done`, `response.output_item.done`, then
-`response.completed` (or `response.incomplete` when `max_output_tokens` cut it). A function
-call is an item of its own with `response.function_call_arguments.delta` / `.done`. A
-failure is an `error` event (the bridge's own code) and `response.failed`. Each event has
-the next `sequence_number`, from 0, and the terminal one carries the whole response.
+`response.output_text.annotation.added` per cited link (a searched answer, once its text
+is whole: `app/api/citations.py`), `response.output_text.done`, `response.content_part.done`,
+`response.output_item.done`, then `response.completed` (or `response.incomplete` when
+`max_output_tokens` cut it). A function call is an item of its own with
+`response.function_call_arguments.delta` / `.done`. A failure is an `error` event (the
+bridge's own code) and `response.failed`. Each event has the next `sequence_number`, from
+0, and the terminal one carries the whole response.
 
 The message item opens with its first text, so an answer that is only tool calls has no
 empty message in front of them, as with OpenAI.
@@ -15,9 +17,10 @@ empty message in front of them, as with OpenAI.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.api.citations import UrlCitation, url_citations
 from app.api.errors import APIError
 from app.api.responses_api.bodies import (
     ItemStatus,
@@ -29,6 +32,7 @@ from app.api.responses_api.bodies import (
 )
 from app.api.responses_api.items import new_id
 from app.api.usage import Usage
+from browser.events import Citation
 
 Event = dict[str, Any]
 
@@ -49,6 +53,7 @@ class ResponseWriter:
         self._message: int | None = None
         """The output index of the open message item, while text streams into it."""
         self._text = ""
+        self._annotations: tuple[UrlCitation, ...] = ()
 
     @property
     def text(self) -> str:
@@ -90,10 +95,12 @@ class ResponseWriter:
         )
         self._send("response.output_item.done", output_index=index, item=self.state.output[index])
 
-    def complete(self, usage: Usage, *, cut_by_limit: bool) -> None:
-        """The answer is whole (`cut_by_limit`: `max_output_tokens` ended it)."""
+    def complete(self, usage: Usage, *, cut_by_limit: bool, cited: Sequence[Citation] = ()) -> None:
+        """The answer is whole (`cut_by_limit`: `max_output_tokens` ended it); `cited`: the
+        sources ChatGPT cited, annotated where the text links them."""
         if not self.state.output:
             self._open_message()
+        self._annotate(url_citations(self._text, cited))
         self._close_message("incomplete" if cut_by_limit else "completed")
         self.state.usage = usage
         if cut_by_limit:
@@ -116,6 +123,22 @@ class ResponseWriter:
         self._close_message("incomplete")
         self.state.end("cancelled")
         self._send("response.failed", response=self.state.body())
+
+    def _annotate(self, annotations: tuple[UrlCitation, ...]) -> None:
+        index = self._message
+        if index is None:
+            return  # the text's message was closed by a call after it: nothing to place
+        self._annotations = annotations
+        self._set_message(index, "in_progress")
+        for number, annotation in enumerate(annotations):
+            self._send(
+                "response.output_text.annotation.added",
+                item_id=self._item_id(index),
+                output_index=index,
+                content_index=0,
+                annotation_index=number,
+                annotation=annotation.as_response(),
+            )
 
     def _open_message(self) -> int:
         if self._message is None:
@@ -142,12 +165,15 @@ class ResponseWriter:
         item_id = self._item_id(index)
         common = {"item_id": item_id, "output_index": index, "content_index": 0}
         self._send("response.output_text.done", **common, text=self._text, logprobs=[])
-        self._send("response.content_part.done", **common, part=text_part(self._text))
+        part = text_part(self._text, self._annotations)
+        self._send("response.content_part.done", **common, part=part)
         self._set_message(index, status)
         self._send("response.output_item.done", output_index=index, item=self.state.output[index])
 
     def _set_message(self, index: int, status: ItemStatus) -> None:
-        self.state.output[index] = message_item(self._item_id(index), self._text, status)
+        self.state.output[index] = message_item(
+            self._item_id(index), self._text, status, self._annotations
+        )
 
     def _item_id(self, index: int) -> str:
         return str(self.state.output[index]["id"])

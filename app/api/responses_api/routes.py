@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.errors import APIError, unsupported
+from app.api.errors import APIError
 from app.api.headers import FIRST_DELTA_GRACE, answer_headers, pinned_conversation
 from app.api.responses_api.events import frame
+from app.api.responses_api.log import EventLog
 from app.api.responses_api.run import ResponseRun, ResponsesService, not_found
 from app.api.routing import openai_router
-from app.api.streaming import KEEPALIVE, SSE_HEADERS
+from app.api.streaming import KEEPALIVE, KEEPALIVE_INTERVAL, SSE_HEADERS
 from app.services import services
 
 router = openai_router()
@@ -53,20 +54,35 @@ async def _events(run: ResponseRun) -> AsyncIterator[bytes]:
     """The run's events as SSE. A client leaving stops the answer, unless it runs in the
     background (which outlives every request by design)."""
     try:
-        async for event in run.events:
-            yield KEEPALIVE if event is None else frame(event)
+        async for chunk in _frames(run.events, -1):
+            yield chunk
     finally:
         if not run.request.body.background:
             run.cancel()
 
 
-@router.get("/responses/{response_id}")
+async def _frames(log: EventLog, after: int) -> AsyncIterator[bytes]:
+    async for event in log.follow(after, KEEPALIVE_INTERVAL):
+        yield KEEPALIVE if event is None else frame(event)
+
+
+@router.get("/responses/{response_id}", response_model=None)
 async def retrieve_response(
-    response_id: str, request: Request, stream: bool = False
-) -> dict[str, Any]:
-    if stream:
-        raise unsupported("stream", "A stored response cannot be streamed again; GET it whole.")
-    return await _service(request).body(response_id)
+    response_id: str,
+    request: Request,
+    stream: bool = False,
+    starting_after: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any] | StreamingResponse:
+    """The response; with `stream`, its events again (after `starting_after`), followed
+    live to the end while it is still being written. Leaving such a replay stops nothing."""
+    service = _service(request)
+    if not stream:
+        return await service.body(response_id)
+    log = await service.events(response_id)
+    after = -1 if starting_after is None else starting_after
+    return StreamingResponse(
+        _frames(log, after), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
 
 @router.delete("/responses/{response_id}")

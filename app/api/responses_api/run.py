@@ -4,9 +4,10 @@ The answer is read by a task the response owns rather than by the HTTP request, 
 Responses answer outlives its request in two ways: `background: true` returns at once and
 the client polls, and `POST /v1/responses/{id}/cancel` stops a response from another
 request. The task reads the chat pipeline's `CompletionJob`, turns each piece into events
-(`ResponseWriter`), publishes them on a channel a streaming request may read, and stores the
-response at its start and end. Cancelling the task presses Stop in the page
-(`CompletionJob.close()`), exactly as a client leaving a chat-completions stream does.
+(`ResponseWriter`), writes them into a log any number of streaming requests follow
+(`log.py`), and stores the response at its start and end (with its events, at the end).
+Cancelling the task presses Stop in the page (`CompletionJob.close()`), exactly as a client
+leaving a chat-completions stream does.
 
 `ResponsesService.create()` is the whole thing without HTTP: a request body in, the Response
 object out (or an `APIError`), for callers such as batches.
@@ -26,14 +27,14 @@ from app.api.errors import APIError, api_error_from
 from app.api.inputs import FileInputs
 from app.api.models import ModelCatalog
 from app.api.responses_api.bodies import ResponseState
-from app.api.responses_api.events import Event, ResponseWriter
+from app.api.responses_api.events import ResponseWriter
 from app.api.responses_api.items import ChatMessage, new_id
+from app.api.responses_api.log import EventLog
 from app.api.responses_api.request import ResponseRequest, parse_response_request
 from app.api.responses_api.store import ResponseStore
 from app.api.streaming import KEEPALIVE_INTERVAL
 from app.api.tool_calls import ToolCall
 from browser import Bridge
-from browser.channel import Channel
 from browser.contract import OnSend
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class ResponseRun:
         self.request = request
         self.job = job
         self.state = state
-        self.events: Channel[Event | None] = Channel()
-        """Every event in order, None for a keep-alive tick; closed after the last one."""
+        self.events = EventLog()
+        """Every event in order; closed after the last one."""
         self.error: APIError | None = None
         self._writer = ResponseWriter(state, self.events.put)
         self._history = history
@@ -120,12 +121,10 @@ class ResponseRun:
             self._name_model()
             self._writer.start()
             async for piece in self.job.pieces(KEEPALIVE_INTERVAL):
-                if piece is None:
-                    self.events.put(None)
-                elif isinstance(piece, ToolCall):
+                if isinstance(piece, ToolCall):
                     self._writer.add_function_call(piece.id, piece.name, piece.arguments)
                     self._calls.append(piece)
-                else:
+                elif piece is not None:  # None: silence (readers keep their own time)
                     self._writer.add_text(piece)
             result = await self.job.finish()
             self._name_model()
@@ -141,7 +140,7 @@ class ResponseRun:
             self.job.close()
             self.events.close()
             try:
-                await self._save()
+                await self._save(ended=True)
             finally:
                 self._runs.pop(self.id, None)
 
@@ -150,7 +149,9 @@ class ResponseRun:
         self.state.model = self.job.runner.model or self.state.model
 
     def _complete(self, result: Result) -> None:
-        self._writer.complete(result.usage, cut_by_limit=result.finish_reason == "length")
+        self._writer.complete(
+            result.usage, cut_by_limit=result.finish_reason == "length", cited=result.citations
+        )
 
     def transcript(self) -> list[ChatMessage]:
         """What a `previous_response_id` continues: the history, the input, the answer."""
@@ -164,9 +165,14 @@ class ResponseRun:
             answer.append({"role": "assistant", "content": self._writer.text})
         return [*self._history, *self.request.input.messages, *answer]
 
-    async def _save(self) -> None:
+    async def _save(self, *, ended: bool = False) -> None:
         if self.request.store:
-            await self._store.save(self.state.body(), self.request.input.items, self.transcript())
+            await self._store.save(
+                self.state.body(),
+                self.request.input.items,
+                self.transcript(),
+                self.events.events if ended else None,
+            )
 
 
 class ResponsesService:
@@ -256,6 +262,23 @@ class ResponsesService:
         if run is not None:
             await run.stop()
         return run
+
+    async def events(self, response_id: str) -> EventLog:
+        """The response's events (live while it is written); 404 when unknown, 400 when its
+        events were not kept (the bridge stopped while it was being written)."""
+        run = self._runs.get(response_id)
+        if run is not None and run.request.store:
+            return run.events
+        events = await self.store.events(response_id)
+        if events is None:
+            await self.body(response_id)  # 404 when there is no such response at all
+            raise APIError(
+                400,
+                f"The events of response '{response_id}' were not kept (the bridge stopped "
+                "while it was being written): GET it without 'stream'.",
+                param="stream",
+            )
+        return EventLog(events, closed=True)
 
     async def body(self, response_id: str) -> dict[str, Any]:
         """The response as it is now (live while it is written); 404 when unknown."""

@@ -1,9 +1,10 @@
 """Stored responses (`store: true`, the default): retrieve, list input items, delete, continue.
 
 One row per response in the bridge's SQLite file: the last snapshot of the Response object,
-its input items as `input_items` lists them, and its transcript: the chat messages the
+its input items as `input_items` lists them, its transcript: the chat messages the
 response saw plus its own answer, which a later `previous_response_id` puts in front of its
-input (the pipeline then continues the same ChatGPT chat). Rows live as long as OpenAI
+input (the pipeline then continues the same ChatGPT chat), and, once it ended, its stream
+events (which `GET ...?stream=true` replays), in a table of their own. Rows live as long as OpenAI
 keeps responses, 30 days. A response still being written when the bridge stopped can never
 finish: at start-up it is marked failed, saying where the answer may be.
 """
@@ -28,6 +29,10 @@ CREATE TABLE IF NOT EXISTS api_responses (
     body TEXT NOT NULL,
     input_items TEXT NOT NULL,
     transcript TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_response_events (
+    id TEXT PRIMARY KEY,
+    events TEXT NOT NULL
 );
 """
 _UNFINISHED = ("queued", "in_progress")
@@ -56,8 +61,13 @@ class ResponseStore:
             )
 
     async def save(
-        self, body: dict[str, Any], items: list[dict[str, Any]], transcript: list[ChatMessage]
+        self,
+        body: dict[str, Any],
+        items: list[dict[str, Any]],
+        transcript: list[ChatMessage],
+        events: list[dict[str, Any]] | None = None,
     ) -> None:
+        """Keep the response as it is now; `events`: all of them, once it ended."""
         now = time.time()
         async with self._db.transaction() as connection:
             await connection.execute(
@@ -72,8 +82,16 @@ class ResponseStore:
                     json.dumps(transcript, ensure_ascii=False),
                 ),
             )
+            if events is not None:
+                await connection.execute(
+                    "INSERT OR REPLACE INTO api_response_events (id, events) VALUES (?, ?)",
+                    (body["id"], json.dumps(events, ensure_ascii=False)),
+                )
             await connection.execute(
                 "DELETE FROM api_responses WHERE created < ?", (now - LIFETIME,)
+            )
+            await connection.execute(
+                "DELETE FROM api_response_events WHERE id NOT IN (SELECT id FROM api_responses)"
             )
 
     async def body(self, response_id: str) -> dict[str, Any] | None:
@@ -85,8 +103,19 @@ class ResponseStore:
     async def transcript(self, response_id: str) -> list[ChatMessage] | None:
         return await self._column(response_id, "transcript")
 
+    async def events(self, response_id: str) -> list[dict[str, Any]] | None:
+        """The events of an ended response, in order; None when they were not kept."""
+        row = await self._db.fetch_one(
+            "SELECT events FROM api_response_events WHERE id = ?", (response_id,)
+        )
+        return None if row is None else json.loads(row[0])
+
     async def delete(self, response_id: str) -> bool:
-        cursor = await self._db.write("DELETE FROM api_responses WHERE id = ?", (response_id,))
+        async with self._db.transaction() as connection:
+            await connection.execute("DELETE FROM api_response_events WHERE id = ?", (response_id,))
+            cursor = await connection.execute(
+                "DELETE FROM api_responses WHERE id = ?", (response_id,)
+            )
         return cursor.rowcount > 0
 
     async def _column(self, response_id: str, column: str) -> Any:
