@@ -27,6 +27,7 @@ from app.api.usage import count_tokens
 from app.db import open_database
 from app.files import FileStore
 from browser.errors import RateLimitedError, SendUncertainError, WebAppError
+from browser.events import Citation
 from tests.api_support import (
     Api,
     Asks,
@@ -607,3 +608,75 @@ async def test_a_codex_shaped_request_is_answered(api: Api) -> None:
     _, events = await _stream(api, payload)
     assert events.text == "Hello from the bridge."
     assert [tool["name"] for tool in events.final["tools"]] == ["shell"]
+
+
+CITED = ("Rain ([Met](https://met.example/rain)).", " Sun ([Met](https://met.example/rain)).")
+MET = Citation("https://met.example/rain", "Met Office")
+MET_LINK = "[Met](https://met.example/rain)"
+
+
+async def test_cited_sources_are_output_text_annotations(api: Api) -> None:
+    api.bridge.script(Answer(*CITED, events=(MET,)))
+    response = await api.async_client().responses.create(
+        model="auto", input=unique("weather"), tools=[{"type": "web_search"}]
+    )
+    [part] = response.output[0].content
+    assert part.type == "output_text"
+    spans = [
+        (a.type, a.url, a.title, part.text[a.start_index : a.end_index]) for a in part.annotations
+    ]
+    assert spans == [("url_citation", MET.url, MET.title, MET_LINK)] * 2
+
+    api.bridge.script(Answer(*CITED, events=(MET,)))
+    _, events = await _stream(api, {"input": unique("weather")})
+    added = [e for e in events.events if e["type"] == "response.output_text.annotation.added"]
+    assert [e["annotation_index"] for e in added] == [0, 1]
+    assert events.types[-6:] == [*[added[0]["type"]] * 2, *TEXT_END, "response.completed"]
+    final = events.final["output"][0]["content"][0]
+    assert final["annotations"] == [e["annotation"] for e in added]
+    assert [events.text[a["start_index"] : a["end_index"]] for a in final["annotations"]] == [
+        MET_LINK
+    ] * 2
+
+
+async def test_retrieve_stream_replays_the_stored_events(api: Api) -> None:
+    client = api.async_client()
+    api.bridge.script(Answer("One", " two", events=(Citation("https://x.example", "X"),)))
+    _, original = await _stream(api, {"input": "count"})
+    response_id = original.final["id"]
+    async with api.http() as http:
+        replay = ResponseEvents()  # validated and numbered from 0 without gaps
+        async with http.stream("GET", f"/v1/responses/{response_id}?stream=true") as raw:
+            assert raw.headers["content-type"].startswith("text/event-stream")
+            async for line in raw.aiter_lines():
+                replay.feed(line)
+    assert replay.events == original.events
+    later = await client.responses.retrieve(response_id, stream=True, starting_after=3)
+    assert [e.sequence_number async for e in later] == list(range(4, len(original.events)))
+    past = await client.responses.retrieve(response_id, stream=True, starting_after=10_000)
+    assert [e async for e in past] == []
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.retrieve("resp_missing", stream=True)
+    api.bridge.script(Answer("Kept nowhere"))
+    unstored = await client.responses.create(model="auto", input="x", store=False)
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.retrieve(unstored.id, stream=True)
+
+
+async def test_retrieve_stream_follows_a_background_response_live(api: Api) -> None:
+    client = api.async_client()
+    turns = len(api.bridge.turns)
+    api.bridge.script(Answer("Slow", " and", " steady", delay=0.2))
+    queued = await client.responses.create(model="auto", input="slow", background=True)
+    await eventually(lambda: len(api.bridge.turns) > turns, "the turn started")
+    first = await client.responses.retrieve(queued.id, stream=True)
+    types, statuses = [], []
+    async for event in first:
+        if not types:  # the replay starts while the answer is still being written
+            statuses.append((await client.responses.retrieve(queued.id)).status)
+        types.append(event.type)
+    assert statuses == ["in_progress"]
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+    assert types.count("response.output_text.delta") == 3
+    again = await client.responses.retrieve(queued.id, stream=True, starting_after=0)
+    assert [event.type async for event in again] == types[1:]  # the same events, once stored
