@@ -25,6 +25,7 @@ import pytest
 from app.db import open_database
 from app.status import describe_status
 from browser.errors import RateLimitedError, SendUncertainError
+from browser.events import Citation
 from tests.api_support import Api, StartApp, eventually, fake_app, module_fake_api, user
 from tests.batch_support import (
     CHAT,
@@ -312,3 +313,23 @@ async def test_the_webhook_is_signed_as_openai_signs_its_own(
     assert (event.type, event.data.id) == ("batch.completed", batch.id)
     with pytest.raises(openai.InvalidWebhookSignatureError):
         openai.OpenAI(api_key="unused").webhooks.unwrap(body, headers, secret="whsec_b3RoZXI=")
+
+
+async def test_batch_lines_carry_the_citations_the_endpoints_return(api: Api) -> None:
+    url, title, link = "https://s.example/a", "Source A", "[Source A](https://s.example/a)"
+    cited = {"url": url, "title": title, "start_index": 6, "end_index": 6 + len(link)}
+    searched = Answer(f"Fact ({link}).", events=(Citation(url, title),))
+    api.bridge.script(searched, searched)
+    chat = await finished(
+        api, (await start_batch(api, chat_line("c", "x", model="auto:search"))).id
+    )
+    body = (await lines_of(api, chat.output_file_id))["c"]["response"]["body"]
+    assert body["choices"][0]["message"]["annotations"] == [
+        {"type": "url_citation", "url_citation": cited}
+    ]
+    body = {"model": "auto", "input": "x", "tools": [{"type": "web_search"}]}
+    line = {"custom_id": "r", "method": "POST", "url": RESPONSES, "body": body}
+    batch = await start_batch(api, line, endpoint=RESPONSES)
+    done = await finished(api, batch.id)
+    body = (await lines_of(api, done.output_file_id))["r"]["response"]["body"]
+    assert body["output"][0]["content"][0]["annotations"] == [{"type": "url_citation", **cited}]
