@@ -70,14 +70,7 @@ class ResponseWriter:
         index = self._open_message()
         self._text += delta
         self._set_message(index, "in_progress")
-        self._send(
-            "response.output_text.delta",
-            item_id=self._item_id(index),
-            output_index=index,
-            content_index=0,
-            delta=delta,
-            logprobs=[],
-        )
+        self._send("response.output_text.delta", **self._part(index), delta=delta, logprobs=[])
 
     def add_function_call(self, call_id: str, name: str, arguments: str) -> None:
         self._close_message("completed")
@@ -133,9 +126,7 @@ class ResponseWriter:
         for number, annotation in enumerate(annotations):
             self._send(
                 "response.output_text.annotation.added",
-                item_id=self._item_id(index),
-                output_index=index,
-                content_index=0,
+                **self._part(index),
                 annotation_index=number,
                 annotation=annotation.as_response(),
             )
@@ -149,21 +140,14 @@ class ResponseWriter:
                 "response.output_item.added", output_index=index, item=self.state.output[index]
             )
             self._set_message(index, "in_progress")
-            self._send(
-                "response.content_part.added",
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                part=text_part(""),
-            )
+            self._send("response.content_part.added", **self._part(index), part=text_part(""))
         return self._message
 
     def _close_message(self, status: ItemStatus) -> None:
         index, self._message = self._message, None
         if index is None:
             return
-        item_id = self._item_id(index)
-        common = {"item_id": item_id, "output_index": index, "content_index": 0}
+        common = self._part(index)
         self._send("response.output_text.done", **common, text=self._text, logprobs=[])
         part = text_part(self._text, self._annotations)
         self._send("response.content_part.done", **common, part=part)
@@ -174,6 +158,10 @@ class ResponseWriter:
         self.state.output[index] = message_item(
             self._item_id(index), self._text, status, self._annotations
         )
+
+    def _part(self, index: int) -> dict[str, Any]:
+        """The fields that name the text part of the message at `index` in its events."""
+        return {"item_id": self._item_id(index), "output_index": index, "content_index": 0}
 
     def _item_id(self, index: int) -> str:
         return str(self.state.output[index]["id"])
