@@ -22,6 +22,7 @@ from typing import Any
 import openai
 import pytest
 
+from app.batches.runner import ASK_LATER
 from app.db import open_database
 from app.status import describe_status
 from browser.errors import RateLimitedError, SendUncertainError
@@ -333,3 +334,18 @@ async def test_batch_lines_carry_the_citations_the_endpoints_return(api: Api) ->
     done = await finished(api, batch.id)
     body = (await lines_of(api, done.output_file_id))["r"]["response"]["body"]
     assert body["output"][0]["content"][0]["annotations"] == [{"type": "url_citation", **cited}]
+
+
+async def test_every_refusal_the_runner_waits_out_is_asked_again(api: Api) -> None:
+    """The runner's own list (`ASK_LATER`): each of them, refused before anything was sent,
+    leaves the line queued, and the line is answered once the refusal passed."""
+    asked = len(api.bridge.asks)
+    refusals = [kind("Refused before sending.") for kind in ASK_LATER]
+    for refusal in refusals:
+        assert refusal.delivered is False
+        refusal.retry_after = 0.01  # ChatGPT's own wait: the test need not sit out the backoff
+    api.bridge.script(*(Answer(error=refusal) for refusal in refusals))
+    lines = [chat_line(f"l{i}", f"line {i}") for i in range(len(refusals))]
+    done = await finished(api, (await start_batch(api, *lines)).id)
+    assert (done.request_counts.completed, done.request_counts.failed) == (len(lines), 0)
+    assert len(api.bridge.asks) - asked == 2 * len(lines)  # each refused once, then answered
