@@ -12,10 +12,9 @@ import json
 import pytest
 
 from browser.contract import AskOptions
-from browser.errors import WebAppError
-from browser.picker import refuse_unsupported
+from browser.models import Gizmo
 from slackbot.chat_settings import ChatSettings, SettingsError, first_line, parse_words
-from tests.fakes.bridge import Answer, FakeBridge
+from tests.fakes.bridge import FakeBridge
 from tests.fixtures.slack_api import (
     APP_TOKEN,
     BOT_USER_ID,
@@ -79,11 +78,9 @@ async def test_slash_command_sets_the_channels_defaults(run_slack: RunSlack) -> 
 async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_said(
     run_slack: RunSlack,
 ) -> None:
-    """Web search and custom GPTs are stored; the browser refuses them today, in the thread."""
-    with pytest.raises(WebAppError) as refusal:
-        refuse_unsupported(AskOptions(web_search=True, gpt="g-abc123"))
-    bridge = FakeBridge()
-    bridge.script(Answer(error=refusal.value))
+    """Web search and a custom GPT are asked for; a GPT the account lacks is said in the
+    thread, with nothing sent (the bridge's `GptNotFoundError`)."""
+    bridge = FakeBridge(gizmo_list=[Gizmo("g-abc123", "Reviewer", "gpt")])
     async with run_slack(bridge, **CHANNELS) as app:
         root = message_event("search on gpt g-abc123", channel=PERSONAL)
         await app.events.event(root)
@@ -91,10 +88,18 @@ async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_sai
         assert "web search on" in text_of(confirmed) and "g-abc123" in text_of(confirmed)
         reply = message_event("What is new in Rust?", channel=PERSONAL, thread_ts=root["ts"])
         await app.events.event(reply)
+        await wait_for(lambda: app.pending() == 0)
+        other = message_event("gpt g-gone99", channel=PERSONAL)
+        await app.events.event(other)
+        await wait_for(lambda: app.slack.thread(PERSONAL, other["ts"]))
+        question = message_event("Still there?", channel=PERSONAL, thread_ts=other["ts"])
+        await app.events.event(question)
         refused = await wait_for(
-            lambda: [m for m in app.slack.thread(PERSONAL, root["ts"]) if "not supported" in m.text]
+            lambda: [
+                m for m in app.slack.thread(PERSONAL, other["ts"]) if "no custom GPT" in m.text
+            ]
         )
-        assert "ask without it" in text_of(refused)
+        assert "g-gone99" in text_of(refused) and "Nothing was sent" in text_of(refused)
         await wait_for(lambda: app.pending() == 0)
     (asked,) = bridge.asks
     assert (asked.prompt, asked.options.web_search, asked.options.gpt) == (

@@ -56,9 +56,15 @@ _IN_APP_JS = """
 
 
 async def open_chat(
-    tab: Tab, base: str, follow_up: str | None, model: str | None, temporary: bool
+    tab: Tab,
+    base: str,
+    follow_up: str | None,
+    model: str | None,
+    temporary: bool,
+    gizmo: str | None = None,
 ) -> None:
-    """Show the new chat or the conversation `follow_up` in `tab`."""
+    """Show the new chat or the conversation `follow_up` in `tab`, in custom GPT or
+    project `gizmo` when one is given (its own pages: a full load, see `browser.gizmos`)."""
     await settle(tab)
     healthy = tab.clean  # the last turn here ended well: no dialog, toast or error left
     if follow_up:
@@ -67,18 +73,30 @@ async def open_chat(
         tab.document = None  # the picker may change for it, and may not change back
         if settled:
             return  # this tab shows the conversation already
-        path = selectors.conversation_path(follow_up)
+        path = selectors.conversation_path(follow_up, gizmo)
     else:
-        path = selectors.new_chat_path(model, temporary)
+        path = selectors.new_chat_path(model, temporary, gizmo)
     tab.clean = False
     tab.conversation_id = follow_up
-    if follow_up:
-        if await _in_app(tab, base, list(selectors.HISTORY_LINK), path):
+    if gizmo is None:
+        in_app = (
+            await _in_app(tab, base, list(selectors.HISTORY_LINK), path)
+            if follow_up
+            else healthy and await _new_chat_in_app(tab, base, (model, temporary))
+        )
+        if in_app:
             return
-    elif healthy and await _new_chat_in_app(tab, base, (model, temporary)):
-        return
     await _load(tab, base + path)
-    tab.document = None if follow_up else (model, temporary)
+    # A GPT's or project's page is no plain new chat: its "New chat" would leave it.
+    tab.document = None if follow_up or gizmo else (model, temporary)
+
+
+async def on_origin(tab: Tab, base: str) -> None:
+    """Load ChatGPT in a tab that shows something else, so the page's own fetches work."""
+    await settle(tab)
+    if not same_origin(tab.page.url, base):
+        tab.clean, tab.document = False, None
+        await _load(tab, base + "/")
 
 
 async def _new_chat_in_app(tab: Tab, base: str, document: tuple[str | None, bool]) -> bool:
