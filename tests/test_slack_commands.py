@@ -56,6 +56,12 @@ def test_the_words_parse_into_one_set_of_choices() -> None:
     assert ChatSettings(web_search=False).options("gpt-5@max") == AskOptions(
         model="gpt-5", effort="max"
     )
+    # A project's name is the rest of the line; a sentence is a question.
+    assert parse_words("search on project Trip to Rome").settings == ChatSettings(
+        web_search=True, project="Trip to Rome"
+    )
+    assert parse_words("new project Research").settings == ChatSettings(project="Research")
+    assert first_line("Project update: we shipped\nthoughts?")[0] is None
 
 
 async def test_slash_command_sets_the_channels_defaults(run_slack: RunSlack) -> None:
@@ -107,6 +113,21 @@ async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_sai
         True,
         "g-abc123",
     )
+
+
+async def test_a_project_chosen_for_the_channel_starts_its_new_chats(
+    run_slack: RunSlack,
+) -> None:
+    bridge = FakeBridge(gizmo_list=[Gizmo("g-p-aa11", "Trip to Rome", "project")])
+    async with run_slack(bridge, **CHANNELS) as app:
+        reply = await app.events.command("project Trip to Rome", channel=PERSONAL)
+        assert "project Trip to Rome" in reply
+        assert "/chatgpt project" in await app.events.command("help", channel=PERSONAL)
+        event = message_event("Where to eat?", channel=PERSONAL)
+        await app.events.event(event)
+        await answer(app.slack, PERSONAL, event["ts"])
+    (asked,) = bridge.asks
+    assert asked.options.project == "Trip to Rome"
 
 
 async def test_a_chat_link_binds_that_chat_to_the_thread(run_slack: RunSlack) -> None:
