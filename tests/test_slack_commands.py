@@ -8,12 +8,15 @@ prompt the `FakeBridge` was asked with.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from app.db import open_database
 from browser.contract import AskOptions
 from browser.models import Gizmo
 from slackbot.chat_settings import ChatSettings, SettingsError, first_line, parse_words
+from slackbot.store import CHANNEL_SCOPE, SlackStore
 from tests.fakes.bridge import FakeBridge
 from tests.fixtures.slack_api import (
     APP_TOKEN,
@@ -189,3 +192,17 @@ async def test_slash_command_over_socket_mode(run_slack: RunSlack) -> None:
         await answer(app.slack, "DSOCKET02", event["ts"])
     (asked,) = app.bridge.asks
     assert asked.options.model == "gpt-5"
+
+
+async def test_a_database_from_before_projects_gains_the_column(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bridge.db") as db:
+        await db.create_tables(
+            "CREATE TABLE slack_chat_settings (channel TEXT NOT NULL, thread_ts TEXT NOT NULL,"
+            " model TEXT, effort TEXT, web_search INTEGER, gpt TEXT, persona TEXT,"
+            " updated_at REAL NOT NULL, PRIMARY KEY (channel, thread_ts));"
+        )
+        store = SlackStore(db)
+        await store.setup()
+        await store.setup()  # once added, the column is left alone
+        await store.save_settings(PERSONAL, CHANNEL_SCOPE, ChatSettings(project="Research"))
+        assert (await store.settings(PERSONAL)).project == "Research"
