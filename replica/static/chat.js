@@ -357,7 +357,7 @@ async function post(page, request, signal) {
 }
 
 async function prepare(request, signal) {
-  const prepared = await postJson("/backend-api/f/conversation/prepare", { action: request.action, conversation_id: request.conversation_id, model: request.model }, signal);
+  const prepared = await postJson("/backend-api/f/conversation/prepare", { action: request.action, conversation_id: request.conversation_id, model: request.model, conversation_mode: request.conversation_mode }, signal);
   return (prepared.ok && (await prepared.json()).conduit_token) || "";
 }
 
