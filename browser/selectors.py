@@ -207,6 +207,8 @@ SEARCH_PILL: Layers = (
 
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
+GIZMO_LINK: Layers = ('nav a[href^="/g/g-"]',)
+"""The sidebar's links to custom GPTs and projects (their markup: (no evidence))."""
 APP_SHELL_ROUTE: Layers = ("[data-app-shell-page][data-route]",)
 """A route's page; routes left behind stay mounted (hidden) with what they showed then."""
 PROFILE_BUTTON: Layers = ('[data-testid="accounts-profile-button"]',)
