@@ -37,14 +37,15 @@ async def test_models_lists_the_gpts_and_projects_and_asks_in_them(
         ids = [model.id async for model in client.models.list()]
         assert ids[-3:] == ["g-Rev1ewer", "project/Research", "project/Trip to Rome"]
         assert (await client.models.retrieve("project/Trip to Rome")).id == "project/Trip to Rome"
-        for model in ("g-Rev1ewer", "project/Research:search"):
+        for model in ("g-Rev1ewer", "project/Research:search", "project/trip to rome"):
             chat = await client.chat.completions.create(
                 model=model, messages=[{"role": "user", "content": f"Hello {model}"}]
             )
             assert f"Hello {model}" in (chat.choices[0].message.content or "")
-    gpt, project = bridge.asks
+    gpt, project, lower = bridge.asks
     assert gpt.options == AskOptions(gpt="g-Rev1ewer")
     assert project.options == AskOptions(web_search=True, project="Research")
+    assert lower.options == AskOptions(project="trip to rome")  # the page matches any case
 
 
 async def test_an_unknown_project_or_gpt_is_a_404_model_not_found(

@@ -199,9 +199,14 @@ class ModelCatalog:
 
     def _unlisted_gizmo(self, model_id: str) -> ModelEntry | None:
         """A GPT the sidebar does not list (the GPT Store has many: the page checks it when
-        asked), or a project while the list is unknown; a project the list lacks is a 404."""
+        asked), a project named in other case (as the page matches it) or while the list is
+        unknown; a project the list lacks is a 404."""
         choice = gizmo_choice(model_id)
-        if choice is None or (choice[0] == "project" and self._gizmos_known):
+        if choice is None:
+            return None
+        kind, name = choice
+        projects = [g.name.casefold() for g in self._gizmos if g.kind == "project"]
+        if kind == "project" and self._gizmos_known and name.casefold() not in projects:
             return None
         return self._gizmo_entry(model_id)
 

@@ -297,7 +297,8 @@ class FakeBridge:
         if options.gpt is not None and options.gpt not in {g.id for g in self.gizmo_list}:
             raise GptNotFoundError(options.gpt)
         projects = [g.name for g in self.gizmo_list if g.kind == "project"]
-        if options.project is not None and options.project not in projects:
+        known = {name.casefold() for name in projects}
+        if options.project is not None and options.project.casefold() not in known:
             raise ProjectNotFoundError(options.project, projects)
 
     def _remember(self, conversation_id: str, prompt: str, turn: FakeTurn) -> None:
