@@ -26,7 +26,7 @@ from browser.display import VirtualDisplay, has_display, read_display_file
 from browser.errors import BridgeError
 from browser.executables import executable_of, find_browser
 from browser.login import plain_browser_command, run_plain_browser
-from browser.models import ModelIdError, mismatch_note, resolve_model_id
+from browser.models import ModelIdError, gizmo_choice, mismatch_note, resolve_model_id
 from browser.remote_view import RemoteView, RemoteViewError, ssh_hint
 from browser.session import bundled_chromium, prepare_profile, sandbox_args
 
@@ -78,9 +78,14 @@ async def ask(
 
 
 async def _options(bridge: BrowserBridge, model: str | None) -> AskOptions:
-    """`--model slug[@effort]`, checked against the account's own list before typing."""
+    """`--model slug[@effort]`, checked against the account's own list before typing; a
+    custom GPT's `g-<id>` or `project/<name>` the browser checks when it opens the chat."""
     if model is None:
         return AskOptions()
+    gizmo = gizmo_choice(model)
+    if gizmo is not None:
+        kind, name = gizmo
+        return AskOptions(gpt=name) if kind == "gpt" else AskOptions(project=name)
     chosen = resolve_model_id(model, await bridge.model_infos())
     return AskOptions(model=chosen.slug, effort=chosen.effort)
 
@@ -193,8 +198,10 @@ async def _check_login(settings: Settings, err: TextIO) -> int:
         )
         return 1
     expiry = f" (the session says it lasts until {account.expires:%Y-%m-%d})"
-    print(f"Logged in as {account.who}{expiry if account.expires else ''}. The bridge's "
-          "browser profile keeps this login.")
+    print(
+        f"Logged in as {account.who}{expiry if account.expires else ''}. The bridge's "
+        "browser profile keeps this login."
+    )
     return 0
 
 

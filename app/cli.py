@@ -187,7 +187,8 @@ def _register_ask(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("prompt", help='the prompt ("-" reads it from stdin)')
     parser.add_argument(
         "--model",
-        help="model id, slug[@effort] as `/v1/models` lists it (default DEFAULT_MODEL)",
+        help="model id as `/v1/models` lists it: slug[@effort], a custom GPT g-<id> or "
+        "project/<name> (default DEFAULT_MODEL)",
     )
     parser.add_argument("--conversation", metavar="ID", help="continue this conversation")
     parser.add_argument("--temporary", action="store_true", help="a temporary chat")

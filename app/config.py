@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     )
 
     default_model: str = Field("auto", validation_alias="DEFAULT_MODEL")
+    # A project's name: new chats start there unless a request names a GPT or another project.
+    project: str | None = Field(None, validation_alias="BRIDGE_PROJECT")
     model_aliases: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_MODEL_ALIASES),
         validation_alias="MODEL_ALIASES",

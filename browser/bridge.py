@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from urllib.parse import quote
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import picker, selectors
+from browser import gizmos, selectors
 from browser.account import Account, read_account
 from browser.attachments import Attachment, check_sizes, prepare_prompt
 from browser.contract import (
@@ -44,7 +45,7 @@ from browser.errors import (
 )
 from browser.events import Quota
 from browser.history import messages_from_payload, summaries_from_payload, with_older_pages
-from browser.models import ModelInfo, models_from_payload
+from browser.models import Gizmo, ModelInfo, models_from_payload
 from browser.pacing import SendPacer
 from browser.page import auth_session, fetch_json, probe, same_origin
 from browser.pool import Pool, Tab
@@ -68,6 +69,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     selectors_file: Path | None
     send_interval_ms: int
     max_prompt_chars: int
+    project: str | None
 
 
 class BrowserBridge:
@@ -160,7 +162,8 @@ class BrowserBridge:
         on_send: OnSend | None,
         attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
-        picker.refuse_unsupported(options)
+        if conversation_id is None and options.gpt is None and options.project is None:
+            options = replace(options, project=self._settings.project)  # BRIDGE_PROJECT
         prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
         check_sizes(attachments)
         self._pacer.check()  # held after a limit signal: tell the caller at once, and when
@@ -258,6 +261,16 @@ class BrowserBridge:
         """The account's models with titles and effort levels (`/backend-api/models`)."""
         _, body = await self._get(selectors.MODELS_PATH, "Reading the models")
         return models_from_payload(body)
+
+    async def gizmos(self) -> list[Gizmo]:
+        """The custom GPTs and projects the account's sidebar offers."""
+        async with self._pool.lease() as tab:
+            assert tab is not None
+            try:
+                page = await self._home(tab)
+                return [*await gizmos.gpts(page), *await gizmos.projects(page)]
+            except PlaywrightError as error:
+                raise BrowserDownError(f"Reading the GPTs failed: {first_line(error)}") from None
 
     async def conversations(self, limit: int = LIST_PAGE) -> list[ConversationSummary]:
         """The history list as the sidebar reads it, newest first."""

@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from browser.attachments import Attachment
 from browser.events import Quota, TurnEvent
 from browser.generated import GeneratedFile
-from browser.models import ModelInfo
+from browser.models import Gizmo, ModelInfo
 
 FinishReason = Literal["stop", "length", "cancelled"]
 Update = str | TurnEvent
@@ -42,8 +42,10 @@ class AskOptions:
     `model` is a slug of the account's list and `effort` one of its `thinking_efforts`
     (`browser.models` parses the `slug@effort` ids surfaces accept). `web_search` turns the
     composer's web search on (True) or off (False); None leaves the page's way. `gpt` (a
-    custom GPT's id) and `project` are typed slots for the page's other choices: an
-    implementation that cannot make one yet refuses it before sending, never ignores it.
+    custom GPT's `g-<id>`) starts a new chat in that GPT and keeps a follow-up in it;
+    `project` (a project's name) starts a new chat in that project (`BRIDGE_PROJECT` when
+    neither is set). One the account does not have fails before sending
+    (`GptNotFoundError`, `ProjectNotFoundError`), never as a chat with plain ChatGPT.
     """
 
     model: str | None = None
@@ -51,11 +53,6 @@ class AskOptions:
     web_search: bool | None = None
     gpt: str | None = None
     project: str | None = None
-
-    def unsupported(self) -> list[str]:
-        """The slots set here that the browser cannot choose yet (the breadth issue)."""
-        slots = {"gpt": self.gpt, "project": self.project}
-        return [name for name, value in slots.items() if value is not None]
 
 
 def ask_options(model: str | None, options: AskOptions | None) -> AskOptions:
@@ -200,6 +197,10 @@ class Bridge(Protocol):
 
     async def model_infos(self) -> list[ModelInfo]:
         """The account's models with their titles and effort levels (`/backend-api/models`)."""
+        ...
+
+    async def gizmos(self) -> list[Gizmo]:
+        """The custom GPTs (pinned, recent) and the projects the account's sidebar lists."""
         ...
 
     def quotas(self) -> list[Quota]:

@@ -126,6 +126,33 @@ class ConversationNotFoundError(BridgeError):
         )
 
 
+class GizmoNotFoundError(BridgeError):
+    """A custom GPT or a project the account cannot open: nothing was sent."""
+
+    delivered = False
+
+
+class GptNotFoundError(GizmoNotFoundError):
+    def __init__(self, gpt: str) -> None:
+        self.gpt = gpt
+        super().__init__(
+            f"ChatGPT has no custom GPT {gpt!r} this account can use (removed, private, or "
+            "mistyped). Nothing was sent. Check the id: it is the g-<id> of "
+            "chatgpt.com/g/g-<id>-<name>."
+        )
+
+
+class ProjectNotFoundError(GizmoNotFoundError):
+    def __init__(self, project: str, names: list[str]) -> None:
+        self.project = project
+        self.names = names
+        listed = ", ".join(repr(name) for name in names) or "(none)"
+        super().__init__(
+            f"This ChatGPT account has no project named {project!r}. Nothing was sent. Its "
+            f"projects: {listed}."
+        )
+
+
 class SendUncertainError(BridgeError):
     """The prompt may have been delivered; retrying could post it twice."""
 

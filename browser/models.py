@@ -14,6 +14,13 @@ effort (whatever the page picks for it). A `:search` suffix asks with the compos
 search on (`auto:search`, `gpt-5-6-thinking@max:search`): a mode of the ask, not a model,
 so it comes last and `:` (never in a slug or an effort) keeps the split certain.
 
+Two more kinds of id choose where a new chat starts rather than a model: `g-<id>` a custom
+GPT (the id chatgpt.com shows in `/g/g-<id>-<name>`; the link's last part works too) and
+`project/<name>` one of the account's projects, by the name its sidebar shows
+(`project/Research`, `project/Trip to Rome:search`). Slugs never start with `g-` or contain
+`/`, so neither can be mistaken for a model; the GPT or project answers with its own model
+choice (the account's default model), as it does in the page.
+
 Pure: no Playwright, no I/O.
 """
 
@@ -21,12 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 SEPARATOR = "@"
 SEARCH_SUFFIX = ":search"
 ROUTERS = frozenset({"auto"})
 """Slugs that ask ChatGPT to pick the model: any answering model is what was asked for."""
+
+
+GPT_PREFIX = "g-"
+PROJECT_PREFIX = "project/"
 
 
 class ModelIdError(ValueError):
@@ -54,6 +65,30 @@ class ModelId:
 
     def __str__(self) -> str:
         return format_model_id(self.slug, self.effort)
+
+
+@dataclass(frozen=True)
+class Gizmo:
+    """A custom GPT or a project of the account, as its sidebar lists it."""
+
+    id: str
+    name: str
+    kind: Literal["gpt", "project"]
+
+    @property
+    def model_id(self) -> str:
+        """Its id in the model grammar: `g-<id>` or `project/<name>`."""
+        return self.id if self.kind == "gpt" else PROJECT_PREFIX + self.name
+
+
+def gizmo_choice(model_id: str) -> tuple[Literal["gpt", "project"], str] | None:
+    """`g-abc` -> ("gpt", "g-abc"); `project/Research` -> ("project", "Research"); else None."""
+    base = model_id.strip()
+    if base.startswith(PROJECT_PREFIX) and base[len(PROJECT_PREFIX) :].strip():
+        return "project", base[len(PROJECT_PREFIX) :].strip()
+    if base.startswith(GPT_PREFIX) and len(base) > len(GPT_PREFIX) and "/" not in base:
+        return "gpt", base
+    return None
 
 
 def format_model_id(slug: str, effort: str | None = None) -> str:

@@ -37,16 +37,6 @@ SLIDER_STEPS: tuple[tuple[str, str, str | None], ...] = (
 CLICK_TIMEOUT = 10_000
 
 
-def refuse_unsupported(options: AskOptions) -> None:
-    """A custom GPT and a project cannot be chosen yet: say so before sending."""
-    slots = options.unsupported()
-    if slots:
-        raise WebAppError(
-            f"Choosing {', '.join(slots)} is not supported yet by the bridge; ask without it.",
-            delivered=False,
-        )
-
-
 async def choose(page: Page, options: AskOptions, *, follow_up: bool, data_dir: Path) -> None:
     """Make the page send `options.model` with `options.effort`; raise before typing if not."""
     if options.model is None:

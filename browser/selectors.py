@@ -207,6 +207,8 @@ SEARCH_PILL: Layers = (
 
 NEW_CHAT: Layers = ('a[data-testid="create-new-chat-button"][href="/"]',)
 HISTORY_LINK: Layers = ('#history a[href^="/c/"]',)
+GIZMO_LINK: Layers = ('nav a[href^="/g/g-"]',)
+"""The sidebar's links to custom GPTs and projects (their markup: (no evidence))."""
 APP_SHELL_ROUTE: Layers = ("[data-app-shell-page][data-route]",)
 """A route's page; routes left behind stay mounted (hidden) with what they showed then."""
 PROFILE_BUTTON: Layers = ('[data-testid="accounts-profile-button"]',)
@@ -271,18 +273,36 @@ CONVERSATIONS_LIST_PATH = "/backend-api/conversations?offset={offset}&limit={lim
 """The sidebar's history list (docs/replica.md, "History list")."""
 
 
-def new_chat_path(model: str | None, temporary: bool) -> str:
-    """`/?model=<slug>` preselects the model; `temporary-chat=true` opens a temporary chat."""
+GIZMO_PATH = "/backend-api/gizmos/{id}"
+"""One custom GPT (or project) as its page reads it: `{"gizmo": {"id", "display": {"name"}}}`,
+404 when the account cannot use it (docs/replica.md, "Custom GPTs and projects")."""
+GIZMOS_BOOTSTRAP_PATH = "/backend-api/gizmos/bootstrap"
+"""The sidebar's GPTs: `{"gizmos": [{"resource": {"gizmo": {...}}}]}`."""
+PROJECTS_SIDEBAR_PATH = "/backend-api/gizmos/snorlax/sidebar?conversations_per_gizmo=0"
+"""The sidebar's projects: `{"items": [{"gizmo": {"gizmo": {...}}}], "cursor"}`."""
+
+
+def new_chat_path(model: str | None, temporary: bool, gizmo: str | None = None) -> str:
+    """`/?model=<slug>` preselects the model; `temporary-chat=true` opens a temporary chat.
+
+    A custom GPT's chat starts at `/g/<gpt>`, a project's at `/g/<project>/project`."""
     query = []
     if model:
         query.append(f"model={model}")
     if temporary:
         query.append("temporary-chat=true")
-    return "/?" + "&".join(query) if query else "/"
+    start = "/" if gizmo is None else f"/g/{gizmo}" + ("/project" if is_project(gizmo) else "")
+    return start + "?" + "&".join(query) if query else start
 
 
-def conversation_path(conversation_id: str) -> str:
-    return f"/c/{conversation_id}"
+def is_project(gizmo: str) -> bool:
+    """Project ids are gizmo ids of their own kind: `g-p-<hex>`."""
+    return gizmo.startswith("g-p-")
+
+
+def conversation_path(conversation_id: str, gizmo: str | None = None) -> str:
+    """`/c/<id>`, or `/g/<gizmo>/c/<id>` for a chat of a custom GPT or project."""
+    return f"/c/{conversation_id}" if gizmo is None else f"/g/{gizmo}/c/{conversation_id}"
 
 
 def conversation_id_from_url(url: str) -> str | None:

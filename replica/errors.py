@@ -27,6 +27,9 @@ TOAST_MESSAGE = (
     "at help.openai.com."
 )
 NOT_FOUND = {"message": "Conversation not found", "code": "conversation_not_found"}
+GIZMO_NOT_FOUND = "Gizmo not found"
+"""A GPT's page checks the error for "not found" (a peer extension; the exact text is
+(no evidence))."""
 BUSY_MESSAGE = (
     "Only one message at a time. Please allow any other responses to complete before "
     "sending another message, or wait one minute."

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from replica import model, pictures, uploads
+from replica import gizmos, model, pictures, uploads
 from replica.store import ASYNC_STREAMING, CITE_MARKER, Conversation, Message
 from replica.stream import (
     DONE,
@@ -303,6 +303,8 @@ class Generation:
         )
         if self.user.attachments:
             text += "\n\n" + uploads.describe(self.user.attachments)
+        if conversation.gizmo_id:
+            text += "\n\n" + gizmos.describe(conversation.gizmo_id)
         if self.plan.search:  # it cites its source where the answer ends, as ChatGPT marks it
             answer.sources = model.search_sources(self.user.text)
             text += " " + CITE_MARKER

@@ -171,6 +171,8 @@ class Conversation:
     async_pending: int = 0
     """Image turns whose picture has not reached the store yet (`conversation_async_status`)."""
     failed: bool = False
+    gizmo_id: str | None = None
+    """The custom GPT or project the chat runs in (its first send's `conversation_mode`)."""
 
     @property
     def current_node(self) -> str:
@@ -211,6 +213,7 @@ class Conversation:
             "conversation_id": self.id,
             "title": self.title,
             "default_model_slug": self.model,
+            "gizmo_id": self.gizmo_id,
             "is_temporary": self.temporary,
             "async_status": ASYNC_STREAMING if self.stream_status() == "IS_STREAMING" else None,
             "current_node": self.current_node,
@@ -243,6 +246,7 @@ class Conversation:
             "mapping": mapping,
             "current_node": self.current_node,
             "default_model_slug": self.model,
+            "gizmo_id": self.gizmo_id,
             "is_archived": False,
             "is_temporary": self.temporary,
         }

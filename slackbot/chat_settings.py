@@ -7,8 +7,11 @@ channel's, which wins over the bridge's settings. A first line that is a chatgpt
 link (`https://chatgpt.com/c/<id>`) binds that existing chat to the thread.
 
 The choices map onto the contract's one `AskOptions` (model ids are `slug@effort`, as
-everywhere); a choice the browser cannot make yet (web search, a custom GPT) is stored all
-the same and refused by the browser at ask time, in words, with nothing sent.
+everywhere); a choice the account cannot honour (a custom GPT or a project it does not
+have, web search on a plan without it) is stored all the same and refused by the browser at
+ask time, in words, with nothing sent. `project <name>` takes the rest of the line: project
+names have spaces ("project Trip to Rome"), and a name with `:`, `?` or `!` is taken for
+a question ("Project update: ..." is one), so such a project is chosen by `BRIDGE_PROJECT`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from browser.models import ModelIdError, parse_model_id
 _EFFORT = re.compile(r"\A[a-z][a-z0-9_-]{0,30}\Z")
 _GPT = re.compile(r"\Ag-[A-Za-z0-9_-]{1,60}\Z")
 _NAME = re.compile(r"\A[A-Za-z0-9_.-]{1,60}\Z")
+_PROJECT = re.compile(r"\A[^:?!]{1,80}\Z")
 _CHAT_LINK = re.compile(
     r"\A<?https://(?:chat\.openai\.com|chatgpt\.com)/(?:g/[^/\s]+/)?c/([0-9a-f-]{8,64})"
     r"(?:[?#|][^>\s]*)?>?\Z"
@@ -45,6 +49,8 @@ class ChatSettings:
     gpt: str | None = None
     """A custom GPT's id (`g-...`)."""
     persona: str | None = None
+    project: str | None = None
+    """A project's name: new chats start in it (a custom GPT, when chosen too, wins)."""
 
     def over(self, base: ChatSettings) -> ChatSettings:
         """These choices, falling back to `base` for what this scope did not choose."""
@@ -64,6 +70,7 @@ class ChatSettings:
             # A new chat in the web app starts with search off: "off" needs no choosing.
             web_search=True if self.web_search else None,
             gpt=self.gpt,
+            project=self.project,
         )
 
     def describe(self) -> str:
@@ -77,6 +84,8 @@ class ChatSettings:
             parts.append(f"web search {'on' if self.web_search else 'off'}")
         if self.gpt:
             parts.append(f"custom GPT {self.gpt}")
+        if self.project:
+            parts.append(f"project {self.project}")
         if self.persona:
             parts.append(f"persona {self.persona}")
         return ", ".join(parts) or "the bridge's defaults"
@@ -93,7 +102,8 @@ class Directive:
 
 
 def parse_words(text: str) -> Directive:
-    """`model gpt-5`, `search on`, `think high`, `gpt g-...`, `persona coder`, `new [...]`.
+    """`model gpt-5`, `search on`, `think high`, `gpt g-...`, `persona coder`, `project
+    <name>` (last: the name is the rest), `new [...]`.
 
     Raises SettingsError when the words are not settings (the caller decides whether that
     is a mistake, for the slash command, or simply a question, for a thread's first line).
@@ -105,10 +115,13 @@ def parse_words(text: str) -> Directive:
     if new:
         words = words[1:]
         # `new gpt-5` names the model without the word `model`.
-        if words and words[0].lower() not in _SETTERS:
+        if words and words[0].lower() not in (*_SETTERS, "project"):
             words = ["model", *words]
     settings = ChatSettings()
     while words:
+        if words[0].lower() == "project" and len(words) > 1:
+            settings = _project(settings, " ".join(words[1:]))
+            break
         setter = _SETTERS.get(words[0].lower())
         if setter is None or len(words) < 2:
             raise SettingsError(f"'{' '.join(words)}' sets nothing.")
@@ -153,6 +166,13 @@ def _gpt(settings: ChatSettings, word: str) -> ChatSettings:
     if not _GPT.match(word):
         raise SettingsError("Write `gpt g-<id>`, the id in the custom GPT's chatgpt.com link.")
     return replace(settings, gpt=word)
+
+
+def _project(settings: ChatSettings, name: str) -> ChatSettings:
+    # A sentence is a question, not a name: "Project update: ..." starts a thread.
+    if not _PROJECT.match(name):
+        raise SettingsError("Write `project <name>`, a project's name as ChatGPT shows it.")
+    return replace(settings, project=name)
 
 
 def _persona(settings: ChatSettings, word: str) -> ChatSettings:

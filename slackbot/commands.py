@@ -30,6 +30,7 @@ HELP = """*`/chatgpt`* sets how ChatGPT answers in this channel (or this DM):
 • `/chatgpt search on|off`: web search
 • `/chatgpt think <effort>`: the thinking effort
 • `/chatgpt gpt <g-id>`: a custom GPT
+• `/chatgpt project <name>`: one of your ChatGPT projects (new chats start in it)
 • `/chatgpt persona <name>`: standing instructions (`SLACK_PERSONAS`)
 • `/chatgpt status`: what is set here
 Slack does not send commands typed in a thread: write the same words (without `/chatgpt`) \

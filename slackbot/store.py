@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS slack_chat_settings (
     gpt TEXT,
     persona TEXT,
     updated_at REAL NOT NULL,
+    project TEXT,
     PRIMARY KEY (channel, thread_ts)
 );
 CREATE TABLE IF NOT EXISTS slack_thread_openings (
@@ -156,6 +157,10 @@ class SlackStore:
 
     async def setup(self) -> None:
         await self._db.create_tables(_SCHEMA)
+        columns = await self._db.fetch_all("PRAGMA table_info(slack_chat_settings)")
+        if "project" not in {column[1] for column in columns}:
+            # A database made before `project` was a setting: CREATE IF NOT EXISTS kept it.
+            await self._db.write("ALTER TABLE slack_chat_settings ADD COLUMN project TEXT")
         await self._db.write(
             "DELETE FROM slack_seen WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
         )
@@ -273,22 +278,24 @@ class SlackStore:
         search = None if chosen.web_search is None else int(chosen.web_search)
         await self._db.write(
             "INSERT INTO slack_chat_settings (channel, thread_ts, model, effort, web_search, gpt,"
-            " persona, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " persona, project, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, thread_ts) DO UPDATE SET"
             " model = COALESCE(excluded.model, model), effort = COALESCE(excluded.effort, effort),"
             " web_search = COALESCE(excluded.web_search, web_search),"
             " gpt = COALESCE(excluded.gpt, gpt), persona = COALESCE(excluded.persona, persona),"
+            " project = COALESCE(excluded.project, project),"
             " updated_at = excluded.updated_at",
             (
                 *(channel, thread_ts, chosen.model, chosen.effort, search),
-                *(chosen.gpt, chosen.persona, time.time()),
+                *(chosen.gpt, chosen.persona, chosen.project, time.time()),
             ),
         )
 
     async def settings(self, channel: str, thread_ts: str = CHANNEL_SCOPE) -> ChatSettings:
         """A thread's choices over its channel's (or a channel's own, for CHANNEL_SCOPE)."""
         rows = await self._db.fetch_all(
-            "SELECT thread_ts, model, effort, web_search, gpt, persona FROM slack_chat_settings"
+            "SELECT thread_ts, model, effort, web_search, gpt, persona, project"
+            " FROM slack_chat_settings"
             " WHERE channel = ? AND thread_ts IN (?, ?)",
             (channel, CHANNEL_SCOPE, thread_ts),
         )
@@ -299,6 +306,7 @@ class SlackStore:
                 web_search=None if row[3] is None else bool(row[3]),
                 gpt=row[4],
                 persona=row[5],
+                project=row[6],
             )
             for row in rows
         }

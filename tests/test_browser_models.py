@@ -80,4 +80,3 @@ def test_ask_options_take_the_short_model_form_or_the_whole_value() -> None:
     assert ask_options("gpt-5-6-thinking", full) == full
     with pytest.raises(ValueError, match="model='gpt-5'"):
         ask_options("gpt-5", full)
-    assert AskOptions(web_search=True, project="p").unsupported() == ["project"]

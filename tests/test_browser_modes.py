@@ -50,8 +50,3 @@ async def test_a_plan_without_search_is_refused_before_typing(replica: Any, brid
     # The tab stays usable: the same question without search is answered.
     turn = await _ask(bridge, "Without search", AskOptions(web_search=False))
     assert turn.text and (await replica.sends())[-1]["system_hints"] == []
-
-
-async def test_modes_not_supported_yet_are_refused(bridge: Bridge) -> None:
-    with pytest.raises(WebAppError, match="gpt is not supported yet"):
-        await _ask(bridge, "Custom", AskOptions(gpt="g-abc"))

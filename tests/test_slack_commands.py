@@ -8,14 +8,16 @@ prompt the `FakeBridge` was asked with.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from app.db import open_database
 from browser.contract import AskOptions
-from browser.errors import WebAppError
-from browser.picker import refuse_unsupported
+from browser.models import Gizmo
 from slackbot.chat_settings import ChatSettings, SettingsError, first_line, parse_words
-from tests.fakes.bridge import Answer, FakeBridge
+from slackbot.store import CHANNEL_SCOPE, SlackStore
+from tests.fakes.bridge import FakeBridge
 from tests.fixtures.slack_api import (
     APP_TOKEN,
     BOT_USER_ID,
@@ -57,6 +59,12 @@ def test_the_words_parse_into_one_set_of_choices() -> None:
     assert ChatSettings(web_search=False).options("gpt-5@max") == AskOptions(
         model="gpt-5", effort="max"
     )
+    # A project's name is the rest of the line; a sentence is a question.
+    assert parse_words("search on project Trip to Rome").settings == ChatSettings(
+        web_search=True, project="Trip to Rome"
+    )
+    assert parse_words("new project Research").settings == ChatSettings(project="Research")
+    assert first_line("Project update: we shipped\nthoughts?")[0] is None
 
 
 async def test_slash_command_sets_the_channels_defaults(run_slack: RunSlack) -> None:
@@ -79,11 +87,9 @@ async def test_slash_command_sets_the_channels_defaults(run_slack: RunSlack) -> 
 async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_said(
     run_slack: RunSlack,
 ) -> None:
-    """Web search and custom GPTs are stored; the browser refuses them today, in the thread."""
-    with pytest.raises(WebAppError) as refusal:
-        refuse_unsupported(AskOptions(web_search=True, gpt="g-abc123"))
-    bridge = FakeBridge()
-    bridge.script(Answer(error=refusal.value))
+    """Web search and a custom GPT are asked for; a GPT the account lacks is said in the
+    thread, with nothing sent (the bridge's `GptNotFoundError`)."""
+    bridge = FakeBridge(gizmo_list=[Gizmo("g-abc123", "Reviewer", "gpt")])
     async with run_slack(bridge, **CHANNELS) as app:
         root = message_event("search on gpt g-abc123", channel=PERSONAL)
         await app.events.event(root)
@@ -91,10 +97,18 @@ async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_sai
         assert "web search on" in text_of(confirmed) and "g-abc123" in text_of(confirmed)
         reply = message_event("What is new in Rust?", channel=PERSONAL, thread_ts=root["ts"])
         await app.events.event(reply)
+        await wait_for(lambda: app.pending() == 0)
+        other = message_event("gpt g-gone99", channel=PERSONAL)
+        await app.events.event(other)
+        await wait_for(lambda: app.slack.thread(PERSONAL, other["ts"]))
+        question = message_event("Still there?", channel=PERSONAL, thread_ts=other["ts"])
+        await app.events.event(question)
         refused = await wait_for(
-            lambda: [m for m in app.slack.thread(PERSONAL, root["ts"]) if "not supported" in m.text]
+            lambda: [
+                m for m in app.slack.thread(PERSONAL, other["ts"]) if "no custom GPT" in m.text
+            ]
         )
-        assert "ask without it" in text_of(refused)
+        assert "g-gone99" in text_of(refused) and "Nothing was sent" in text_of(refused)
         await wait_for(lambda: app.pending() == 0)
     (asked,) = bridge.asks
     assert (asked.prompt, asked.options.web_search, asked.options.gpt) == (
@@ -102,6 +116,21 @@ async def test_a_threads_first_line_sets_that_thread_and_a_refused_choice_is_sai
         True,
         "g-abc123",
     )
+
+
+async def test_a_project_chosen_for_the_channel_starts_its_new_chats(
+    run_slack: RunSlack,
+) -> None:
+    bridge = FakeBridge(gizmo_list=[Gizmo("g-p-aa11", "Trip to Rome", "project")])
+    async with run_slack(bridge, **CHANNELS) as app:
+        reply = await app.events.command("project Trip to Rome", channel=PERSONAL)
+        assert "project Trip to Rome" in reply
+        assert "/chatgpt project" in await app.events.command("help", channel=PERSONAL)
+        event = message_event("Where to eat?", channel=PERSONAL)
+        await app.events.event(event)
+        await answer(app.slack, PERSONAL, event["ts"])
+    (asked,) = bridge.asks
+    assert asked.options.project == "Trip to Rome"
 
 
 async def test_a_chat_link_binds_that_chat_to_the_thread(run_slack: RunSlack) -> None:
@@ -163,3 +192,17 @@ async def test_slash_command_over_socket_mode(run_slack: RunSlack) -> None:
         await answer(app.slack, "DSOCKET02", event["ts"])
     (asked,) = app.bridge.asks
     assert asked.options.model == "gpt-5"
+
+
+async def test_a_database_from_before_projects_gains_the_column(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bridge.db") as db:
+        await db.create_tables(
+            "CREATE TABLE slack_chat_settings (channel TEXT NOT NULL, thread_ts TEXT NOT NULL,"
+            " model TEXT, effort TEXT, web_search INTEGER, gpt TEXT, persona TEXT,"
+            " updated_at REAL NOT NULL, PRIMARY KEY (channel, thread_ts));"
+        )
+        store = SlackStore(db)
+        await store.setup()
+        await store.setup()  # once added, the column is left alone
+        await store.save_settings(PERSONAL, CHANNEL_SCOPE, ChatSettings(project="Research"))
+        assert (await store.settings(PERSONAL)).project == "Research"

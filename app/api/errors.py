@@ -24,6 +24,7 @@ from browser.errors import (
     BusyError,
     ChallengeError,
     ConversationNotFoundError,
+    GizmoNotFoundError,
     LoginRequiredError,
     RateLimitedError,
     SendUncertainError,
@@ -132,6 +133,9 @@ BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
     WebAppError: HttpMapping(502, "chatgpt_error"),
     ConversationNotFoundError: HttpMapping(
         404, "conversation_not_found", type="invalid_request_error", person_must_act=True
+    ),
+    GizmoNotFoundError: HttpMapping(
+        404, "model_not_found", type="invalid_request_error", person_must_act=True
     ),
     BridgeError: HttpMapping(500, "bridge_error"),
 }

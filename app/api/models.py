@@ -6,7 +6,10 @@ once bare and once per effort level it offers, in the `slug@effort` grammar of
 `browser.models` (docs/api.md, "Model ids"), and once as `slug:search` (ChatGPT's web
 search on; the suffix is accepted on any id, `slug@effort:search` too). Clients often send
 a fixed default such as `gpt-4o-mini` or `gpt-3.5-turbo`; `MODEL_ALIASES` maps such names
-to a ChatGPT model, and an alias is listed (and accepted) whenever its target is.
+to a ChatGPT model, and an alias is listed (and accepted) whenever its target is. The
+account's custom GPTs (`g-<id>`) and projects (`project/<name>`) are listed too, read with
+the models (`bridge.gizmos()`): a GPT the list lacks is still accepted (the page checks it,
+`GptNotFoundError` -> 404), a project the list lacks is a 404 naming the account's projects.
 
 Reading the list needs a browser tab, and a tab may be busy with a long answer for minutes,
 so no request ever waits for a refresh: the catalog serves the last list it read and, once
@@ -38,10 +41,13 @@ from browser import Bridge
 from browser.contract import AskOptions
 from browser.errors import BridgeError
 from browser.models import (
+    PROJECT_PREFIX,
     SEARCH_SUFFIX,
+    Gizmo,
     ModelIdError,
     ModelInfo,
     format_model_id,
+    gizmo_choice,
     resolve_model_id,
     split_search,
 )
@@ -66,10 +72,22 @@ class ModelEntry:
     """The `thinking_effort` asked for (None: the model's default)."""
     web_search: bool | None = None
     """Ask with ChatGPT's web search (a Responses `web_search` tool); None: the page's way."""
+    gpt: str | None = None
+    """A custom GPT's `g-<id>`: new chats start in it (its `target` is the id itself)."""
+    project: str | None = None
+    """A project's name: new chats start in it (its `target` is `project/<name>`)."""
 
     @property
     def options(self) -> AskOptions:
-        return AskOptions(model=self.target, effort=self.effort, web_search=self.web_search)
+        # A GPT or project answers with its own choice of model, as in the page.
+        model = None if self.gpt or self.project else self.target
+        return AskOptions(
+            model=model,
+            effort=self.effort,
+            web_search=self.web_search,
+            gpt=self.gpt,
+            project=self.project,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         alias = split_search(self.id)[0] != format_model_id(self.target, self.effort)
@@ -87,6 +105,9 @@ class ModelCatalog:
         self._infos: list[ModelInfo] | None = None
         self._expires = 0.0
         self._refresh: asyncio.Task[None] | None = None
+        self._gizmos: list[Gizmo] = []
+        self._gizmos_known = False
+        """The account's GPTs and projects were read at least once."""
 
     def start(self) -> None:
         """Begin reading the list now, so the first request finds it (or nearly)."""
@@ -115,7 +136,17 @@ class ModelCatalog:
             for alias, target in self._settings.model_aliases.items()
             if target in slugs and alias not in slugs
         ]
-        return entries
+        return entries + [self._gizmo_entry(g.model_id) for g in self._gizmos]
+
+    def _gizmo_entry(self, model_id: str) -> ModelEntry:
+        kind, name = gizmo_choice(model_id) or ("", "")
+        return ModelEntry(
+            model_id,
+            model_id,
+            self._created,
+            gpt=name if kind == "gpt" else None,
+            project=name if kind == "project" else None,
+        )
 
     async def for_chat(self, chat: ChatCompletionRequest) -> ModelEntry:
         """The entry a chat completion asks with: its model, `reasoning_effort` and
@@ -138,14 +169,22 @@ class ModelCatalog:
         """
         entries = await self.entries()
         base, search = split_search(name)
-        for entry in entries:
-            if entry.id == base:
-                if search or web_search:
-                    entry = replace(entry, id=name, web_search=True)
-                return await self._with_reasoning(entry, reasoning)
+        entry = next((entry for entry in entries if entry.id == base), None)
+        if entry is None:
+            entry = self._unlisted_gizmo(base)
+        if entry is not None:
+            if search or web_search:
+                entry = replace(entry, id=name, web_search=True)
+            return await self._with_reasoning(entry, reasoning)
         target = self._settings.model_aliases.get(base)
         available = ", ".join(entry.id for entry in entries)
-        if target:
+        if base.startswith(PROJECT_PREFIX):
+            projects = ", ".join(g.name for g in self._gizmos if g.kind == "project")
+            message = (
+                f"This ChatGPT account has no project named '{base[len(PROJECT_PREFIX) :]}'. "
+                f"Its projects: {projects or '(none)'}."
+            )
+        elif target:
             message = (
                 f"The model '{name}' is an alias of '{target}', which this ChatGPT account "
                 f"does not offer. Available: {available}."
@@ -157,6 +196,19 @@ class ModelCatalog:
             except ModelIdError as error:  # says what is wrong: the slug, or the effort
                 message = f"{error} Aliases (MODEL_ALIASES) are listed in /v1/models too."
         raise APIError(404, message, param="model", code="model_not_found")
+
+    def _unlisted_gizmo(self, model_id: str) -> ModelEntry | None:
+        """A GPT the sidebar does not list (the GPT Store has many: the page checks it when
+        asked), a project named in other case (as the page matches it) or while the list is
+        unknown; a project the list lacks is a 404."""
+        choice = gizmo_choice(model_id)
+        if choice is None:
+            return None
+        kind, name = choice
+        projects = [g.name.casefold() for g in self._gizmos if g.kind == "project"]
+        if kind == "project" and self._gizmos_known and name.casefold() not in projects:
+            return None
+        return self._gizmo_entry(model_id)
 
     async def _with_reasoning(
         self, entry: ModelEntry, reasoning: OpenAIEffort | None
@@ -183,6 +235,19 @@ class ModelCatalog:
             self._refresh = asyncio.create_task(self._read(), name="model-list")
 
     async def _read(self) -> None:
+        await self._read_models()
+        await self._read_gizmos()
+
+    async def _read_gizmos(self) -> None:
+        """The GPTs and projects, read with the models; a failure keeps the last list."""
+        try:
+            self._gizmos = await self._source.gizmos()
+        except BridgeError as error:
+            logger.info("GPT and project list unavailable (%s)", error)
+            return
+        self._gizmos_known = True
+
+    async def _read_models(self) -> None:
         default = ModelInfo(self._settings.default_model)
         try:
             infos = await self._source.model_infos()

@@ -24,7 +24,7 @@ async def list_models(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": [entry.as_dict() for entry in entries]}
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id:path}")  # `project/<name>` holds a slash
 async def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
     entry = await services(request).models.resolve(model_id)
     return entry.as_dict()

@@ -12,6 +12,9 @@ use the page's own navigation when it can be trusted, and a full load otherwise:
 - a follow-up clicks its sidebar link when its route is not mounted in this document yet
   (a mounted one shows what it showed when it was left, and a turn sent from a stale page
   would branch the chat); a follow-up opened in a document makes its new chats unsure;
+- a new chat in a custom GPT or project clicks its sidebar link under the same conditions
+  (and never for a temporary chat), then checks the page shows an empty chat under
+  `/g/<id>`; its document is then no plain new chat's (the GPT may choose the model);
 - anything else is a full load, and the load a document's age calls for is started after
   the turn that used it up (`prepare`), so the next request finds a fresh composer.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -55,10 +59,34 @@ _IN_APP_JS = """
 """
 
 
+_GIZMO_LINK_JS = r"""
+([links, routes, gizmo]) => {
+  const all = (sel) => { try { return Array.from(document.querySelectorAll(sel)); }
+                         catch (e) { return []; } };
+  if (!routes.flatMap(all).length) return false;  // no app shell: a click would reload
+  const start = "/g/" + gizmo;
+  // `/g/<id>`, `/g/<id>-<name>`, either with `/project`: never a chat of it.
+  const link = links.flatMap(all).find((a) => {
+    const href = a.getAttribute("href") || "";
+    return href.startsWith(start) && /^(-[^/]*)?(\/project)?$/.test(href.slice(start.length))
+      && a.getClientRects().length > 0;
+  });
+  if (link) link.click();
+  return !!link;
+}
+"""
+
+
 async def open_chat(
-    tab: Tab, base: str, follow_up: str | None, model: str | None, temporary: bool
+    tab: Tab,
+    base: str,
+    follow_up: str | None,
+    model: str | None,
+    temporary: bool,
+    gizmo: str | None = None,
 ) -> None:
-    """Show the new chat or the conversation `follow_up` in `tab`."""
+    """Show the new chat or the conversation `follow_up` in `tab`, in custom GPT or
+    project `gizmo` when one is given (a new one through its sidebar link when it can)."""
     await settle(tab)
     healthy = tab.clean  # the last turn here ended well: no dialog, toast or error left
     if follow_up:
@@ -67,18 +95,33 @@ async def open_chat(
         tab.document = None  # the picker may change for it, and may not change back
         if settled:
             return  # this tab shows the conversation already
-        path = selectors.conversation_path(follow_up)
+        path = selectors.conversation_path(follow_up, gizmo)
     else:
-        path = selectors.new_chat_path(model, temporary)
+        path = selectors.new_chat_path(model, temporary, gizmo)
     tab.clean = False
     tab.conversation_id = follow_up
-    if follow_up:
-        if await _in_app(tab, base, list(selectors.HISTORY_LINK), path):
+    if gizmo is None:
+        in_app = (
+            await _in_app(tab, base, list(selectors.HISTORY_LINK), path)
+            if follow_up
+            else healthy and await _new_chat_in_app(tab, base, (model, temporary))
+        )
+        if in_app:
             return
-    elif healthy and await _new_chat_in_app(tab, base, (model, temporary)):
+    elif not follow_up and healthy and await _gizmo_in_app(tab, base, gizmo, (model, temporary)):
+        tab.document = None
         return
     await _load(tab, base + path)
-    tab.document = None if follow_up else (model, temporary)
+    # A GPT's or project's page is no plain new chat (it may choose another model).
+    tab.document = None if follow_up or gizmo else (model, temporary)
+
+
+async def on_origin(tab: Tab, base: str) -> None:
+    """Load ChatGPT in a tab that shows something else, so the page's own fetches work."""
+    await settle(tab)
+    if not same_origin(tab.page.url, base):
+        tab.clean, tab.document = False, None
+        await _load(tab, base + "/")
 
 
 async def _new_chat_in_app(tab: Tab, base: str, document: tuple[str | None, bool]) -> bool:
@@ -87,14 +130,40 @@ async def _new_chat_in_app(tab: Tab, base: str, document: tuple[str | None, bool
         return False
     if not await _in_app(tab, base, list(selectors.layers("new_chat")), "/"):
         return False
+    if await _shows_empty_chat(tab, "/"):
+        return True
+    # An anonymous chat keeps its route, say: "New chat" showed no empty chat.
+    logger.info("the page's New chat showed no empty chat; loading a new one")
+    return False
+
+
+async def _gizmo_in_app(tab: Tab, base: str, gizmo: str, document: tuple[str | None, bool]) -> bool:
+    """The sidebar's link to GPT or project `gizmo`, from a plain (not temporary) new-chat
+    document of the same model: what a load of `/g/<gizmo>` would show."""
+    if document[1] or tab.document != document or tab.routes >= ROUTES_PER_DOCUMENT:
+        return False
+    if not same_origin(tab.page.url, base):
+        return False
+    arguments = [list(selectors.GIZMO_LINK), list(selectors.APP_SHELL_ROUTE), gizmo]
+    if not await tab.page.evaluate(_GIZMO_LINK_JS, arguments):
+        return False
+    tab.routes += 1
+    if await _shows_empty_chat(tab, f"/g/{gizmo}"):
+        logger.debug("opened %s through the sidebar's link", gizmo)
+        return True
+    logger.info("the sidebar's link to %s showed no empty chat; loading it", gizmo)
+    return False
+
+
+async def _shows_empty_chat(tab: Tab, path: str) -> bool:
+    """Within `IN_PAGE_WAIT`, the page shows an empty chat at a path starting with `path`."""
     deadline = time.monotonic() + IN_PAGE_WAIT
     while time.monotonic() < deadline:
         state = await probe(tab.page)
-        if state.composer and state.conversation_id is None and not state.user_ids:
+        at = urlsplit(tab.page.url).path.startswith(path)
+        if at and state.composer and state.conversation_id is None and not state.user_ids:
             return True
         await asyncio.sleep(0.05)
-    # An anonymous chat keeps its route, say: "New chat" showed no empty chat.
-    logger.info("the page's New chat showed no empty chat; loading a new one")
     return False
 
 

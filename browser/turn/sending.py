@@ -15,14 +15,16 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
-from browser import diagnostics, faults, modes, picker, selectors
+from browser import diagnostics, faults, gizmos, modes, picker, selectors
 from browser.attachments import Attachment
 from browser.errors import (
     BridgeError,
     ChallengeError,
+    GptNotFoundError,
     LoginRequiredError,
     RateLimitedError,
     SendUncertainError,
@@ -34,7 +36,7 @@ from browser.readback import conversation_exists
 from browser.session import first_line
 from browser.turn.attaching import attach
 from browser.turn.inbox import TAP_GRACE, TapInbox
-from browser.turn.navigation import open_chat
+from browser.turn.navigation import on_origin, open_chat
 from browser.turn.record import TurnRecord
 
 logger = logging.getLogger("browser.turn")
@@ -87,10 +89,18 @@ class Sender:
         """Open the chat, type, send, confirm; raises a typed error on any failure."""
         self._tab.drain()
         model = self._requested_model or self._settings.default_model
+        gizmo = await self._gizmo()
         await open_chat(
-            self._tab, self._settings.chatgpt_url, self._follow_up, model, self._record.temporary
+            self._tab,
+            self._settings.chatgpt_url,
+            self._follow_up,
+            model,
+            self._record.temporary,
+            gizmo,
         )
         ready = await self._wait_ready()
+        if gizmo is not None:
+            self._check_in(gizmo)
         await picker.choose(
             self._page,
             self._record.options,
@@ -108,6 +118,33 @@ class Sender:
         self._tab.turns += 1
         await self._press_send()
         await self._confirm(before)
+
+    async def _gizmo(self) -> str | None:
+        """The custom GPT or project this turn runs in, checked with the account first."""
+        options = self._record.options
+        if self._follow_up:
+            # A GPT's chat goes on under the GPT; any other chat opens where it lives.
+            if options.gpt is None:
+                return None
+            gizmo = gizmos.gpt_id(options.gpt)
+            if gizmo is None:
+                raise GptNotFoundError(options.gpt)
+            return gizmo
+        if options.gpt is None and options.project is None:
+            return None
+        await on_origin(self._tab, self._settings.chatgpt_url)
+        chosen = await gizmos.chosen(self._page, options)
+        return None if chosen is None else chosen.id
+
+    def _check_in(self, gizmo: str) -> None:
+        """The page shows the GPT's or project's chat, not plain ChatGPT, before typing."""
+        path = urlsplit(self._page.url).path
+        if not path.startswith(f"/g/{gizmo}"):
+            raise WebAppError(
+                f"ChatGPT opened {path} instead of the chat of {gizmo}; nothing was sent. "
+                "Look at the bridge's browser window.",
+                delivered=False,
+            )
 
     async def _wait_ready(self) -> PageState:
         """Wait for the composer (and a follow-up's messages); fail on a blocking state."""

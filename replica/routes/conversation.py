@@ -17,10 +17,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from replica import catalog, model, pictures
+from replica import catalog, gizmos, model, pictures
 from replica.errors import (
     BUSY_MESSAGE,
     FAILURES,
+    GIZMO_NOT_FOUND,
     NOT_FOUND,
     RESUME_FAILURES,
     TOAST_MESSAGE,
@@ -84,6 +85,17 @@ def _searches(body: dict[str, Any]) -> bool:
     return "search" in (body.get("system_hints") or [])
 
 
+def _gizmo_of(body: dict[str, Any]) -> str | None:
+    """The custom GPT or project a send runs in: `conversation_mode` `gizmo_interaction`."""
+    mode = body.get("conversation_mode") or {}
+    if mode.get("kind") != "gizmo_interaction":
+        return None
+    gizmo_id = str(mode.get("gizmo_id") or "")
+    if gizmos.find(gizmo_id) is None:
+        raise ReplicaError(404, GIZMO_NOT_FOUND)
+    return gizmo_id
+
+
 def _refuse(replica: Replica, conversation_id: str | None, prompt: str) -> None:
     """Raise the error this send meets before any answer starts, if any."""
     if conversation_id and conversation_id in replica.running:
@@ -98,7 +110,7 @@ def _refuse(replica: Replica, conversation_id: str | None, prompt: str) -> None:
 
 
 def _conversation(
-    replica: Replica, request: Request, body: dict[str, Any], prompt: str
+    replica: Replica, request: Request, body: dict[str, Any], prompt: str, gizmo_id: str | None
 ) -> tuple[Conversation, bool]:
     """The conversation this send continues, or a new one (with its hidden system prompt)."""
     store = replica.store
@@ -110,6 +122,7 @@ def _conversation(
             raise ReplicaError(404, NOT_FOUND)
         return conversation, False
     conversation = store.create(slug, bool(body.get("history_and_training_disabled")))
+    conversation.gizmo_id = gizmo_id
     conversation.title = model.title(prompt)
     conversation.anonymous = request.url.path.startswith("/backend-anon/")
     system = Message(
@@ -205,12 +218,14 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         "attachments": (message.get("metadata") or {}).get("attachments") or [],
         "content_type": (message.get("content") or {}).get("content_type"),
         "system_hints": body.get("system_hints") or [],
+        "conversation_mode": body.get("conversation_mode"),
         "time": time.time(),
         "status": 200,
     }
     replica.store.sends.append(record)
     try:
         attachments = attachments_of(replica, message)
+        gizmo_id = _gizmo_of(body)
         _refuse(replica, body.get("conversation_id"), prompt)
     except ReplicaError as refused:
         record["status"] = refused.status
@@ -222,7 +237,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
     if replica.take("abort_post_next"):
         record["status"] = "aborted"
         return event_stream(_aborted(body.get("conversation_id")), headers)
-    conversation, new = _conversation(replica, request, body, prompt)
+    conversation, new = _conversation(replica, request, body, prompt, gizmo_id)
     record["conversation_id"] = conversation.id
     user = _user(conversation, body, prompt, message_id, attachments)
     generation = Generation(

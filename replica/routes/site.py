@@ -19,7 +19,7 @@ from replica.state import ReplicaDep, page_knobs
 router = APIRouter()
 
 
-def _page(request: Request, replica: ReplicaDep, body: str) -> Response:
+def page_response(request: Request, replica: ReplicaDep, body: str) -> Response:
     if replica.options.challenge:
         return challenge_response(challenge_page())
     if replica.options.bot_check:
@@ -34,12 +34,12 @@ def _page(request: Request, replica: ReplicaDep, body: str) -> Response:
 @router.get("/")
 @router.get("/c/{conversation_id}")
 async def index(request: Request, replica: ReplicaDep) -> Response:
-    return _page(request, replica, index_page(page_knobs(replica.options)))
+    return page_response(request, replica, index_page(page_knobs(replica.options)))
 
 
 @router.get("/log-in")
 async def log_in_form(request: Request, replica: ReplicaDep) -> Response:
-    return _page(request, replica, login_page())
+    return page_response(request, replica, login_page())
 
 
 @router.post("/log-in")

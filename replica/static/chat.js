@@ -3,6 +3,7 @@
 // end or handed off to a WebSocket topic / the resume endpoint. The 2025 page is app.js.
 import { attachmentContent, Attachments } from "./attach.js";
 import { el, refreshHistory } from "./dom.js";
+import { chatRoute, conversationMode, gizmoRoute, loadGizmos, showGizmo } from "./gizmo.js";
 import { drawing, isPicture, showPictures } from "./images.js";
 import { LABELS } from "./labels.js";
 import { Choice, trigger } from "./picker.js";
@@ -37,16 +38,20 @@ const postJson = (path, payload, signal) =>
 class ChatPage {
   constructor(route) {
     this.route = route;
-    this.conversationId = route.startsWith("/c/") ? decodeURIComponent(route.slice(3)) : null;
+    const inGizmo = gizmoRoute(route); // a custom GPT's or a project's page
+    this.gizmoId = inGizmo ? inGizmo.gizmoId : null;
+    this.conversationId = route.startsWith("/c/") ? decodeURIComponent(route.slice(3)) : inGizmo && inGizmo.conversationId;
     this.currentNode = null;
     this.turns = el("div", { class: "turns" });
     this.welcome = el("h1", { class: "welcome", text: labels.welcome });
-    const thread = el("div", { class: "thread" }, this.welcome, this.turns);
+    this.header = el("div", { class: "gizmo-header" });
+    const thread = el("div", { class: "thread" }, this.header, this.welcome, this.turns);
     this.scroller = el("div", { class: "thread-scroll-container", "data-app-action-timeline-scroll": "" }, thread);
     this.composer = new Composer(this);
     const surface = el("main", { class: "page-surface", "data-app-shell-main-surface": "browser", tabindex: "-1" }, this.scroller, this.composer.node);
     this.node = el("div", { class: "app-page", "data-app-shell-page": "true", "data-route": route }, surface);
     $("#pages").append(this.node);
+    if (this.gizmoId) showGizmo(this, api);
   }
 
   show(active) {
@@ -68,7 +73,7 @@ class ChatPage {
     this.conversationId = conversationId;
     if (state.anonymous) return; // an anonymous chat gets no URL of its own
     state.pages.delete(this.route);
-    this.route = `/c/${conversationId}`;
+    this.route = chatRoute(this.gizmoId, conversationId);
     this.node.dataset.route = this.route;
     state.pages.set(this.route, this);
     if (state.active === this && location.pathname !== this.route) history.pushState({}, "", this.route);
@@ -80,6 +85,8 @@ class ChatPage {
     const data = await response.json();
     document.title = data.title || "ChatGPT";
     state.temporary = state.temporary || Boolean(data.is_temporary);
+    // A GPT's or project's chat opened at /c/<id> goes on in its GPT or project.
+    this.gizmoId = this.gizmoId || data.gizmo_id || null;
     // A reopened chat goes on with its own model (docs/replica.md, "Model picker").
     this.model = data.default_model_slug || null;
     if (state.active === this) adoptModel(this);
@@ -307,7 +314,7 @@ function body(page, messageId, text, files) {
     model: chosen.model,
     timezone_offset_min: new Date().getTimezoneOffset(),
     history_and_training_disabled: state.temporary,
-    conversation_mode: { kind: "primary_assistant" },
+    conversation_mode: conversationMode(page.gizmoId),
     supports_buffering: true,
     supported_encodings: ["v1"],
     turn_attribution: { kind: "composer" },
@@ -350,7 +357,7 @@ async function post(page, request, signal) {
 }
 
 async function prepare(request, signal) {
-  const prepared = await postJson("/backend-api/f/conversation/prepare", { action: request.action, conversation_id: request.conversation_id, model: request.model }, signal);
+  const prepared = await postJson("/backend-api/f/conversation/prepare", { action: request.action, conversation_id: request.conversation_id, model: request.model, conversation_mode: request.conversation_mode }, signal);
   return (prepared.ok && (await prepared.json()).conduit_token) || "";
 }
 
@@ -498,7 +505,7 @@ async function boot() {
   state.temporary = params.get("temporary-chat") === "true"; // as on the classic page
   if (state.anonymous) state.choice.index = 0; // the replica's choice: a logged-out chat does not think
   activate(location.pathname);
-  await loadHistory();
+  await Promise.all([loadHistory(), state.anonymous ? null : loadGizmos(api)]);
   document.body.dataset.ready = "true";
 }
 

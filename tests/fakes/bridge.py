@@ -57,10 +57,12 @@ from browser.errors import (
     BridgeError,
     BusyError,
     ConversationNotFoundError,
+    GptNotFoundError,
+    ProjectNotFoundError,
 )
 from browser.events import ModelUsed, Quota, TurnEvent
 from browser.generated import GeneratedFile
-from browser.models import ModelInfo
+from browser.models import Gizmo, ModelInfo
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ class FakeBridge:
     `AttachmentRejectedError` (nothing sent), as the real page's refusal does."""
     failed_uploads: set[str] = field(default_factory=set)
     """File names whose "upload" fails: `AttachmentUploadError`, nothing sent."""
+    gizmo_list: list[Gizmo] = field(default_factory=list)
+    """The account's custom GPTs and projects (`gizmos()`); an ask in another one raises
+    `GptNotFoundError` / `ProjectNotFoundError` with nothing sent, as the real check does."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -264,6 +269,7 @@ class FakeBridge:
         try:
             if on_send is not None:
                 await on_send()
+            self._check_gizmo(ask.options)
             answer = self._scripted.popleft() if self._scripted else self.handler(ask)
             self.asks.append(ask)
             rejected = self._rejected(ask.attachments)
@@ -286,6 +292,14 @@ class FakeBridge:
                 self._busy -= 1
                 self._free.notify()
             self.released += 1
+
+    def _check_gizmo(self, options: AskOptions) -> None:
+        if options.gpt is not None and options.gpt not in {g.id for g in self.gizmo_list}:
+            raise GptNotFoundError(options.gpt)
+        projects = [g.name for g in self.gizmo_list if g.kind == "project"]
+        known = {name.casefold() for name in projects}
+        if options.project is not None and options.project.casefold() not in known:
+            raise ProjectNotFoundError(options.project, projects)
 
     def _remember(self, conversation_id: str, prompt: str, turn: FakeTurn) -> None:
         """The exchange joins its chat, which becomes the newest, as in ChatGPT's sidebar."""
@@ -326,6 +340,9 @@ class FakeBridge:
     async def model_infos(self) -> list[ModelInfo]:
         slugs = await self.models()
         return [ModelInfo(slug, slug, tuple(self.model_efforts.get(slug, ()))) for slug in slugs]
+
+    async def gizmos(self) -> list[Gizmo]:
+        return list(self.gizmo_list)
 
     def quotas(self) -> list[Quota]:
         return list(self.quota_values)
