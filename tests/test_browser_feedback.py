@@ -8,6 +8,9 @@ answer the turn named (`Turn.message_id`), and no prompt was typed for it. The s
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -80,3 +83,25 @@ async def test_the_saved_pages_show_where_to_press(
     assert await marked.count() == 1
     assert await marked.get_attribute("aria-label") == label
     assert await feedback.locate(person_page, "not-an-answer", "thumbsUp") == "no-message"
+
+
+async def test_the_classic_pages_thumbs_send_the_rating_too(
+    bridge: Bridge, replica: Any, person_page: Page
+) -> None:
+    conversation_id, message_id = await answered(bridge, "Rate me on the 2025 page")
+    await replica.configure(renderer="classic")
+    await person_page.goto(f"{replica.url}/c/{conversation_id}")
+    await until(lambda: feedback.locate(person_page, message_id, "thumbsDown"), "thumb")
+    thumb = person_page.locator(f"[{feedback.MARK}]")
+    await thumb.click()
+    await until(lambda: thumb.get_attribute("aria-pressed"), "true")
+    [record] = [f for f in await replica.feedback() if f["message_id"] == message_id]
+    assert (record["conversation_id"], record["rating"]) == (conversation_id, "thumbsDown")
+
+
+async def until(read: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 10) -> None:
+    """Poll an async `read()` until it returns `expected`."""
+    deadline = time.monotonic() + timeout
+    while (value := await read()) != expected:
+        assert time.monotonic() < deadline, f"still {value!r}, not {expected!r}"
+        await asyncio.sleep(0.05)
