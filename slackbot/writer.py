@@ -406,13 +406,9 @@ class AnswerWriter:
         message, self._message = self._message, _Message()
         if message.ts and message.streaming:
             self._steps.finish()
+            chunks = [*self._steps.take(), *_markdown(part[message.sent :])] or None
             try:
-                await self._client.chat_stopStream(
-                    channel=self._channel,
-                    ts=message.ts,
-                    chunks=[*self._steps.take(), *_markdown(part[message.sent :])] or None,
-                    blocks=self._end(footer) or None,
-                )
+                await self._stop_stream(message.ts, chunks, footer)
                 return
             except SlackApiError as error:
                 code = slack_error(error)
@@ -429,6 +425,29 @@ class AnswerWriter:
                     return
         await self._write(message.ts, part, footer)
 
+    async def _stop_stream(
+        self, ts: str, chunks: list[dict[str, Any]] | None, footer: str | None
+    ) -> None:
+        """End a stream with its last chunks and the blocks under it (again without the
+        feedback buttons if Slack refuses them)."""
+        for attempt in range(2):
+            try:
+                await self._client.chat_stopStream(
+                    channel=self._channel, ts=ts, chunks=chunks, blocks=self._end(footer) or None
+                )
+                return
+            except SlackApiError as error:
+                if attempt or not self._refused_feedback(error):
+                    raise
+
+    def _refused_feedback(self, error: SlackApiError) -> bool:
+        """Slack refused the blocks and the feedback buttons are among them: drop those."""
+        if slack_error(error) != "invalid_blocks" or not self._ending:
+            return False
+        logger.warning("Slack refused the feedback buttons: the answer ends without them")
+        self._ending = []
+        return True
+
     async def _write(self, ts: str | None, part: str, footer: str | None) -> None:
         """Post (ts None) or replace a message with `part`, splitting on `msg_too_long`."""
         mrkdwn = markdown_to_mrkdwn(part)
@@ -442,6 +461,9 @@ class AnswerWriter:
                 )
             return
         except SlackApiError as error:
+            if self._refused_feedback(error):
+                await self._write(ts, part, footer)
+                return
             if slack_error(error) != "msg_too_long" or len(part) < MIN_PART:
                 raise
         self._shrink(part)

@@ -32,7 +32,9 @@ from tests.fixtures.slack_api import (
     conversation_of,
     message_event,
     slack_values,
+    text_of,
     wait_for,
+    words,
 )
 
 CHANNEL = "CFEEDBACK1"
@@ -87,13 +89,24 @@ async def test_a_click_rates_the_answer_in_chatgpt_and_is_kept(
     ]
 
 
-async def test_the_edited_answer_ends_with_the_buttons_too(run_slack: RunSlack) -> None:
+async def test_either_writer_ends_with_the_buttons_and_never_loses_the_answer_for_them(
+    run_slack: RunSlack,
+) -> None:
     async with run_slack(FakeBridge(), slack_channels=[CHANNEL]) as app:
+        app.slack.refused_blocks = {"context_actions"}  # a workspace that shows none
+        streamed = await _answered(app.slack, app.events, "streamed without buttons")
         app.slack.streaming_error = "not_allowed"
-        last = (await _answered(app.slack, app.events, "no streaming here"))[-1]
-        assert last.method in ("chat.postMessage", "chat.update")
-        assert last.feedback_buttons() is not None
-        assert last.footer(), "under the footer"
+        app.slack.refused_blocks = set()
+        edited = await _answered(app.slack, app.events, "edited with buttons")
+        app.slack.refused_blocks = {"context_actions"}
+        bare = await _answered(app.slack, app.events, "edited without buttons")
+    assert streamed[-1].method == "chat.startStream"
+    assert {edited[-1].method, bare[-1].method} <= {"chat.postMessage", "chat.update"}
+    assert edited[-1].feedback_buttons() is not None, "under the footer"
+    for messages, prompt in ((streamed, "streamed"), (edited, "edited"), (bare, "edited")):
+        assert words(text_of(messages))[:3] == ["You", "said", prompt]
+        assert messages[-1].footer(), "the footer stays"
+    assert streamed[-1].feedback_buttons() is None and bare[-1].feedback_buttons() is None
 
 
 async def test_what_goes_wrong_is_said_to_the_clicker_alone(
