@@ -1,8 +1,9 @@
 """The browser layer's one public object: `BrowserBridge(settings)`, a `contract.Bridge`.
 
 It owns the session (the browser) and the pool (its tabs) and exposes the contract every
-other layer uses: `ask()` for a streaming turn, `state()` for health, `models()`,
-`whoami()`, `stats()`. Everything it raises is a `browser.errors` type.
+other layer uses: `ask()` for a streaming turn, `state()` for health, `models()`, `rate()`
+for an answer's thumbs, `whoami()`, `stats()`. Everything it raises is a `browser.errors`
+type.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from urllib.parse import quote
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import gizmos, selectors
+from browser import feedback, gizmos, selectors
 from browser.account import Account, read_account
 from browser.attachments import Attachment, check_sizes, prepare_prompt
 from browser.contract import (
@@ -31,6 +32,7 @@ from browser.contract import (
     BrowserInfo,
     ConversationSummary,
     OnSend,
+    Rating,
     StoredMessage,
     ask_options,
 )
@@ -311,6 +313,20 @@ class BrowserBridge:
         if status == 401:
             raise LoginRequiredError()
         return status, body
+
+    async def rate(self, conversation_id: str, message_id: str, rating: Rating) -> None:
+        """Press the answer's thumb in its chat, in a tab of the pool (`browser.feedback`).
+
+        The chat's lock is held as for a turn: a rating waits for an answer being written."""
+        async with self._pool.lease(conversation_id) as tab:
+            assert tab is not None
+            try:
+                await self._home(tab)
+                await feedback.rate(
+                    tab, self._settings.chatgpt_url, conversation_id, message_id, rating
+                )
+            except PlaywrightError as error:
+                raise BrowserDownError(f"Rating the answer failed: {first_line(error)}") from None
 
     async def whoami(self) -> str | None:
         """The logged-in person's email (or name), None when logged out."""

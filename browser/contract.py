@@ -26,6 +26,8 @@ from browser.generated import GeneratedFile
 from browser.models import Gizmo, ModelInfo
 
 FinishReason = Literal["stop", "length", "cancelled"]
+Rating = Literal["thumbsUp", "thumbsDown"]
+"""A person's verdict on one answer, as the web app's thumbs send it (`Bridge.rate`)."""
 Update = str | TurnEvent
 """One item of `Turn.updates()`: a Markdown delta (str) or a typed event."""
 OnSend = Callable[[], Awaitable[None]]
@@ -129,6 +131,9 @@ class Turn(Protocol):
     text: str
     finish_reason: FinishReason | None
     delivered: bool | None
+    message_id: str | None
+    """The answer's own message id in the chat, as the stream, the stored chat or the DOM
+    names it (None until known): what `Bridge.rate` rates."""
     files: list[GeneratedFile]
     """What ChatGPT made besides text (the image tool's pictures, the files its code tool
     wrote and the answer links as `sandbox:/mnt/data/…`), already downloaded: set by the
@@ -216,6 +221,15 @@ class Bridge(Protocol):
         """One chat's prompts and answers, oldest first (its newest turns when it is long).
 
         Raises `ConversationNotFoundError` when the account has no such chat."""
+        ...
+
+    async def rate(self, conversation_id: str, message_id: str, rating: Rating) -> None:
+        """Press the thumbs under answer `message_id` in its chat, as a person would.
+
+        Opens the chat in a tab (no prompt is typed) and returns once the page's own
+        feedback request succeeded; rating again replaces the verdict. Raises
+        `ConversationNotFoundError`, `MessageNotFoundError` (no such answer in the chat, or
+        no thumbs under it) or `FeedbackRefusedError` (ChatGPT refused the rating)."""
         ...
 
     async def whoami(self) -> str | None:

@@ -153,6 +153,19 @@ class ProjectNotFoundError(GizmoNotFoundError):
         )
 
 
+class MessageNotFoundError(BridgeError):
+    """The chat has no answer of that id to rate (or the page shows no thumbs under it)."""
+
+    def __init__(self, conversation_id: str, message_id: str, why: str | None = None) -> None:
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        super().__init__(
+            why
+            or f"The chat {conversation_id!r} has no answer {message_id!r} to rate (it may "
+            "have been regenerated or deleted). Rate it on chatgpt.com instead."
+        )
+
+
 class SendUncertainError(BridgeError):
     """The prompt may have been delivered; retrying could post it twice."""
 
@@ -172,6 +185,13 @@ class WebAppError(BridgeError):
     def __init__(self, message: str, *, delivered: bool | None = False) -> None:
         self.delivered = delivered
         super().__init__(message)
+
+
+class FeedbackRefusedError(WebAppError):
+    """The page sent the rating and ChatGPT refused it (or never confirmed it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, delivered=False)
 
 
 class AnswerTimeoutError(BridgeError):

@@ -127,6 +127,32 @@ ACTION_BAR: Layers = (
 """Appears under an assistant turn once it is finished: the most reliable DOM done signal."""
 COPY_BUTTON: Layers = ('button[data-testid="copy-turn-action-button"]',)
 
+# --- Feedback: the thumbs under an answer (docs/replica.md "Feedback") ----------------------
+GOOD_RESPONSE: Layers = (
+    'button[data-testid="good-response-turn-action-button"]',
+    'button[aria-label="Good response"]',
+    'button[aria-label="좋은 응답"]',
+)
+"""Thumbs up in an answer's action bar (dom-snapshots 5, en; 2, ko); `aria-pressed` says
+whether it is the answer's rating."""
+BAD_RESPONSE: Layers = (
+    'button[data-testid="bad-response-turn-action-button"]',
+    'button[aria-label="Bad response"]',
+    'button[aria-label="별로인 응답"]',
+)
+RATE_RESPONSE: Layers = ('button[aria-label="Rate response"]', 'button[aria-label="응답 평가"]')
+"""search-unit-v2 shows one "Rate response" button where the thumbs were (snap-1, ko; the
+English label is a stand-in); the thumbs are looked for again once it is pressed."""
+ANSWER_ID_ATTRIBUTES: tuple[str, ...] = (
+    "data-message-id",
+    "data-chatgpt-selection-message-id",
+    "data-chatgpt-search-message-ids",
+)
+"""Attributes naming an answer's message id, one renderer each (a space-separated list in
+the last): the answer to rate is found by them, then its turn by `turn` / `search_turn`."""
+MESSAGE_FEEDBACK_PATH = "/backend-api/conversation/message_feedback"
+"""What the thumbs post: `{conversation_id, message_id, rating}` (docs/replica.md)."""
+
 # --- Renderer search-unit-v2 ----------------------------------------------------------------
 SEARCH_SIGNATURE: Layers = (
     "[data-turn-key]",
@@ -340,6 +366,9 @@ DEFAULTS: dict[str, Layers] = {
     "markdown": ASSISTANT_MARKDOWN,
     "action_bar": ACTION_BAR,
     "copy": COPY_BUTTON,
+    "good_response": GOOD_RESPONSE,
+    "bad_response": BAD_RESPONSE,
+    "rate_response": RATE_RESPONSE,
     "search_signature": SEARCH_SIGNATURE,
     "search_turn": SEARCH_TURN,
     "search_unit": SEARCH_UNIT,

@@ -7,13 +7,15 @@
 //   body, then a clone() of the response, chunk by chunk. Each attempt has its own `id`;
 // - the page's WebSockets to its own site (`ws.chatgpt.com` for chatgpt.com): every
 //   incoming text message, where long turns continue after a `stream_handoff`;
-// - what the page copies to the clipboard (the "Copy" action), the DOM fallback's Markdown.
+// - what the page copies to the clipboard (the "Copy" action), the DOM fallback's Markdown;
+// - every `POST .../backend-api/conversation/message_feedback` (the thumbs under an answer),
+//   as an attempt like the others: `Bridge.rate` confirms its press by it.
 // The page's own Response and WebSocket objects are the ones it would have had without the
 // tap, so the web app behaves exactly as without it.
 //
 // Messages: {kind, id, seq, t, ...}; `seq` orders one id's messages, `t` is the page's wall
 // clock in ms. Kinds:
-//   request    {url, endpoint: "conversation" | "resume", body}  an attempt starts
+//   request    {url, endpoint: "conversation" | "resume" | "feedback", body}  an attempt
 //   response   {status, contentType, retryAfter}                 its response arrived
 //   challenge  {status: 403, url}  Cloudflare's `cf-mitigated: challenge`, even logged in:
 //              a human must look at the browser, not a logout (sent instead of `response`)
@@ -28,6 +30,7 @@
   window[MARK] = true;
 
   const ENDPOINT = /\/backend-(?:api|anon)\/(?:f\/)?conversation(\/resume)?\/?$/;
+  const FEEDBACK = /\/backend-api\/conversation\/message_feedback\/?$/;
   const prefix = Math.random().toString(36).slice(2, 10);
   let counter = 0;
   const now = () => performance.timeOrigin + performance.now();
@@ -58,8 +61,10 @@
     } catch (error) {
       return null;
     }
-    const match = method === "POST" && ENDPOINT.exec(url.pathname);
-    return match ? { url, endpoint: match[1] ? "resume" : "conversation" } : null;
+    if (method !== "POST") return null;
+    const match = ENDPOINT.exec(url.pathname);
+    if (match) return { url, endpoint: match[1] ? "resume" : "conversation" };
+    return FEEDBACK.test(url.pathname) ? { url, endpoint: "feedback" } : null;
   };
 
   const requestBody = async (input, init) => {

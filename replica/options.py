@@ -56,6 +56,9 @@ class ReplicaOptions(BaseModel):
         0, ge=0, description="how many sends fail_next_status hits (1 if 0)"
     )
     sse_error_next: int = Field(0, ge=0, description="end the next N streams with an error")
+    feedback_fail_next: int = Field(
+        0, ge=0, description="refuse the next N feedback ratings with HTTP 500"
+    )
     cut_stream_next: int = Field(0, ge=0, description="cut the next N streams before [DONE]")
     stall_next: int = Field(0, ge=0, description="stall the next N streams after one chunk")
     drop_stream_next: int = Field(

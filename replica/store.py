@@ -274,11 +274,14 @@ class Store:
         self.conversations: dict[str, Conversation] = {}
         self.sends: list[dict[str, Any]] = []
         self.uploads: dict[str, Upload] = {}
+        self.feedback: list[dict[str, Any]] = []
+        """Every rating the thumbs sent (`replica.routes.feedback`), in arrival order."""
 
     def reset(self) -> None:
         self.conversations.clear()
         self.sends.clear()
         self.uploads.clear()
+        self.feedback.clear()
 
     def create(self, model: str, temporary: bool) -> Conversation:
         conversation = Conversation(id=str(uuid.uuid4()), model=model, temporary=temporary)

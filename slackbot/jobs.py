@@ -16,7 +16,7 @@ import time
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +27,7 @@ from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, resolve_model_id
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.chat_settings import ChatSettings
+from slackbot.feedback import FeedbackStore, feedback_block
 from slackbot.files_in import FILE_ONLY_PROMPT, SharedFiles, problem, without
 from slackbot.files_out import IMAGE_ONLY, post_files, unlinked
 from slackbot.mrkdwn import escape
@@ -71,9 +72,11 @@ class JobRunner:
         shared_files: SharedFiles,
         sessions: Sessions,
         personas: Personas,
+        feedback: FeedbackStore,
         update_interval: float = 1.0,
     ) -> None:
         self._personas = personas
+        self._feedback = feedback
         self._store = store
         self._shared_files = shared_files
         self._bridge = bridge
@@ -285,7 +288,8 @@ class JobRunner:
         finally:
             self._turns.pop(job.id, None)
         text = unlinked(turn.text) or (IMAGE_ONLY if turn.files else "")
-        await writer.finish(text, footer=self._footer(job, turn, model))
+        buttons = await self._rateable(job, turn)
+        await writer.finish(text, footer=self._footer(job, turn, model), feedback=buttons)
         failed_upload = await post_files(
             self._client, channel=job.channel, thread_ts=job.thread_ts, files=turn.files
         )
@@ -355,6 +359,13 @@ class JobRunner:
                 job.channel, job.thread_ts, conversation_id=turn.conversation_id, model=model
             )
         return turn
+
+    async def _rateable(self, job: Job, turn: Turn) -> dict[str, Any] | None:
+        """The feedback buttons for an answer ChatGPT named, its ids stored first."""
+        if not turn.conversation_id or not turn.message_id:
+            return None  # nothing to pass a rating on to
+        await self._feedback.save_answer(job.id, turn.conversation_id, turn.message_id, job.user_id)
+        return feedback_block(job.id)
 
     async def _notify(self, job: Job, took: float) -> None:
         """A long answer ends with a mention: streamed text and edits notify nobody."""

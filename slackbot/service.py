@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from slackbot.commands import SlashCommand
 from slackbot.database import Database
+from slackbot.feedback import FeedbackButtons, FeedbackStore
 from slackbot.files_in import SharedFiles
 from slackbot.home import BatchReport, Home
 from slackbot.inbox import Inbox
@@ -121,6 +122,7 @@ class SlackService:
             personas = Personas.load(settings.slack_personas)
         except PersonaSetupError as error:
             raise SlackSetupError(str(error)) from error
+        self.feedback = FeedbackStore(db)
         self.runner = JobRunner(
             store=self.store,
             bridge=bridge,
@@ -130,6 +132,7 @@ class SlackService:
             shared_files=self.shared_files,
             sessions=self.sessions,
             personas=personas,
+            feedback=self.feedback,
             update_interval=update_interval,
         )
         runner = self.runner
@@ -171,6 +174,14 @@ class SlackService:
             home=self.home,
         )
         self.listeners.register(self.app)
+        self.buttons = FeedbackButtons(
+            store=self.feedback,
+            bridge=bridge,
+            client=self.client,
+            owner=settings.slack_owner,
+            chatgpt_url=settings.chatgpt_url,
+        )
+        self.buttons.register(self.app)
         self._http = AsyncSlackRequestHandler(self.app)
         self.inbox = Inbox(db)
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
@@ -180,6 +191,7 @@ class SlackService:
 
     async def start(self) -> None:
         await self.store.setup()
+        await self.feedback.setup()
         await self.shared_files.setup()
         await self._identify()
         if self.mode == "socket" and self._settings.slack_app_token is not None:
@@ -204,6 +216,7 @@ class SlackService:
         if self.layout is not None:
             await self.layout.close()
         await self.listeners.close()
+        await self.buttons.close()
         await self.runner.close()
 
     async def handle(self, request: Request) -> Response:

@@ -13,7 +13,8 @@ A separate control message carries the Stop button while the answer is written: 
 message cannot hold buttons until it is finished, and the control message is deleted at the
 end so the thread keeps only the answer, which ends with a small footer (model, link). In
 the agent DM, where the thread's session shows Slack's own Stop button (`session.py`), the
-control message is left out.
+control message is left out. The last message of an answer ends with the feedback buttons
+(`feedback.py`) under its footer, whichever way it was written.
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ class AnswerWriter:
         self._message = _Message()
         self._control_ts: str | None = None
         self._latest = ""
+        self._ending: list[dict[str, Any]] = []
+        """Blocks the answer's last message ends with, after its footer (the feedback)."""
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -186,10 +189,20 @@ class AnswerWriter:
         if self._loop is None:
             self._loop = asyncio.create_task(self._run(), name=f"slack-writer-{self._thread_ts}")
 
-    async def finish(self, text: str, *, footer: str | None, warning: str | None = None) -> None:
-        """Write the final text, the footer, an optional warning, and remove the Stop button."""
+    async def finish(
+        self,
+        text: str,
+        *,
+        footer: str | None,
+        warning: str | None = None,
+        feedback: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the final text, the footer, an optional warning, and remove the Stop button.
+
+        `feedback` (the thumbs' block) ends the last message, under its footer."""
         await self._stop_loop()
         self._latest = text
+        self._ending = [feedback] if feedback else []
         parts = self._splitter.feed(text, floor=self._floor())
         last = self._splitter.current(text)
         if last.strip() or self._message.ts:
@@ -199,9 +212,10 @@ class AnswerWriter:
             await self._complete(part, footer=footer if final and not warning else None)
         if warning:
             note = f":warning: {escape(warning)}"
-            await self._post(note, blocks=_text_blocks(note, footer))
+            await self._post(note, blocks=_text_blocks(note, self._end(footer)))
         elif not self.messages and footer:
-            await self._post("_(empty answer)_", blocks=_text_blocks("_(empty answer)_", footer))
+            empty = "_(empty answer)_"
+            await self._post(empty, blocks=_text_blocks(empty, self._end(footer)))
         await self.close()
 
     async def close(self) -> None:
@@ -392,13 +406,9 @@ class AnswerWriter:
         message, self._message = self._message, _Message()
         if message.ts and message.streaming:
             self._steps.finish()
+            chunks = [*self._steps.take(), *_markdown(part[message.sent :])] or None
             try:
-                await self._client.chat_stopStream(
-                    channel=self._channel,
-                    ts=message.ts,
-                    chunks=[*self._steps.take(), *_markdown(part[message.sent :])] or None,
-                    blocks=[_footer_block(footer)] if footer else None,
-                )
+                await self._stop_stream(message.ts, chunks, footer)
                 return
             except SlackApiError as error:
                 code = slack_error(error)
@@ -415,10 +425,33 @@ class AnswerWriter:
                     return
         await self._write(message.ts, part, footer)
 
+    async def _stop_stream(
+        self, ts: str, chunks: list[dict[str, Any]] | None, footer: str | None
+    ) -> None:
+        """End a stream with its last chunks and the blocks under it (again without the
+        feedback buttons if Slack refuses them)."""
+        for attempt in range(2):
+            try:
+                await self._client.chat_stopStream(
+                    channel=self._channel, ts=ts, chunks=chunks, blocks=self._end(footer) or None
+                )
+                return
+            except SlackApiError as error:
+                if attempt or not self._refused_feedback(error):
+                    raise
+
+    def _refused_feedback(self, error: SlackApiError) -> bool:
+        """Slack refused the blocks and the feedback buttons are among them: drop those."""
+        if slack_error(error) != "invalid_blocks" or not self._ending:
+            return False
+        logger.warning("Slack refused the feedback buttons: the answer ends without them")
+        self._ending = []
+        return True
+
     async def _write(self, ts: str | None, part: str, footer: str | None) -> None:
         """Post (ts None) or replace a message with `part`, splitting on `msg_too_long`."""
         mrkdwn = markdown_to_mrkdwn(part)
-        blocks = _text_blocks(mrkdwn, footer) if footer else []
+        blocks = _text_blocks(mrkdwn, self._end(footer)) if footer else []
         try:
             if ts is None:
                 await self._post(mrkdwn, blocks=blocks or None)
@@ -428,6 +461,9 @@ class AnswerWriter:
                 )
             return
         except SlackApiError as error:
+            if self._refused_feedback(error):
+                await self._write(ts, part, footer)
+                return
             if slack_error(error) != "msg_too_long" or len(part) < MIN_PART:
                 raise
         self._shrink(part)
@@ -435,6 +471,10 @@ class AnswerWriter:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             await self._write(ts if index == 0 else None, piece, footer if last else None)
+
+    def _end(self, footer: str | None) -> list[dict[str, Any]]:
+        """The blocks under the last message's text: its footer, then the feedback."""
+        return [_footer_block(footer), *self._ending] if footer else []
 
     async def _post(self, text: str, *, blocks: list[dict[str, Any]] | None = None) -> str:
         response = await self._client.chat_postMessage(
@@ -484,11 +524,9 @@ def _footer_block(footer: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]}
 
 
-def _text_blocks(mrkdwn: str, footer: str | None) -> list[dict[str, Any]]:
+def _text_blocks(mrkdwn: str, ending: list[dict[str, Any]]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": chunk}, "expand": True}
         for chunk in split_text(mrkdwn, SECTION_LIMIT)
     ]
-    if footer:
-        blocks.append(_footer_block(footer))
-    return blocks
+    return blocks + ending

@@ -513,13 +513,13 @@ TODAY = {"think_silence_ms": 0, "handoff_silence_ms": 0}
 """Today's default effort (Medium) thinks and hands every answer off: keep that quick."""
 RENDERERS = ["search-unit", "legacy-turn"]
 FINISHED = {
-    "search-unit": f"{ACTIVE} [data-chatgpt-search-unit-key] .turn-action-controls button",
+    "search-unit": f"{ACTIVE} [data-chatgpt-search-unit-key] .turn-action-controls > :first-child",
     "legacy-turn": f'{ACTIVE} [data-testid="copy-turn-action-button"]',
 }
 LAST_EXCHANGE = {
     "search-unit": (
         f"{ACTIVE} [data-turn-key]:last-child [data-user-message-bubble]",
-        f"{ACTIVE} [data-turn-key]:last-child .turn-action-controls button",
+        f"{ACTIVE} [data-turn-key]:last-child .turn-action-controls > :first-child",
     ),
     "legacy-turn": (
         f'{ACTIVE} section:nth-last-child(2) [data-message-author-role="user"]',
@@ -577,9 +577,10 @@ async def test_a_search_unit_chat_is_keyed_by_its_user_message(replica, person_p
     await expect(assistant.locator(".activity-header")).to_have_text("Thought for a few seconds")
     assert "I will answer" not in await body.inner_text()
     assert await page.locator("[data-message-author-role]").count() == 0
-    await expect(assistant.locator(".turn-action-controls button")).to_have_attribute(
-        "aria-label", "Copy"
-    )
+    controls = assistant.locator(".turn-action-controls > button")
+    await expect(controls).to_have_count(2)  # Copy, then "Rate response" where thumbs were
+    await expect(controls.first).to_have_attribute("aria-label", "Copy")
+    await expect(controls.last).to_have_attribute("aria-label", "Rate response")
 
     assert await ask_today(page, "second question") == conversation_id
     await expect(page.locator(f"{ACTIVE} [data-turn-key]")).to_have_count(2)

@@ -54,6 +54,7 @@ class DomReader:
                 last_progress = time.monotonic()
             if answer is not None:
                 record.delivered = True  # ChatGPT is answering it
+                record.message_id = answer.id
                 record.model = answer.slug or record.model
                 if answer.text != last_text:
                     last_text, last_progress = answer.text, time.monotonic()

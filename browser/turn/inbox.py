@@ -76,8 +76,8 @@ class TapInbox:
     def take(self, message: dict[str, Any]) -> None:
         """Queue a tap message; the first request after Send is ours: adopt it."""
         self._inbox.append(message)
-        if message.get("kind") != "request" or message.get("endpoint") == "resume":
-            return  # a resume continues a stream: never the page posting our message
+        if message.get("kind") != "request" or message.get("endpoint") != "conversation":
+            return  # a resume continues a stream, a rating is no turn: neither posts ours
         body = faults.json_object(message.get("body"))
         prompt, message_id = user_message(body)
         record = self._record

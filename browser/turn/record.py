@@ -49,6 +49,9 @@ class TurnRecord:
         self.text = ""
         self.finish_reason: FinishReason | None = None
         self.user_message_id: str | None = None
+        self.message_id: str | None = None
+        """The answer's message id (`Turn.message_id`): the stream's, the stored answer's,
+        or the DOM's."""
         self.delivered: bool | None = False
         self.source: AnswerSource | None = None
         """How the answer was read: the tapped stream, the WebSocket topic or the resume
@@ -88,6 +91,7 @@ class TurnRecord:
         """Take what the stream said about the turn (ids, model, title, a rewrite)."""
         self.conversation_id = state.conversation_id or self.conversation_id
         self.user_message_id = self.user_message_id or state.user_message_id
+        self.message_id = state.answer_message_id or self.message_id
         self.model = state.model or self.model
         self.title = state.title or self.title
         if state.rewritten:

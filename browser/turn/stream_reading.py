@@ -305,5 +305,7 @@ class StreamReader:
         record = self._record
         stored = await try_read_back(self._page, record.conversation_id, record.user_message_id)
         self._stored = stored or self._stored
+        if stored is not None and stored.message_id:
+            record.message_id = stored.message_id  # the stored chat has the last word
         record.note_answered(stored.model if stored is not None else None)
         return stored

@@ -3,6 +3,7 @@
 // (or legacy) stream and renders Markdown incrementally, so a driver meets the same
 // network traffic and DOM it meets on the real site.
 import { el, refreshHistory } from "./dom.js";
+import { sendRating } from "./feedback.js";
 import { readSse } from "./stream.js";
 
 (() => {
@@ -475,6 +476,17 @@ import { readSse } from "./stream.js";
 
   function addActions(view) {
     const messageId = view.message.dataset.messageId;
+    const post = (path, payload) =>
+      api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+    const rate = async (pressed, rating) => {
+      if (!(await sendRating(post, state.conversationId, messageId, rating))) {
+        toast("Could not send your feedback");
+        return;
+      }
+      for (const thumb of pressed.parentNode.querySelectorAll('[data-testid$="-response-turn-action-button"]')) {
+        thumb.setAttribute("aria-pressed", String(thumb === pressed));
+      }
+    };
     const button = (testid, label, glyph, onclick) =>
       el("button", { class: "action", "data-testid": testid, "aria-label": label, title: label, onclick }, icon(glyph));
     const group = el(
@@ -490,9 +502,9 @@ import { readSse } from "./stream.js";
         }
       }),
       button("good-response-turn-action-button", "Good response", "good", (event) =>
-        event.currentTarget.setAttribute("aria-pressed", "true")),
+        rate(event.currentTarget, "thumbsUp")),
       button("bad-response-turn-action-button", "Bad response", "bad", (event) =>
-        event.currentTarget.setAttribute("aria-pressed", "true")),
+        rate(event.currentTarget, "thumbsDown")),
       button("share-turn-action-button", "Share", "share", () => toast("Sharing is not available offline")),
       button("regenerate-turn-action-button", "Try again", "again", () => regenerate(view)),
     );

@@ -16,7 +16,10 @@ const PAGE = Object.assign(
   window.__REPLICA_PAGE__ || {},
 );
 const labels = LABELS[PAGE.lang] || LABELS.en;
-const layout = renderer(PAGE.renderer, labels);
+const layout = renderer(PAGE.renderer, labels, {
+  post: (path, payload) => postJson(path, payload),
+  tell: (text) => toast(text),
+});
 const MOUNTED_EXCHANGES = 6; // a long chat keeps only its tail mounted
 const MAX_ATTEMPTS = 2; // the front end sends a turn again when its first POST is aborted
 

@@ -20,6 +20,10 @@ const EN = {
   welcome: "What can I help with?",
   thinking: "Thinking",
   responseActions: "Response actions",
+  goodResponse: "Good response",
+  badResponse: "Bad response",
+  rateResponse: "Rate response", // STAND-IN
+  feedbackFailed: "Could not send your feedback", // STAND-IN
 };
 
 const KO = Object.assign({}, EN, {
@@ -34,6 +38,9 @@ const KO = Object.assign({}, EN, {
   youSaid: "내가 한 말:",
   chatgptSaid: "ChatGPT 답변:",
   responseActions: "응답 작업",
+  goodResponse: "좋은 응답",
+  badResponse: "별로인 응답",
+  rateResponse: "응답 평가",
 });
 
 export const LABELS = { en: EN, ko: KO };

@@ -3,6 +3,7 @@
 // an assistant unit, no author-role attribute. `legacy-turn`: one `section` per message
 // with `[data-message-id][data-message-author-role]`.
 import { el, markdownHtml } from "./dom.js";
+import { rateButton, thumbs } from "./feedback.js";
 
 const srOnly = (tag, text, attrs = {}) => el(tag, Object.assign({ class: "sr-only", text }, attrs));
 
@@ -19,9 +20,13 @@ function activityHeader(text) {
   return el("div", { class: "group/activity-header activity-header", text });
 }
 
+// The answer a view's thumbs rate: its chat and its (last) message, read when pressed.
+const rated = (view) => () => ({ conversationId: view.conversationId, messageId: view.messageId });
+
 class SearchUnit {
-  constructor(labels) {
+  constructor(labels, actions) {
     this.labels = labels;
+    this.actions = actions;
     this.nodesPerExchange = 1;
   }
 
@@ -69,6 +74,7 @@ class SearchUnit {
 
   answer(view, message, markdown, conversationId) {
     this.noteMessage(view, message.id);
+    Object.assign(view, { conversationId, messageId: message.id });
     if (!view.body) {
       view.body = el("div", { class: "markdown", "data-markdown-text-style": "assistant-message", dir: "auto" });
       view.assistantUnit.append(el("div", {
@@ -82,13 +88,15 @@ class SearchUnit {
 
   finish(view, markdown) {
     if (view.assistantUnit.querySelector(".turn-action-controls")) return;
-    view.assistantUnit.append(el("div", { class: "turn-action-controls" }, copyButton(this.labels, markdown)));
+    view.assistantUnit.append(el("div", { class: "turn-action-controls" },
+      copyButton(this.labels, markdown), ...rateButton(this.labels, rated(view), this.actions)));
   }
 }
 
 class LegacyTurn {
-  constructor(labels) {
+  constructor(labels, actions) {
     this.labels = labels;
+    this.actions = actions;
     this.nodesPerExchange = 2;
   }
 
@@ -123,7 +131,8 @@ class LegacyTurn {
     SearchUnit.prototype.activity.call(this, view, text);
   }
 
-  answer(view, message, markdown) {
+  answer(view, message, markdown, conversationId) {
+    Object.assign(view, { conversationId, messageId: message.id });
     if (!view.body) {
       view.body = el("div", { class: "markdown prose" });
       view.assistantUnit.append(el("div", {
@@ -139,11 +148,13 @@ class LegacyTurn {
   finish(view, markdown) {
     if (view.assistantUnit.querySelector('[data-testid="copy-turn-action-button"]')) return;
     const actions = el("div", { role: "group", class: "turn-actions", "aria-label": this.labels.responseActions },
-      copyButton(this.labels, markdown, { "data-testid": "copy-turn-action-button" }));
+      copyButton(this.labels, markdown, { "data-testid": "copy-turn-action-button" }),
+      ...thumbs(this.labels, rated(view), this.actions));
     view.assistantUnit.append(actions);
   }
 }
 
-export function renderer(name, labels) {
-  return name === "legacy-turn" ? new LegacyTurn(labels) : new SearchUnit(labels);
+// `actions`: what the page lends its turns: `post(path, payload)` and `tell(text)`.
+export function renderer(name, labels, actions) {
+  return name === "legacy-turn" ? new LegacyTurn(labels, actions) : new SearchUnit(labels, actions);
 }

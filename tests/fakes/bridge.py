@@ -22,6 +22,9 @@ another model than asked (a downgrade: the turn's `events` carry its `ModelUsed`
 `Answer(events=...)` adds typed events, and `quota_values` is what `quotas()` reports.
 `Answer(error=AttachmentRejectedError(...))` scripts a refused file once; `rejected_types`
 and `failed_uploads` refuse every matching attachment (the ask is recorded, nothing "sent").
+Each turn's answer has a `message_id` (`fake-msg-<n>`); `rate()` presses its thumbs: a
+rating of an answer of one of the fake's chats joins `ratings` (the latest per answer is in
+`rating_of`), others raise as the real bridge does, and `rate_error` makes every rating fail.
 Every ask is recorded in `bridge.asks` (prompt, conversation, model, flags, attachments), so
 a test can prove what was typed, and how often: a prompt "sent" twice is a bug the fake
 makes visible.
@@ -47,6 +50,7 @@ from browser.contract import (
     ConversationSummary,
     FinishReason,
     OnSend,
+    Rating,
     StoredMessage,
     Update,
     ask_options,
@@ -58,6 +62,7 @@ from browser.errors import (
     BusyError,
     ConversationNotFoundError,
     GptNotFoundError,
+    MessageNotFoundError,
     ProjectNotFoundError,
 )
 from browser.events import ModelUsed, Quota, TurnEvent
@@ -128,10 +133,16 @@ class FakeTurn:
     """A `browser.contract.Turn` playing one `Answer`."""
 
     def __init__(
-        self, answer: Answer, conversation_id: str, model: str | None, asked: str | None = None
+        self,
+        answer: Answer,
+        conversation_id: str,
+        model: str | None,
+        asked: str | None = None,
+        message_id: str | None = None,
     ) -> None:
         self._answer = answer
         self.conversation_id: str | None = conversation_id
+        self.message_id: str | None = message_id
         self.model = model
         self.answered_by: str | None = model
         requested = asked if asked and asked != model else None
@@ -223,6 +234,10 @@ class FakeBridge:
     gizmo_list: list[Gizmo] = field(default_factory=list)
     """The account's custom GPTs and projects (`gizmos()`); an ask in another one raises
     `GptNotFoundError` / `ProjectNotFoundError` with nothing sent, as the real check does."""
+    ratings: list[tuple[str, str, Rating]] = field(default_factory=list)
+    """Every rating passed on: (conversation id, answer's message id, rating), in order."""
+    rate_error: BridgeError | None = None
+    """Raised by `rate()` while set (a logged-out page, ChatGPT refusing the rating)."""
 
     def __post_init__(self) -> None:
         self._scripted: deque[Answer] = deque()
@@ -230,6 +245,7 @@ class FakeBridge:
         self._waiting = 0
         self._free = asyncio.Condition()
         self._ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
 
     def script(self, *answers: Answer) -> None:
         """The next asks get these answers, in order; then the handler again."""
@@ -280,7 +296,9 @@ class FakeBridge:
             conversation_id = (
                 answer.conversation_id or ask.conversation_id or f"fake-{next(self._ids)}"
             )
-            turn = FakeTurn(answer, conversation_id, answer.model or ask.model or "auto", ask.model)
+            model = answer.model or ask.model or "auto"
+            message_id = f"fake-msg-{next(self._message_ids)}"
+            turn = FakeTurn(answer, conversation_id, model, ask.model, message_id)
             self.turns.append(turn)
             yield turn
             if not ask.temporary:
@@ -359,6 +377,23 @@ class FakeBridge:
         if conversation_id not in self.chats:
             raise ConversationNotFoundError(conversation_id)
         return list(self.chats[conversation_id])
+
+    async def rate(self, conversation_id: str, message_id: str, rating: Rating) -> None:
+        if self.rate_error is not None:
+            raise self.rate_error
+        if conversation_id not in self.chats:
+            raise ConversationNotFoundError(conversation_id)
+        answers = {
+            turn.message_id for turn in self.turns if turn.conversation_id == conversation_id
+        }
+        if message_id not in answers:
+            raise MessageNotFoundError(conversation_id, message_id)
+        self.ratings.append((conversation_id, message_id, rating))
+
+    def rating_of(self, message_id: str) -> Rating | None:
+        """The latest rating of one answer (a second click replaces the first)."""
+        found = [rating for _, rated, rating in self.ratings if rated == message_id]
+        return found[-1] if found else None
 
     async def whoami(self) -> str | None:
         return self.who
