@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from replica import catalog, model, pictures
+from replica import catalog, model, pictures, workspaces
 from replica.errors import (
     BUSY_MESSAGE,
     FAILURES,
@@ -205,6 +205,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         "attachments": (message.get("metadata") or {}).get("attachments") or [],
         "content_type": (message.get("content") or {}).get("content_type"),
         "system_hints": body.get("system_hints") or [],
+        "workspace": workspaces.current(request, replica.options.workspaces).id,
         "time": time.time(),
         "status": 200,
     }
