@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Request
@@ -165,7 +166,12 @@ async def _cookie(page: Page, account_id: str) -> Any:
     return {
         "name": selectors.ACCOUNT_COOKIE,
         "value": account_id,
-        "url": page.url,
+        "url": _site_root(page.url),  # a page's own URL would scope it to its path
         "expires": time.time() + COOKIE_LIFETIME,
         "sameSite": "Lax",
     }
+
+
+def _site_root(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
