@@ -1,8 +1,8 @@
 """CHATGPT_WORKSPACE: the bridge asks in the workspace it names, chosen in the page.
 
 Real Chromium against a replica whose login offers a personal plan and a Team
-(`--workspaces`): one bridge, started with no choice (the page's own workspace), then told
-a name, an id and an unknown name. The replica records the workspace every send ran in,
+(`--workspaces`): one bridge, started with the Team's name, then told no choice (the page's
+own stays), an id and an unknown name. The replica records the workspace every send ran in,
 which is what proves an answer came from the right one. `/health`, `status` and the API's
 503 are the app's, on a FakeBridge.
 """
@@ -43,9 +43,12 @@ def two_workspaces() -> Iterator[Replica]:
 async def bridge(
     two_workspaces: Replica, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[BrowserBridge]:
-    """A bridge started without CHATGPT_WORKSPACE, on a profile of its own."""
+    """A bridge told to ask in the Team by its name, in another case than the page's; the
+    page starts in the personal workspace, the first of the login's."""
     data_dir = tmp_path_factory.mktemp("workspace") / "data"
-    settings = bridge_settings(two_workspaces.url, data_dir, browser_executable, max_tabs=1)
+    settings = bridge_settings(
+        two_workspaces.url, data_dir, browser_executable, chatgpt_workspace="REPLICA team"
+    )
     started = BrowserBridge(settings)
     await started.start()
     try:
@@ -76,24 +79,29 @@ def test_the_check_endpoint_is_read_in_its_order_without_its_default_twice() -> 
     assert [w.id for w in workspaces_from_payload(deactivated)] == [PERSONAL.id]
 
 
-async def test_without_a_choice_the_page_s_own_workspace_is_used_and_named(
+async def test_the_workspace_named_at_start_answers_and_is_named(
     bridge: BrowserBridge, two_workspaces: Replica
 ) -> None:
-    assert bridge.browser_info().workspace == "Personal (personal, plus)"
-    assert (await _ask(bridge, two_workspaces))["workspace"] == PERSONAL.id
-
-
-async def test_a_workspace_chosen_by_name_then_by_id_holds_for_the_next_questions(
-    bridge: BrowserBridge, two_workspaces: Replica
-) -> None:
-    chosen = await bridge.use_workspace("REPLICA team")  # not the page's case
-    assert chosen == Workspace(TEAM.id, "Replica Team", "workspace", "team")
     assert bridge.browser_info().workspace == "Replica Team (workspace, team)"
     assert (await _ask(bridge, two_workspaces))["workspace"] == TEAM.id
-    assert (await _ask(bridge, two_workspaces))["workspace"] == TEAM.id
-    assert (await bridge.use_workspace(PERSONAL.id)) == Workspace(
-        PERSONAL.id, None, "personal", "plus"
+
+
+async def test_without_a_choice_the_page_s_own_workspace_stays_and_is_named(
+    bridge: BrowserBridge, two_workspaces: Replica
+) -> None:
+    assert await bridge.use_workspace(None) == Workspace(
+        TEAM.id, "Replica Team", "workspace", "team"
     )
+    assert (await _ask(bridge, two_workspaces))["workspace"] == TEAM.id
+
+
+async def test_a_workspace_chosen_by_id_holds_for_the_next_questions(
+    bridge: BrowserBridge, two_workspaces: Replica
+) -> None:
+    chosen = await bridge.use_workspace(PERSONAL.id)
+    assert chosen == Workspace(PERSONAL.id, None, "personal", "plus")
+    assert bridge.browser_info().workspace == "Personal (personal, plus)"
+    assert (await _ask(bridge, two_workspaces))["workspace"] == PERSONAL.id
     assert (await _ask(bridge, two_workspaces))["workspace"] == PERSONAL.id
 
 
