@@ -138,6 +138,15 @@ class BrowserBridge:
             if workspace is not None:
                 logger.info("asking in the ChatGPT workspace %s", workspace.describe())
 
+    async def _ensure_workspace(self) -> None:
+        """No question before CHATGPT_WORKSPACE is chosen: one the start could not choose
+        (logged out, challenged, browser down then) is chosen now, or the ask fails."""
+        if self._workspace_problem is not None:
+            raise self._workspace_problem
+        wanted = self._settings.chatgpt_workspace
+        if wanted is not None and self._workspace is None:
+            await self.use_workspace(wanted)
+
     async def use_workspace(self, wanted: str | None) -> Workspace | None:
         """Run in the workspace `wanted` names (id or name; None: the page's own), in the page.
 
@@ -202,8 +211,7 @@ class BrowserBridge:
         on_send: OnSend | None,
         attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
-        if self._workspace_problem is not None:
-            raise self._workspace_problem
+        await self._ensure_workspace()
         picker.refuse_unsupported(options)
         prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
         check_sizes(attachments)
