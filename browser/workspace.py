@@ -132,9 +132,10 @@ async def _switch(page: Page, chosen: Workspace) -> None:
         if "/backend-api/" in request.url:
             carried.extend(filter(None, [request.headers.get(selectors.ACCOUNT_HEADER)]))
 
-    page.on("request", note)
+    await page.reload(wait_until="commit")
+    page.on("request", note)  # from here on, every request is the new document's
     try:
-        await page.reload(wait_until="domcontentloaded")
+        await page.wait_for_load_state("domcontentloaded")
         now = session_workspace(await auth_session(page))
     finally:
         page.remove_listener("request", note)
