@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
 
     chatgpt_url: str = Field("https://chatgpt.com", validation_alias="CHATGPT_URL")
+    # The workspace of the login to ask in (its name, case-insensitive, or its id), where the
+    # login offers several (a personal plan and a Team); unset: the one the page is in.
+    chatgpt_workspace: str | None = Field(None, validation_alias="CHATGPT_WORKSPACE")
 
     browser_executable: Path | None = Field(None, validation_alias="BROWSER_EXECUTABLE")
     browser_channel: str | None = Field(None, validation_alias="BROWSER_CHANNEL")
@@ -187,6 +190,12 @@ class Settings(BaseSettings):
             value = value.expanduser()
             selectors.read_file(value)  # SelectorsFileError (a ValueError) names the problem
         return value
+
+    @field_validator("chatgpt_workspace", mode="after")
+    @classmethod
+    def _workspace(cls, value: str | None) -> str | None:
+        """`CHATGPT_WORKSPACE=` (empty, as in a copied .env) means unset."""
+        return (value or "").strip() or None
 
     @field_validator("chatgpt_url", mode="after")
     @classmethod

@@ -27,7 +27,7 @@ router = APIRouter()
 
 BrowserHealth = dict[str, str | int | bool | list[str] | None]
 """`state`, `display`, `attached`, `warnings`, the bridge's `stats()` counters and, in a
-detailed report, `user` and `login_expires`."""
+detailed report, `user`, `login_expires`, `workspace` and `workspace_problem`."""
 EXPIRY_WARNING = timedelta(days=1)
 """A login that ends sooner than this is warned about, so it can be renewed in time."""
 SlackHealth = dict[str, object]
@@ -78,6 +78,8 @@ async def collect_health(parts: Services, *, detailed: bool) -> HealthReport:
     }
     if detailed:
         browser["login_expires"] = info.login_expires.isoformat() if info.login_expires else None
+        browser["workspace"] = info.workspace  # the workspace's name is the account's
+        browser["workspace_problem"] = info.workspace_problem
         if browser_state == "ready":
             browser["user"] = await _whoami(bridge)
     return {
@@ -154,7 +156,10 @@ def _browser_line(browser: BrowserHealth) -> str:
     if state == "ready":
         who = browser.get("user") or "an unknown user"
         tabs = browser.get("tabs_total", 0)
-        return f"ready, logged in as {who}; {tabs} tab(s) open, {browser.get('display')}"
+        where = f" in the workspace {browser['workspace']}" if browser.get("workspace") else ""
+        return f"ready, logged in as {who}{where}; {tabs} tab(s) open, {browser.get('display')}"
+    if state == "wrong_workspace":
+        return str(browser.get("workspace_problem") or "CHATGPT_WORKSPACE names no workspace")
     return {
         "login_required": "logged out: run `chatgpt-bridge login` and log in in the window "
         "that opens (once; the profile keeps it)",

@@ -67,6 +67,9 @@ def describe_status(report: dict[str, Any]) -> str:
         lines.insert(2, f"display  {browser['display']}{attached}")
     if browser.get("login_expires"):
         lines.insert(3, f"login    until {browser['login_expires']}")
+    if browser.get("workspace") or browser.get("workspace_problem"):
+        where = browser.get("workspace") or f"none: {browser['workspace_problem']}"
+        lines.insert(2, f"workspace {where}")
     batches = report.get("batches") or {}
     if batches.get("active"):
         lines.append(f"batches  {_batches(batches)}")

@@ -44,6 +44,7 @@ from browser.errors import (
     LoginRequiredError,
     RateLimitedError,
     WebAppError,
+    WorkspaceError,
 )
 from browser.events import Quota
 from browser.history import messages_from_payload, summaries_from_payload, with_older_pages
@@ -54,6 +55,7 @@ from browser.pool import Pool, Tab
 from browser.readback import CONVERSATION_PAGE_PATH
 from browser.session import Session, SessionSettings, first_line
 from browser.turn import BrowserTurn, TurnSettings, navigation
+from browser.workspace import Workspace, use_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class BridgeSettings(SessionSettings, TurnSettings, Protocol):
     send_interval_ms: int
     max_prompt_chars: int
     project: str | None
+    chatgpt_workspace: str | None
 
 
 class BrowserBridge:
@@ -86,6 +89,8 @@ class BrowserBridge:
         self._last_state = BridgeState.DOWN
         self._quotas: dict[str, Quota] = {}
         self._account: Account | None = None
+        self._workspace: Workspace | None = None
+        self._workspace_problem: WorkspaceError | None = None
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -106,7 +111,9 @@ class BrowserBridge:
         await self._session.ensure()
         self._pool.start()
         state = await self.state()
-        if state is not BridgeState.READY:
+        if state is BridgeState.READY:
+            await self._start_in_workspace()
+        else:
             logger.warning("ChatGPT is not ready in the bridge's browser: %s", state.value)
         if self._settings.probe_interval > 0 and self._watch is None:
             self._watch = asyncio.create_task(self._watch_session(), name="session-probe")
@@ -122,6 +129,50 @@ class BrowserBridge:
 
     def stats(self) -> dict[str, int]:
         return self._pool.stats()
+
+    async def _start_in_workspace(self) -> None:
+        """Before the first question: the workspace CHATGPT_WORKSPACE names, or the page's."""
+        try:
+            workspace = await self.use_workspace(self._settings.chatgpt_workspace)
+        except WorkspaceError as error:
+            logger.error("%s", error)
+        except BridgeError as error:
+            logger.warning("could not read the workspace: %s", error)
+        else:
+            if workspace is not None:
+                logger.info("asking in the ChatGPT workspace %s", workspace.describe())
+
+    async def _ensure_workspace(self) -> None:
+        """No question before CHATGPT_WORKSPACE is chosen: one the start could not choose
+        (logged out, challenged, browser down then) is chosen now, or the ask fails."""
+        if self._workspace_problem is not None:
+            raise self._workspace_problem
+        wanted = self._settings.chatgpt_workspace
+        if wanted is not None and self._workspace is None:
+            await self.use_workspace(wanted)
+
+    async def use_workspace(self, wanted: str | None) -> Workspace | None:
+        """Run in the workspace `wanted` names (id or name; None: the page's own), in the page.
+
+        An unknown name raises `WorkspaceError` and holds every question with it until a
+        later call succeeds: never an answer from another workspace.
+        """
+        async with self._pool.lease() as tab:
+            assert tab is not None
+            try:
+                workspace, switched = await use_workspace(await self._home(tab), wanted)
+            except WorkspaceError as error:
+                self._workspace, self._workspace_problem = None, error
+                raise
+            except PlaywrightError as error:
+                raise BrowserDownError(
+                    f"Choosing the workspace failed: {first_line(error)}"
+                ) from None
+        if switched:
+            for stale in self._pool.tabs:  # their pages still hold the old workspace's session
+                stale.clean, stale.document, stale.routes = False, None, 0
+        self._workspace, self._workspace_problem = workspace, None
+        return workspace
 
     def quotas(self) -> list[Quota]:
         """The account's remaining quotas, per feature, as the latest answers reported them."""
@@ -164,6 +215,7 @@ class BrowserBridge:
         on_send: OnSend | None,
         attachments: tuple[Attachment, ...],
     ) -> AsyncIterator[BrowserTurn]:
+        await self._ensure_workspace()
         if conversation_id is None and options.gpt is None and options.project is None:
             options = replace(options, project=self._settings.project)  # BRIDGE_PROJECT
         prompt, attachments = prepare_prompt(prompt, attachments, self._settings.max_prompt_chars)
@@ -211,6 +263,8 @@ class BrowserBridge:
         except BridgeError as error:
             logger.warning("browser down: %s", error)
             return BridgeState.DOWN
+        if self._workspace_problem is not None:
+            return BridgeState.WRONG_WORKSPACE
         if self._pacer.retry_after() is not None:
             return BridgeState.RATE_LIMITED
         try:
@@ -349,6 +403,8 @@ class BrowserBridge:
             warning=None if session.attached else session.display_plan.warning,
             attached=session.attached,
             login_expires=self._account.expires if self._account else None,
+            workspace=self._workspace.describe() if self._workspace else None,
+            workspace_problem=str(self._workspace_problem) if self._workspace_problem else None,
         )
 
     @property

@@ -72,6 +72,8 @@ class BridgeState(str, Enum):
     CHALLENGE = "challenge"
     RATE_LIMITED = "rate_limited"
     DOWN = "down"
+    WRONG_WORKSPACE = "wrong_workspace"
+    """CHATGPT_WORKSPACE names no workspace of the login (or the page would not switch)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class BrowserInfo:
     """The person's own Chrome (BROWSER_CDP_URL): never closed or relaunched by the bridge."""
     login_expires: datetime | None = None
     """When the session says it ends, as last read; None before the first read."""
+    workspace: str | None = None
+    """The workspace asked in, e.g. "Acme (workspace, team)"; None before it is known."""
+    workspace_problem: str | None = None
+    """Why no workspace is used (CHATGPT_WORKSPACE unknown): said until it is fixed."""
 
 
 LIST_PAGE = 28

@@ -215,6 +215,13 @@ class BrowserDownError(BridgeError):
         )
 
 
+class WorkspaceError(BridgeError):
+    """CHATGPT_WORKSPACE names no workspace of this login, or the page would not switch to it.
+
+    Nothing is asked until it is fixed: an answer from the wrong workspace (its data rules,
+    its history, its plan) is worse than none."""
+
+
 def _human_size(size: int) -> str:
     for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= scale:

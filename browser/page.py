@@ -88,6 +88,9 @@ async ({path, bearer, payload}) => {
   if (bearer) {
     const session = await (await fetch("/api/auth/session", {credentials: "include"})).json();
     if (session && session.accessToken) headers.Authorization = "Bearer " + session.accessToken;
+    // As the page's own fetches do: the workspace the session runs in.
+    const account = session && session.account && session.account.id;
+    if (account) headers["ChatGPT-Account-Id"] = account;
   }
   const init = {credentials: "include", headers};
   if (payload !== null) {

@@ -285,6 +285,11 @@ CONVERSATION_PATH = re.compile(r"^(?:/g/[^/]+)?/c/(?:WEB:)?([0-9a-fA-F-]{8,})/?$
 """`/c/<id>` (sometimes briefly `/c/WEB:<id>`), also under a custom GPT `/g/g-.../c/<id>`."""
 AUTH_SESSION_PATH = "/api/auth/session"
 MODELS_PATH = "/backend-api/models"
+ACCOUNTS_CHECK_PATH = "/backend-api/accounts/check/v4-2023-04-27"
+"""The login's workspaces, keyed by id (docs/replica.md, "Workspaces")."""
+ACCOUNT_COOKIE = "_account"
+"""The cookie that holds the chosen workspace's id; the page sends it as `ChatGPT-Account-Id`."""
+ACCOUNT_HEADER = "chatgpt-account-id"
 CONVERSATION_READ_PATH = "/backend-api/conversation/{id}"
 FILE_DOWNLOAD_PATH = "/backend-api/files/download/{file_id}?conversation_id={conversation}"
 """A stored file's signed, expiring link: `{"status": "success", "download_url": ...}` (an

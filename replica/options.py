@@ -40,6 +40,9 @@ class ReplicaOptions(BaseModel):
     session_lifetime_s: float | None = Field(
         None, gt=0, description="every login ends this many seconds after the knob is set"
     )
+    workspaces: bool = Field(
+        False, description="the login offers two workspaces: a personal plan and a Team"
+    )
     anonymous_chat: bool = Field(
         False,
         description="logged-out visitors get a composer and chat via /backend-anon/",

@@ -16,7 +16,17 @@ from fastapi.staticfiles import StaticFiles
 from replica.errors import ChallengeError, ReplicaError, challenge_response, error
 from replica.options import ReplicaOptions
 from replica.pages import challenge_page
-from replica.routes import backend, control, conversation, feedback, files, gizmos, site, topic
+from replica.routes import (
+    accounts,
+    backend,
+    control,
+    conversation,
+    feedback,
+    files,
+    gizmos,
+    site,
+    topic,
+)
 from replica.state import Replica
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -27,7 +37,7 @@ def create_replica_app(options: ReplicaOptions | None = None) -> FastAPI:
     app = FastAPI(title="chatgpt.com replica", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.replica = Replica(options or ReplicaOptions())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (site, gizmos, backend, files, conversation, feedback, topic, control):
+    for module in (site, gizmos, backend, accounts, files, conversation, feedback, topic, control):
         app.include_router(module.router)
 
     @app.exception_handler(ReplicaError)

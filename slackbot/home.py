@@ -43,6 +43,8 @@ STATE_TEXT: dict[BridgeState, str] = {
     "until it lifts.",
     BridgeState.DOWN: ":black_circle: The bridge's browser is down. Restart "
     "`chatgpt-bridge serve` and see its log.",
+    BridgeState.WRONG_WORKSPACE: ":red_circle: CHATGPT_WORKSPACE names no workspace of this "
+    "ChatGPT login. Fix it (`chatgpt-bridge status` lists them) and restart the bridge.",
 }
 
 

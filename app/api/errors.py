@@ -29,6 +29,7 @@ from browser.errors import (
     RateLimitedError,
     SendUncertainError,
     WebAppError,
+    WorkspaceError,
 )
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ BRIDGE_ERRORS: dict[type[BridgeError], HttpMapping] = {
     LoginRequiredError: HttpMapping(503, "login_required", person_must_act=True),
     ChallengeError: HttpMapping(503, "challenge_required", person_must_act=True),
     BrowserDownError: HttpMapping(503, "browser_unavailable"),
+    WorkspaceError: HttpMapping(503, "workspace_not_found", person_must_act=True),
     AnswerTimeoutError: HttpMapping(504, "answer_timeout"),
     SendUncertainError: HttpMapping(502, "send_uncertain"),
     WebAppError: HttpMapping(502, "chatgpt_error"),

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from replica import catalog, gizmos, model, pictures
+from replica import catalog, gizmos, model, pictures, workspaces
 from replica.errors import (
     BUSY_MESSAGE,
     FAILURES,
@@ -219,6 +219,7 @@ async def post_conversation(request: Request, replica: Guarded) -> Response:
         "content_type": (message.get("content") or {}).get("content_type"),
         "system_hints": body.get("system_hints") or [],
         "conversation_mode": body.get("conversation_mode"),
+        "workspace": workspaces.current(request, replica.options.workspaces).id,
         "time": time.time(),
         "status": 200,
     }

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from replica import auth
+from replica import auth, workspaces
 from replica.bot_check import header_tells, with_page_check
 from replica.bundle import BUNDLE_PATH, bundle_js
 from replica.errors import challenge_response
@@ -70,7 +70,10 @@ async def sign_out() -> Response:
 @router.get("/api/auth/session")
 async def session(request: Request, replica: ReplicaDep) -> dict[str, Any]:
     user = replica.visitor(request)
-    return auth.session_payload(user, replica.session_deadline()) if user else {}
+    if user is None:
+        return {}
+    account = workspaces.current(request, replica.options.workspaces).session_entry()
+    return {**auth.session_payload(user, replica.session_deadline()), "account": account}
 
 
 @router.get(BUNDLE_PATH)

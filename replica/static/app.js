@@ -369,6 +369,7 @@ import { readSse } from "./stream.js";
     if (state.session && state.session.accessToken) {
       headers.Authorization = `Bearer ${state.session.accessToken}`;
     }
+    if (state.session && state.session.account) headers["ChatGPT-Account-Id"] = state.session.account.id;
     return fetch(path, Object.assign({}, options, { headers, credentials: "include" }));
   }
 

@@ -31,6 +31,8 @@ const $ = (selector, root = document) => root.querySelector(selector);
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
   if (state.session) headers.Authorization = `Bearer ${state.session.accessToken}`;
+  // The workspace the session runs in travels with every backend fetch (docs/replica.md).
+  if (state.session && state.session.account) headers["ChatGPT-Account-Id"] = state.session.account.id;
   return fetch(path, Object.assign({}, options, { headers, credentials: "include" }));
 }
 
