@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import openai
 
+from app.logs import configure_logging
 from bench import slack_timeline
 from bench.person import describe, use_account
 from replica import ReplicaOptions, ReplicaServer
@@ -137,6 +138,7 @@ async def run(args: argparse.Namespace) -> None:
                 max_queue=64,
                 send_interval_ms=0,  # the replica has no abuse check: measure the bridge
             )
+            configure_logging(settings)  # as `serve` logs: a library's handler would be timed
             server = AppServer(settings)
             await asyncio.to_thread(server.start)
             try:
