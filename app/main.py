@@ -209,8 +209,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.add_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)
     app.include_router(health_router)
     app.include_router(api_router)
     app.add_route(MCP_PATH, mcp, include_in_schema=False)
-    app.add_api_route("/slack/events", _slack_events, methods=["POST"], include_in_schema=False)
     return app

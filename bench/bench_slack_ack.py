@@ -5,7 +5,8 @@ an app that is too often late, so the ack must stay fast while answers are being
 The bridge stores each question in SQLite before acknowledging it (so no question is lost),
 which is the cost this measures: `--events` signed events are POSTed at the same moment to
 the running app (real Chromium on the replica, the fake Slack Web API), each in its own new
-thread, and every HTTP response time is recorded. Then it waits until every thread has its
+thread, by a client process of its own (`bench/burst_client.py`), and every HTTP response
+time is recorded. Then it waits until every thread has its
 answer, which shows the per-thread queues draining through the browser tabs.
 
     .venv/bin/python -m bench.bench_slack_ack [--events 50] [--tabs 3] [--no-answers]
@@ -17,13 +18,14 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-import httpx
-
+from app.logs import configure_logging
 from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.slack_api import (
@@ -44,13 +46,19 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def _post(client: httpx.AsyncClient, events: SlackEvents, body: str) -> float:
-    headers = events.headers(body, **{"Content-Type": "application/json"})
-    started = time.perf_counter()
-    response = await client.post(events.url, content=body, headers=headers)
-    elapsed = time.perf_counter() - started
-    response.raise_for_status()
-    return elapsed
+async def _burst(url: str, posts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The burst from a client process of its own (`bench/burst_client.py`)."""
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.burst_client",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await client.communicate(json.dumps({"url": url, "posts": posts}).encode())
+    if client.returncode:
+        raise RuntimeError(f"the burst client failed ({client.returncode})")
+    return dict(json.loads(out))
 
 
 async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> None:
@@ -68,22 +76,22 @@ async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> Non
             max_tabs=tabs,
             send_interval_ms=0,  # the replica has no abuse check: measure the bridge
         )
+        configure_logging(settings)  # as `serve` logs: a library's handler would be timed
         server = AppServer(settings)
         await asyncio.to_thread(server.start)
         try:
             events = SlackEvents(server.url)
-            limits = httpx.Limits(max_connections=count + 1)
-            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-                warm = message_event(f"warm-up {uuid.uuid4().hex[:6]}", channel=CHANNEL)
-                await _post(client, events, json.dumps(event_body(warm)))
-                batch = [
-                    message_event(f"bench {uuid.uuid4().hex[:6]} {i}", channel=CHANNEL)
-                    for i in range(count)
-                ]
-                bodies = [json.dumps(event_body(event)) for event in batch]
-                started = time.perf_counter()
-                acks = await asyncio.gather(*(_post(client, events, b) for b in bodies))
-                all_acked = time.perf_counter() - started
+            batch = [
+                message_event(f"bench {uuid.uuid4().hex[:6]} {i}", channel=CHANNEL)
+                for i in range(count)
+            ]
+            warm = message_event(f"warm-up {uuid.uuid4().hex[:6]}", channel=CHANNEL)
+            bodies = [json.dumps(event_body(event)) for event in [warm, *batch]]
+            json_type = {"Content-Type": "application/json"}
+            posts = [{"body": b, "headers": events.headers(b, **json_type)} for b in bodies]
+            started = time.perf_counter()
+            measured = await _burst(events.url, posts)
+            acks, all_acked = [float(ack) for ack in measured["acks"]], float(measured["all"])
             print(f"{count} Slack events POSTed at once ({tabs} browser tabs)")
             print(f"  ack latency  p50 {_percentile(acks, 0.5) * 1000:7.1f} ms")
             print(f"               p99 {_percentile(acks, 0.99) * 1000:7.1f} ms")

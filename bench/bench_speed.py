@@ -13,7 +13,8 @@ headed on a virtual display as on a server, 3 tabs) answers:
 - 10 clients at once: answers per second with `BRIDGE_SEND_INTERVAL_MS=0` and with the
   default pacing (the seed's Selenium method answers serially at 0.70-0.78 answers/s);
 - Slack, one thread at a time: from the event's arrival to the first answer text visible in
-  the thread of the fake Slack, median and p95.
+  the thread of the fake Slack, median and p95, and the median of each step on the way
+  (`bench/slack_timeline.py`); `--slack-only` skips the API rows.
 """
 
 from __future__ import annotations
@@ -31,18 +32,12 @@ from typing import Any
 import httpx
 import openai
 
+from app.logs import configure_logging
+from bench import slack_timeline
 from bench.person import describe, use_account
 from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.app_server import AppServer
-from tests.fixtures.slack_api import (
-    HEADER,
-    FakeSlack,
-    SlackEvents,
-    finished,
-    message_event,
-    slack_settings,
-    wait_for,
-)
+from tests.fixtures.slack_api import FakeSlack, slack_settings
 
 CHANNEL = "CBENCH0001"
 DEFAULT_INTERVAL_MS = 1000
@@ -116,30 +111,6 @@ async def throughput(client: openai.AsyncOpenAI, server: AppServer, per_client: 
         )
 
 
-async def slack_first_text(server: AppServer, slack: FakeSlack, threads: int) -> None:
-    """Event POSTed -> first answer text visible in its thread, one thread at a time."""
-    events = SlackEvents(server.url)
-    seconds = []
-    for _ in range(threads):
-        event = message_event(_prompt(), channel=CHANNEL)
-        started = time.perf_counter()
-        await events.event(event)
-        thread = event["ts"]
-        await wait_for(
-            lambda thread=thread: any(HEADER.search(m.text) for m in slack.thread(CHANNEL, thread)),
-            timeout=120,
-            interval=0.01,
-        )
-        seconds.append(time.perf_counter() - started)
-        await wait_for(lambda thread=thread: finished(slack, CHANNEL, thread), timeout=120)
-    ordered = sorted(seconds)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    print(
-        f"Slack, 1 thread at a time, event arrival to first visible text: median "
-        f"{statistics.median(ordered) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (N={len(ordered)})"
-    )
-
-
 async def report_models(url: str) -> None:
     """What the POSTs asked for: a thinking model here would cost its reasoning phase."""
     async with httpx.AsyncClient(base_url=url) as http:
@@ -167,6 +138,7 @@ async def run(args: argparse.Namespace) -> None:
                 max_queue=64,
                 send_interval_ms=0,  # the replica has no abuse check: measure the bridge
             )
+            configure_logging(settings)  # as `serve` logs: a library's handler would be timed
             server = AppServer(settings)
             await asyncio.to_thread(server.start)
             try:
@@ -175,10 +147,14 @@ async def run(args: argparse.Namespace) -> None:
                 )
                 # Warm-up: three tabs open (they stay, as on a bridge that serves), the models.
                 await asyncio.gather(*(new_chats(client, 1) for _ in range(3)))
-                await latency(client, args.requests, page_ms)
-                await throughput(client, server, args.per_client)
+                if not args.slack_only:
+                    await latency(client, args.requests, page_ms)
+                    await throughput(client, server, args.per_client)
                 server.services.bridge.pacer.interval = 0  # type: ignore[attr-defined]
-                await slack_first_text(server, slack, args.slack_threads)
+                prompts = [_prompt() for _ in range(args.slack_threads)]
+                slack_timeline.report(
+                    await slack_timeline.time_answers(server, slack, CHANNEL, prompts), page_ms
+                )
                 await report_models(replica.url)
             finally:
                 await asyncio.to_thread(server.stop)
@@ -193,6 +169,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6, help="answers per latency row")
     parser.add_argument("--per-client", type=int, default=3, help="answers per client at 10")
     parser.add_argument("--slack-threads", type=int, default=6)
+    parser.add_argument(
+        "--slack-only", action="store_true", help="the page's own and the Slack rows alone"
+    )
     parser.add_argument("--person-chats", type=int, default=5, help="the person's new chats")
     parser.add_argument("--browser", default="/usr/bin/chromium", help="Chromium executable")
     asyncio.run(run(parser.parse_args()))

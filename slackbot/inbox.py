@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
+from slackbot import phases
 from slackbot.database import Database
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ CREATE TABLE IF NOT EXISTS slack_inbox (
 """
 
 Handler = Callable[[str], Awaitable[None]]
+BATCH = 200
+"""Envelopes committed by one statement at most (two SQL parameters each, well under
+SQLite's limit of 32766)."""
 QUIET_FOR = 0.01
 """Seconds without a new envelope before dispatch resumes: requests of a burst that are still
 being read off their sockets would otherwise wait behind a dispatch."""
@@ -90,24 +94,28 @@ class Inbox:
         while self._waiting:
             # Let the requests already read off the socket join this commit.
             await asyncio.sleep(0)
-            batch, self._waiting = self._waiting, []
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
             now = time.time()
             try:
+                # One statement for the whole batch: each statement is a hop to SQLite's
+                # thread and back, which a burst would otherwise pay once per envelope.
                 async with self._db.transaction() as connection:
-                    ids = []
-                    for body, _ in batch:
-                        cursor = await connection.execute(
-                            "INSERT INTO slack_inbox (body, received_at) VALUES (?, ?)",
-                            (body, now),
-                        )
-                        ids.append(cursor.lastrowid)
+                    rows = await connection.execute_fetchall(
+                        "INSERT INTO slack_inbox (body, received_at) VALUES "
+                        + ", ".join("(?, ?)" for _ in batch)
+                        + " RETURNING id",
+                        [value for body, _ in batch for value in (body, now)],
+                    )
+                # RETURNING lists the rows in no set order; AUTOINCREMENT numbers them in
+                # the order of VALUES.
+                ids = sorted(int(row[0]) for row in rows)
             except Exception as error:  # the requests answer 500 and Slack retries them
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(error)
                 continue
+            phases.reached(phases.STORED)
             for (body, done), row_id in zip(batch, ids, strict=True):
-                assert row_id is not None
                 self._ready.put_nowait((row_id, body))
                 if not done.done():
                     done.set_result(None)
@@ -124,6 +132,7 @@ class Inbox:
         while True:
             row_id, body = await self._ready.get()
             await self._settled()
+            phases.reached(phases.DISPATCHED)
             try:
                 await handler(body)
             except asyncio.CancelledError:

@@ -25,6 +25,7 @@ from browser.attachments import Attachment
 from browser.errors import AttachmentError, BridgeError, RateLimitedError
 from browser.events import Progress, Title
 from browser.models import ModelIdError, mismatch_note, resolve_model_id
+from slackbot import phases
 from slackbot.channel_context import ContextUnavailable, asks_about_channel, with_channel
 from slackbot.chat_settings import ChatSettings
 from slackbot.feedback import FeedbackStore, feedback_block
@@ -233,9 +234,10 @@ class JobRunner:
             status=status,
             interval=self._update_interval,
         )
-        await writer.open(job.id, title=None if thread and thread.conversation_id else job.prompt)
+        writer.begin(job.id, title=None if thread and thread.conversation_id else job.prompt)
         try:
             if self._bridge.is_busy():
+                await writer.ready()  # the notice follows the Stop button
                 await self._post(
                     job,
                     ":hourglass: Every ChatGPT tab is busy; your question is queued and will be "
@@ -325,7 +327,9 @@ class JobRunner:
             if job.id in self._stop_requested:
                 raise _StoppedBeforeSend
             await self._store.set_state(job.id, JobState.SENDING)
+            phases.reached(phases.TAB, job.id)
 
+        phases.reached(phases.ASKING, job.id)
         # Patient: the job is stored, so it waits in line rather than being refused as busy.
         async with self._bridge.ask(
             job.prompt or FILE_ONLY_PROMPT,
@@ -340,6 +344,7 @@ class JobRunner:
                 self._cancel(turn)
             async for update in turn.updates():
                 if isinstance(update, Title):
+                    await writer.ready()  # the session exists before it is renamed
                     await writer.status.rename(update.text)
                 elif isinstance(update, Progress):
                     writer.step(update)
@@ -347,6 +352,7 @@ class JobRunner:
                     continue
                 if not delivered:
                     delivered = True
+                    phases.reached(phases.FIRST_DELTA, job.id)
                     await self._store.set_state(job.id, JobState.DELIVERED)
                 if turn.conversation_id and turn.conversation_id != saved:
                     saved = turn.conversation_id

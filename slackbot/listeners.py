@@ -25,7 +25,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slackbot import shortcuts
+from slackbot import phases, shortcuts
 from slackbot.channel_context import ContextUnavailable
 from slackbot.commands import SlashCommand
 from slackbot.files_in import SharedFiles
@@ -134,6 +134,7 @@ class Listeners:
             logger.debug("duplicate delivery of %s/%s ignored", event["channel"], event["ts"])
             return
         logger.info("question accepted in %s (thread %s)", job.channel, job.thread_ts)
+        phases.reached(phases.ACCEPTED, job.id)
         self._runner.submit(job)
 
     async def _apply(self, asked: Question) -> None:

@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slackbot import phases
 from slackbot.commands import SlashCommand
 from slackbot.database import Database
 from slackbot.feedback import FeedbackButtons, FeedbackStore
@@ -221,6 +222,7 @@ class SlackService:
 
     async def handle(self, request: Request) -> Response:
         """The FastAPI route's body: the one signature check, then bolt acks and dispatches."""
+        phases.reached(phases.RECEIVED)
         if self._verifier is None:
             # Socket Mode without a signing secret: nothing could authenticate an HTTP event.
             return JSONResponse(

@@ -31,6 +31,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.events import Progress
+from slackbot import phases
 from slackbot.mrkdwn import escape, markdown_to_mrkdwn
 from slackbot.progress import Steps
 from slackbot.split import SLACK_TEXT_LIMIT, Splitter, split_text
@@ -149,6 +150,8 @@ class AnswerWriter:
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        self._job_id: int | None = None
+        self._opening: asyncio.Task[None] | None = None
         self.messages: list[str] = []
         """Timestamps of the answer's messages, in order."""
 
@@ -157,6 +160,7 @@ class AnswerWriter:
 
         `title` names a new session (the question's first line) until ChatGPT's own title.
         """
+        self._job_id = job_id
         native = await self.status.working(title)
         if native and self._channel.startswith("D"):
             return  # the agent DM: Slack's own Stop button shows in the session
@@ -172,6 +176,28 @@ class AnswerWriter:
             logger.warning(
                 "cannot post the Stop button in %s: %s", self._channel, slack_error(error)
             )
+
+    def begin(self, job_id: int, title: str | None = None) -> None:
+        """`open()` without waiting for it: the question goes to ChatGPT meanwhile.
+
+        The status and the Stop button are two Slack round trips (each a few hundred ms on the
+        real Slack) that would otherwise come before the prompt is even typed. Every write of
+        the answer waits for them instead (`ready()`), so the Stop button still comes first.
+        """
+        self._opening = asyncio.create_task(self._open(job_id, title), name="slack-writer-open")
+
+    async def _open(self, job_id: int, title: str | None) -> None:
+        try:
+            await self.open(job_id, title)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            # Both are niceties beside the answer, which is being asked for already.
+            logger.warning("cannot show in %s that ChatGPT works: %s", self._channel, error)
+        phases.reached(phases.OPENED, job_id)
+
+    async def ready(self) -> None:
+        """Wait until what `begin()` started is in the thread (at once without `begin()`)."""
+        if self._opening is not None:
+            await self._opening
 
     def update(self, text: str) -> None:
         """Take the whole answer so far; it is shown within about `interval` seconds."""
@@ -201,6 +227,7 @@ class AnswerWriter:
 
         `feedback` (the thumbs' block) ends the last message, under its footer."""
         await self._stop_loop()
+        await self.ready()
         self._latest = text
         self._ending = [feedback] if feedback else []
         parts = self._splitter.feed(text, floor=self._floor())
@@ -221,6 +248,7 @@ class AnswerWriter:
     async def close(self) -> None:
         """Remove the Stop button and the status; safe to call more than once."""
         await self._stop_loop()
+        await self.ready()
         if self._control_ts:
             ts, self._control_ts = self._control_ts, None
             try:
@@ -261,6 +289,7 @@ class AnswerWriter:
         return self._message.sent if self._message.streaming else 0
 
     async def _progress(self, text: str) -> None:
+        await self.ready()
         for part in self._splitter.feed(text, floor=self._floor()):
             await self._complete(part, footer=None)
         if len(text) > self._step_at:
@@ -312,8 +341,7 @@ class AnswerWriter:
         self._message = _Message(
             ts=response.get("ts"), streaming=True, sent=len(text), size=_size(text)
         )
-        self.messages.append(str(response.get("ts")))
-        self.status.shown()
+        self._shown(str(response.get("ts")))
 
     async def _start_update(self, text: str) -> None:
         mrkdwn = markdown_to_mrkdwn(text)
@@ -481,9 +509,15 @@ class AnswerWriter:
             channel=self._channel, thread_ts=self._thread_ts, text=text, blocks=blocks
         )
         ts = str(response.get("ts"))
-        self.messages.append(ts)
-        self.status.shown()
+        self._shown(ts)
         return ts
+
+    def _shown(self, ts: str) -> None:
+        """A message of the answer is in the thread."""
+        self.messages.append(ts)
+        if len(self.messages) == 1:
+            phases.reached(phases.FIRST_TEXT, self._job_id)
+        self.status.shown()
 
 
 def control_blocks(job_id: int) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from browser.events import Progress
 from slackbot.session import Sessions, ThreadStatus
 from slackbot.split import SLACK_TEXT_LIMIT
 from slackbot.writer import AnswerWriter, Recipient, Streaming
-from tests.fakes.bridge import Answer, FakeBridge
+from tests.fakes.bridge import Answer, Ask, FakeBridge
 from tests.fixtures.slack_api import (
     BOT_TOKEN,
     TEAM_ID,
@@ -136,6 +136,29 @@ async def test_slack_rate_limits_are_waited_out(run_slack: RunSlack) -> None:
         for method in ("chat.postMessage", "agents.sessions.setStatus"):
             statuses = [call.status for call in app.slack.calls_to(method)]
             assert statuses[:2] == [429, 200]
+
+
+async def test_the_prompt_does_not_wait_for_the_stop_button(
+    run_slack: RunSlack, slack_api: FakeSlack
+) -> None:
+    """The status and the Stop button are Slack round trips taken while ChatGPT is asked;
+    the answer's first text still waits for them, so the Stop button comes first."""
+    event = message_event("be quick", channel=CHANNEL)
+    shown_when_asked: list[list[Message]] = []
+
+    def handler(ask: Ask) -> Answer:
+        shown_when_asked.append(slack_api.thread(CHANNEL, event["ts"]))
+        return Answer("Asked at once")
+
+    async with run_slack(FakeBridge(handler), slack_channels=[CHANNEL]) as app:
+        app.slack.rate_limit("chat.postMessage", count=1, retry_after=2)  # a slow Stop button
+        await app.events.event(event)
+        messages = await answer(app.slack, CHANNEL, event["ts"])
+    assert shown_when_asked == [[]], "ChatGPT was asked before the thread showed anything"
+    assert "Asked at once" in text_of(messages)
+    controls = [m for m in slack_api.messages.values() if m.has_button()]
+    assert len(controls) == 1 and controls[0].deleted
+    assert controls[0].started < messages[0].started
 
 
 async def test_an_empty_answer_says_so_and_keeps_the_footer(run_slack: RunSlack) -> None:
