@@ -104,6 +104,8 @@ class _Message:
     streaming: bool = False
     sent: int = 0
     """Characters of the part already appended to the stream."""
+    streamed: str = ""
+    """Those characters: a final text that no longer starts with them was rewritten."""
     size: int = 0
     """UTF-8 bytes already streamed into it (Slack's cumulative cap counts bytes)."""
     shown: str = ""
@@ -339,7 +341,7 @@ class AnswerWriter:
                 logger.warning("chat.startStream failed (%s): editing a message instead", code)
             return
         self._message = _Message(
-            ts=response.get("ts"), streaming=True, sent=len(text), size=_size(text)
+            ts=response.get("ts"), streaming=True, sent=len(text), size=_size(text), streamed=text
         )
         self._shown(str(response.get("ts")))
 
@@ -382,9 +384,10 @@ class AnswerWriter:
                 return
             logger.info("stream lost (%s): continuing with edits", code)
             message.streaming = False
-            message.sent = 0
+            message.sent, message.streamed = 0, ""
             return
         message.sent += len(text)
+        message.streamed += text
         message.size += _size(text)
 
     async def _roll(self, full: str, *, note: bool) -> None:
@@ -434,9 +437,15 @@ class AnswerWriter:
         message, self._message = self._message, _Message()
         if message.ts and message.streaming:
             self._steps.finish()
-            chunks = [*self._steps.take(), *_markdown(part[message.sent :])] or None
+            # A stream only appends: when the final text rewrote what it showed (a `sandbox:`
+            # link become "attached below"), it ends as it is and the message is replaced.
+            rewritten = not part.startswith(message.streamed)
+            tail = "" if rewritten else part[message.sent :]
+            chunks = [*self._steps.take(), *_markdown(tail)] or None
             try:
                 await self._stop_stream(message.ts, chunks, footer)
+                if rewritten:
+                    await self._write(message.ts, part, footer)
                 return
             except SlackApiError as error:
                 code = slack_error(error)

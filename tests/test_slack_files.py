@@ -162,7 +162,9 @@ async def test_a_code_tool_file_is_posted_under_its_name_and_the_sandbox_link_un
 ) -> None:
     csv = GeneratedFile("data.csv", "text/csv", b"row,value\n", sandbox_path="/mnt/data/data.csv")
     bridge = FakeBridge()
-    bridge.script(Answer("Done: [Download data.csv](sandbox:/mnt/data/data.csv)", files=(csv,)))
+    link = "Done: [Download data.csv](sandbox:/mnt/data/data.csv)"
+    # The link streams into the thread before the answer ends: the end rewrites it there.
+    bridge.script(Answer(link, " Enjoy.", delay=0.5, files=(csv,)))
     async with run_slack(bridge, **CHANNELS) as app:
         event = message_event("Make a CSV", channel=PERSONAL)
         await app.events.event(event)
