@@ -54,6 +54,7 @@ MODEL, SEARCH, NEW, LINE, LINK = (
     f"CE2E{name}" for name in ("MODEL", "SEARCH", "NEW", "LINE", "LINK")
 )
 RENDERERS = {adapter.name for adapter in REGISTRY}
+MAX_TABS = 2
 DOCTOR_EVERY = 1.0
 """Seconds between scheduled doctor runs: short, so a change is told within the test."""
 
@@ -73,6 +74,7 @@ def server(
         slack_channels=[MODEL, SEARCH, NEW, LINE, LINK],
         slack_owner=OWNER,
         bridge_doctor_interval=DOCTOR_EVERY,
+        max_tabs=MAX_TABS,
     )
     app = AppServer(settings)
     app.start()
@@ -197,7 +199,10 @@ async def test_in_chromium_app_home_shows_the_bridge_as_it_is(
     ids = all_ids(models_from_payload(catalog.models_payload()))
     for page in (owners, others):
         assert "Logged in to ChatGPT and ready." in page
-        assert " free · waiting for a tab: 0" in page
+        tabs = re.search(r"Tabs: (\d+) busy, (\d+) free · waiting for a tab: 0", page)
+        assert tabs, page
+        # The browser's own tabs (the scheduled doctor may hold one at that moment).
+        assert 1 <= int(tabs[1]) + int(tabs[2]) <= MAX_TABS
         assert "Batches running: 0 (0 lines waiting)" in page
         # The models are the replica's own catalog, read through the page.
         assert "Models: " + ", ".join(f"`{model_id}`" for model_id in ids) in page
@@ -276,16 +281,20 @@ def _layout_dms(slack: FakeSlack) -> list[str]:
 async def test_in_chromium_the_scheduled_doctor_tells_the_owner_once_per_page_change(
     slack: FakeSlack, replica: Any
 ) -> None:
-    """The replica serves another page (renderer); the doctor's next run says so, once."""
+    """The replica serves another page (renderer); the doctor's next run says so, once. A
+    logout is no page change (the state alerts tell it): the baseline outlives it."""
     page = (await replica.options())["renderer"]
     await _doctor_runs(replica, 1)  # the page as it is now is the doctor's baseline
-    await replica.configure(renderer="classic")
+    await replica.configure(logged_out=True)
+    await _doctor_runs(replica, 2)  # a whole run that stops at the session check
+    assert _layout_dms(slack) == []
+    await replica.configure(logged_out=False, renderer="classic")
     [changed] = await wait_for(lambda: _layout_dms(slack), timeout=30)
     renderer = re.search(r"\*renderer\*: (\S+) → (\S+)", changed)
     assert renderer, changed
     today, classic = renderer.groups()
     assert today in RENDERERS and classic in RENDERERS and today != classic
-    assert "chatgpt-bridge doctor" in changed
+    assert "*composer*: layer " in changed and "chatgpt-bridge doctor" in changed
     await _doctor_runs(replica, 2)  # a whole run on the same page: nothing more to say
     assert len(_layout_dms(slack)) == 1
     await replica.configure(renderer=page)
