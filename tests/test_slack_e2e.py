@@ -55,6 +55,7 @@ MODEL, SEARCH, NEW, LINE, LINK = (
 )
 RENDERERS = {adapter.name for adapter in REGISTRY}
 MAX_TABS = 2
+"""One tab for a question while the scheduled doctor holds the other."""
 DOCTOR_EVERY = 1.0
 """Seconds between scheduled doctor runs: short, so a change is told within the test."""
 
@@ -266,7 +267,10 @@ async def _page_loads(replica: Any) -> int:
 
 
 async def _doctor_runs(replica: Any, count: int) -> None:
-    """Wait until `count` more pages were opened: with nothing else asking, doctor runs."""
+    """Wait until `count` more pages were opened: with nothing else asking, doctor runs.
+
+    A run opens its page first, so the second page seen after a change is the proof that a
+    whole run on the changed page is over (runs never overlap)."""
     start = await _page_loads(replica)
     deadline = time.monotonic() + 30
     while await _page_loads(replica) < start + count:
