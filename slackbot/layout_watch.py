@@ -23,7 +23,8 @@ from slackbot.watch import cancel, repeat, tell_owner
 logger = logging.getLogger(__name__)
 
 Examine = Callable[[], Awaitable[Mapping[str, str]]]
-"""One doctor run: check name (`renderer`, `composer`, ...) -> what it matched, in words."""
+"""One doctor run: check name (`renderer`, `composer`, ...) -> what it matched, in words;
+empty when the run never got as far as the page's layout."""
 
 
 class LayoutWatch:
@@ -45,6 +46,10 @@ class LayoutWatch:
 
     async def check(self) -> None:
         found = dict(await self._examine())
+        if not found:
+            # The checks never reached the page's layout (logged out, a human check, the
+            # usage limit): that is the state alerts' news, and the baseline stays as seen.
+            return
         before, self._seen = self._seen, found
         if before is None or found == before:
             return

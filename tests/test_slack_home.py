@@ -96,6 +96,7 @@ async def test_a_scheduled_doctor_run_tells_the_owner_what_changed_once(
         [
             {"renderer": "classic", "composer": "layer 1 `#prompt-textarea`"},
             {"renderer": "classic", "composer": "layer 1 `#prompt-textarea`"},
+            {},  # logged out: the page's layout was not reached, nothing to compare
             {"renderer": "prose-2026", "composer": "layer 2 `form [contenteditable]`"},
             {"renderer": "prose-2026", "composer": "layer 2 `form [contenteditable]`"},
         ]
@@ -106,7 +107,7 @@ async def test_a_scheduled_doctor_run_tells_the_owner_what_changed_once(
 
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_api.url)
     watch = LayoutWatch(client, examine, owner=OWNER, interval=60)
-    for _ in range(4):
+    for _ in range(5):
         await watch.check()
     (dm,) = slack_api.dms(OWNER)
     assert "*renderer*: classic → prose-2026" in dm.text
