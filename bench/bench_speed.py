@@ -14,13 +14,20 @@ headed on a virtual display as on a server, 3 tabs) answers:
   default pacing (the seed's Selenium method answers serially at 0.70-0.78 answers/s);
 - Slack, one thread at a time: from the event's arrival to the first answer text visible in
   the thread of the fake Slack, median and p95, and the median of each step on the way
-  (`bench/slack_timeline.py`); `--slack-only` skips the API rows.
+  (`bench/slack_timeline.py`).
+
+`--breakdown` adds, under each API row, where the time went: the median of each phase of a
+request (`browser/timing.py`'s marks: tab lease, opening the chat, ready check, model and
+mode choice, typing and its read-back, pacing, the Send click, the page's request and its
+first text as the tap stamped them, the first delta and the first SSE chunk), and what the
+HTTP round trip and the client add on top.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import tempfile
 import time
@@ -35,6 +42,7 @@ import openai
 from app.logs import configure_logging
 from bench import slack_timeline
 from bench.person import describe, use_account
+from browser import timing
 from replica import ReplicaOptions, ReplicaServer
 from tests.fixtures.app_server import AppServer
 from tests.fixtures.slack_api import FakeSlack, slack_settings
@@ -44,6 +52,62 @@ DEFAULT_INTERVAL_MS = 1000
 """`BRIDGE_SEND_INTERVAL_MS`'s default (app/config.py)."""
 
 Messages = list[dict[str, str]]
+
+PHASES = (
+    ("planned", "the chat planned (which history, what to type)"),
+    ("leased", "a tab leased from the pool"),
+    ("opened", "the chat opened (New chat / sidebar link / load)"),
+    ("ready", "the page ready (composer, messages)"),
+    ("chosen", "model, mode and attachments chosen"),
+    ("typed", "the prompt typed and read back"),
+    ("paced", "the send pacing waited for"),
+    ("clicked", "Send clicked"),
+    ("page_request", "the page's request started (tap's clock)"),
+    ("tapped", "the tap's report of it read"),
+    ("accepted", "its response status read"),
+    ("page_first_text", "the first answer text in the page (tap's clock)"),
+    ("first_delta", "the first delta decoded"),
+    ("first_chunk", "the first SSE chunk written"),
+)
+
+
+class PhaseLog(logging.Handler):
+    """The timelines `browser.timing` logs, one per streamed request (server thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.timelines: list[dict[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        phases = getattr(record, "phases", None)
+        if phases:
+            self.timelines.append(phases)
+
+    def take(self) -> list[dict[str, float]]:
+        taken, self.timelines = self.timelines, []
+        return taken
+
+
+def breakdown(timelines: list[dict[str, float]], client_ttfts: list[float]) -> str:
+    """Median step of each phase (from the phase before it in that request) and its end."""
+    lines = []
+    for index, (phase, what) in enumerate(PHASES):
+        steps, ends = [], []
+        for line in timelines:
+            if phase not in line:
+                continue
+            before = [line[p] for p, _ in PHASES[:index] if p in line] or [line[timing.REQUEST]]
+            steps.append(line[phase] - before[-1])
+            ends.append(line[phase] - line[timing.REQUEST])
+        if steps:
+            step, end = statistics.median(steps), statistics.median(ends)
+            lines.append(f"    {what:<54}{step:>+8.0f}{end:>8.0f}")
+    served = [line["first_chunk"] - line[timing.REQUEST] for line in timelines]
+    if served and client_ttfts:
+        http = statistics.median(client_ttfts) * 1000 - statistics.median(served)
+        lines.append(f"    {'HTTP and the client (client TTFT - first chunk)':<54}{http:>+8.0f}")
+    header = f"    {'phase (N=' + str(len(timelines)) + '), ms':<54}{'step':>8}{'at':>8}"
+    return "\n".join([header, *lines])
 
 
 def _prompt() -> str:
@@ -88,13 +152,28 @@ def _row(name: str, seconds: list[float], page_ms: float) -> str:
     return f"{row}   [{each}]"
 
 
-async def latency(client: openai.AsyncOpenAI, count: int, page_ms: float) -> None:
+async def latency(
+    client: openai.AsyncOpenAI,
+    count: int,
+    page_ms: float,
+    phases: PhaseLog | None,
+    parallel: bool = True,
+) -> None:
     print(f"\n{'TTFT through the API':<26}{'N':>4}{'median':>10}{'p90':>10}{'vs page':>12}  (ms)")
-    print(_row("new chat, 1 client", await new_chats(client, count), page_ms))
-    print(_row("follow-up, 1 client", await follow_ups(client, count), page_ms))
-    for name, run in (("new chat", new_chats), ("follow-up", follow_ups)):
+
+    def show(name: str, ttfts: list[float]) -> None:
+        print(_row(name, ttfts, page_ms))
+        if phases is not None:
+            # A follow-up row's timelines include the new chat each one starts from.
+            print(breakdown(phases.take()[-len(ttfts) :], ttfts))
+
+    if phases is not None:
+        phases.take()  # the warm-up's
+    show("new chat, 1 client", await new_chats(client, count))
+    show("follow-up, 1 client", await follow_ups(client, count))
+    for name, run in (("new chat", new_chats), ("follow-up", follow_ups)) * parallel:
         results = await asyncio.gather(*(run(client, count) for _ in range(3)))
-        print(_row(f"{name}, 3 clients/3 tabs", [t for r in results for t in r], page_ms))
+        show(f"{name}, 3 clients/3 tabs", [t for r in results for t in r])
 
 
 async def throughput(client: openai.AsyncOpenAI, server: AppServer, per_client: int) -> None:
@@ -120,6 +199,11 @@ async def report_models(url: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
+    phases = PhaseLog() if args.breakdown else None
+    if phases is not None:
+        timing.logger.addHandler(phases)
+        timing.logger.setLevel(logging.DEBUG)
+        timing.logger.propagate = False  # the marks are read here, not printed
     replica = ReplicaServer(ReplicaOptions(auto_login=True, page_weight_ms=args.page_weight_ms))
     replica.start()
     slack = FakeSlack().start()
@@ -147,14 +231,15 @@ async def run(args: argparse.Namespace) -> None:
                 )
                 # Warm-up: three tabs open (they stay, as on a bridge that serves), the models.
                 await asyncio.gather(*(new_chats(client, 1) for _ in range(3)))
-                if not args.slack_only:
-                    await latency(client, args.requests, page_ms)
+                await latency(client, args.requests, page_ms, phases, "parallel" not in args.skip)
+                if "throughput" not in args.skip:
                     await throughput(client, server, args.per_client)
                 server.services.bridge.pacer.interval = 0  # type: ignore[attr-defined]
-                prompts = [_prompt() for _ in range(args.slack_threads)]
-                slack_timeline.report(
-                    await slack_timeline.time_answers(server, slack, CHANNEL, prompts), page_ms
-                )
+                if "slack" not in args.skip:
+                    prompts = [_prompt() for _ in range(args.slack_threads)]
+                    slack_timeline.report(
+                        await slack_timeline.time_answers(server, slack, CHANNEL, prompts), page_ms
+                    )
                 await report_models(replica.url)
             finally:
                 await asyncio.to_thread(server.stop)
@@ -169,11 +254,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6, help="answers per latency row")
     parser.add_argument("--per-client", type=int, default=3, help="answers per client at 10")
     parser.add_argument("--slack-threads", type=int, default=6)
-    parser.add_argument(
-        "--slack-only", action="store_true", help="the page's own and the Slack rows alone"
-    )
     parser.add_argument("--person-chats", type=int, default=5, help="the person's new chats")
     parser.add_argument("--browser", default="/usr/bin/chromium", help="Chromium executable")
+    parser.add_argument("--breakdown", action="store_true", help="median of each phase")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["parallel", "throughput", "slack"]
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from browser import feedback, gizmos, selectors
+from browser import feedback, gizmos, selectors, timing
 from browser.account import Account, read_account
 from browser.attachments import Attachment, check_sizes, prepare_prompt
 from browser.contract import (
@@ -225,6 +225,7 @@ class BrowserBridge:
         document = None if conversation_id else (model, temporary)
         async with self._pool.lease(conversation_id, patient=patient, document=document) as tab:
             assert tab is not None
+            timing.mark("leased")
             if on_send is not None:
                 await on_send()  # the caller's last word before the prompt may leave
             turn = BrowserTurn(

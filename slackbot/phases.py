@@ -4,7 +4,7 @@ An answer crosses the inbox, bolt, the job queue, the browser and the writer bef
 words show in the thread; when that takes long, the question is which step. Each step logs
 one debug record on the `slackbot.phases` logger carrying its name (`phase`) and, once there
 is one, the job's id (`job`), so a person can turn the logger on to see the timeline and a
-benchmark (`bench/bench_speed.py --slack-only`) can collect it with a handler. Off (the
+benchmark (`bench/bench_speed.py`, its Slack row) can collect it with a handler. Off (the
 default), a step costs one `isEnabledFor` check.
 """
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from browser import Bridge
-from browser.page import probe
+from browser import Bridge, selectors
+from browser.page import press, probe
 from replica.model import thoughts
 
 pytestmark = pytest.mark.browser
@@ -104,6 +104,45 @@ async def test_long_unicode_prompt_is_typed_exactly(bridge: Bridge, replica: Any
     conversation = await replica.conversation(turn.conversation_id)
     assert conversation["messages"][0]["text"] == prompt
     assert turn.finish_reason == "stop"
+
+
+_RECORD_CLICKS_JS = """
+() => {
+  window.__clicks = [];
+  document.addEventListener("click", (event) => window.__clicks.push({
+    trusted: event.isTrusted, composer: !!event.target.closest("[contenteditable]"),
+  }), true);
+}
+"""
+
+
+async def test_controls_are_clicked_at_once_only_when_ready(bridge: Bridge, replica: Any) -> None:
+    """`press`: trusted mouse input without Playwright's waits, and no click on a control
+    that is focused already, covered or disabled (the caller's waiting click follows)."""
+    await ask_all(bridge, "Open a chat")
+    async with bridge.pool.lease() as tab:
+        assert tab is not None
+        page = tab.page
+        tab.clean = False  # drafts and a disabled button follow: the next turn loads afresh
+        await page.evaluate(_RECORD_CLICKS_JS)
+        await page.evaluate("document.activeElement && document.activeElement.blur()")
+        assert await press(page, "composer", unless_focused=True)
+        assert await page.evaluate("window.__clicks") == [{"trusted": True, "composer": True}]
+        assert await press(page, "composer", unless_focused=True)  # the caret is in it now
+        assert len(await page.evaluate("window.__clicks")) == 1
+        cover = "position:fixed;inset:0;z-index:2147483647"
+        await page.evaluate(
+            f"document.body.insertAdjacentHTML('beforeend', '<div id=cover style={cover}></div>')"
+        )
+        assert not await press(page, "composer")
+        await page.evaluate("document.getElementById('cover').remove()")
+        await page.keyboard.insert_text("a draft, never sent")
+        sends = len(await replica.sends())
+        disable = "(sel) => document.querySelectorAll(sel).forEach((b) => { b.disabled = true; })"
+        await page.evaluate(disable, selectors.css("send"))
+        assert not await press(page, "send")
+        assert len(await page.evaluate("window.__clicks")) == 1
+        assert len(await replica.sends()) == sends
 
 
 async def test_thinking_model_answer_excludes_thoughts(bridge: Bridge, replica: Any) -> None:

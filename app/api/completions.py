@@ -34,7 +34,7 @@ from app.api.schemas import ChatCompletionRequest, ChatMessage
 from app.api.tool_calls import CallStream, Piece, ToolCall, ToolCallError, repair_message
 from app.api.turns import TurnRunner
 from app.api.usage import Usage, count_tokens, prompt_tokens
-from browser import Bridge
+from browser import Bridge, timing
 from browser.attachments import Attachment
 from browser.contract import OnSend
 from browser.errors import BridgeError
@@ -145,6 +145,7 @@ class CompletionJob:
             )
         except PromptRejectedError as error:
             raise invalid_request(str(error), "messages") from None
+        timing.mark("planned")
         try:
             attachments = await self._inputs.attachments(self._plan.files)
         except APIError:

@@ -14,6 +14,7 @@ from app.api.routing import openai_router
 from app.api.schemas import parse_chat_request
 from app.api.streaming import KEEPALIVE_INTERVAL, SSE_HEADERS, event_stream
 from app.services import services
+from browser import timing
 
 router = openai_router()
 
@@ -32,6 +33,7 @@ async def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/chat/completions")
 async def create_chat_completion(request: Request) -> Response:
+    timing.begin()
     chat = parse_chat_request(await request.body())
     parts = services(request)
     job = CompletionJob(

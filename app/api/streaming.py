@@ -16,6 +16,7 @@ from typing import Any
 from app.api.completions import CompletionJob
 from app.api.errors import api_error_from
 from app.api.tool_calls import ToolCall
+from browser import timing
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def event_stream(job: CompletionJob) -> AsyncIterator[bytes]:
                         yield sse(chunk)
                     calls += 1
                 else:
+                    timing.report("first_chunk")  # once: the timeline ends with it
                     yield sse(completion.chunk({"content": piece}))
             result = await job.finish()
             if result.annotations:

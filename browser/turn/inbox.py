@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from browser import faults
+from browser import faults, timing
 from browser.decoder import StreamDecoder
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED
 from browser.turn.record import TurnRecord
@@ -102,6 +102,8 @@ class TapInbox:
         record.model = body.get("model") or record.model
         record.conversation_id = body.get("conversation_id") or record.conversation_id
         record.page_timings["request"] = message.get("t", 0)
+        timing.mark("page_request", record.page_timings["request"])
+        timing.mark("tapped")
 
     def ordered(self) -> Iterator[dict[str, Any]]:
         """Our messages in page order, one at a time; lifecycle messages raise.

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from browser import faults
+from browser import faults, timing
 from browser.channel import Channel
 from browser.contract import AskOptions, FinishReason, Update
 from browser.decoder import StreamState
@@ -70,6 +70,7 @@ class TurnRecord:
         if delta:
             self.text += delta
             self.out.put(delta)
+            timing.mark("first_delta")
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for item in self.out:

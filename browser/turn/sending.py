@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
-from browser import diagnostics, faults, gizmos, modes, picker, selectors
+from browser import diagnostics, faults, gizmos, modes, picker, selectors, timing
 from browser.attachments import Attachment
 from browser.errors import (
     BridgeError,
@@ -30,7 +30,7 @@ from browser.errors import (
     SendUncertainError,
     WebAppError,
 )
-from browser.page import PageState, control, fetch_json, probe
+from browser.page import PageState, control, fetch_json, press, probe
 from browser.pool import Tab
 from browser.readback import conversation_exists
 from browser.session import first_line
@@ -98,9 +98,11 @@ class Sender:
             self._record.temporary,
             gizmo,
         )
+        timing.mark("opened")
         ready = await self._wait_ready()
         if gizmo is not None:
             self._check_in(gizmo)
+        timing.mark("ready")
         await picker.choose(
             self._page,
             self._record.options,
@@ -111,12 +113,16 @@ class Sender:
             self._page, self._record.options.web_search, self._settings.data_dir
         )
         await attach(self._page, self._attachments, self._settings.data_dir)
+        timing.mark("chosen")
         before = await self._type(empty=ready.composer_text == "")
+        timing.mark("typed")
         if self._before_send is not None:
             await self._before_send()  # the pacing shared by all tabs
+        timing.mark("paced")
         self._record.delivered = None
         self._tab.turns += 1
         await self._press_send()
+        timing.mark("clicked")
         await self._confirm(before)
 
     async def _gizmo(self) -> str | None:
@@ -216,10 +222,12 @@ class Sender:
         `empty` when the page became ready needs no clearing first (two round trips less).
         """
         page = self._page
-        composer = await control(page, "composer")
         shown: str | None = None
-        for _attempt in range(2):
-            await composer.click()
+        for attempt in range(2):
+            # The caret may be in the box already (the app focuses a new chat's composer);
+            # the second attempt takes Playwright's waiting click, whatever went wrong.
+            if attempt or not await press(page, "composer", unless_focused=True):
+                await (await control(page, "composer")).click()
             if not empty:
                 await page.keyboard.press("ControlOrMeta+a")
                 await page.keyboard.press("Delete")
@@ -244,6 +252,8 @@ class Sender:
     async def _press_send(self) -> None:
         """Send appears only once the composer holds text; Enter is the fallback."""
         page = self._page
+        if await press(page, "send"):
+            return
         try:
             await (await control(page, "send")).click(timeout=10_000)
         except PlaywrightError:
@@ -330,6 +340,7 @@ class Sender:
                     status = int(message.get("status", 0))
                     if status < 400:
                         self._record.delivered = True
+                        timing.mark("accepted")
                         return
                     raise await self._http_error(status, message.get("retryAfter"))
             remaining = deadline - time.monotonic()

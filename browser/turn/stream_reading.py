@@ -23,6 +23,7 @@ import logging
 import time
 from typing import Any, Protocol
 
+from browser import timing
 from browser.downloads import download_all, download_sandbox_files
 from browser.errors import AnswerTimeoutError, ChallengeError, WebAppError
 from browser.events import Progress
@@ -208,6 +209,7 @@ class StreamReader:
         self._adopt()
         if delta and message is not None:
             self._record.page_timings.setdefault("first_text", message.get("t", 0))
+            timing.mark("page_first_text", self._record.page_timings["first_text"])
             self._record.page_timings["last_text"] = message.get("t", 0)
         self._record.emit(self._caught_up() if inbox.replaying else delta)
 
