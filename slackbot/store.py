@@ -116,7 +116,7 @@ class Job:
     prompt: str
     model: str | None
     attachments: bool
-    """The message had files; only its text is asked (attachments are not supported yet)."""
+    """The message had files: they are downloaded and given to ChatGPT with its text."""
     state: JobState
 
     @property
