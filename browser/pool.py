@@ -88,6 +88,8 @@ class Tab:
     """A full load happened since the tab's heap was last collected and weighed."""
     first_heap_mb: float | None = None
     """The live script heap of the tab's first weighed document, the measure of its growth."""
+    live_heap_mb: float | None = None
+    """The live script heap at the tab's last garbage collection."""
     worn: bool = False
     """Its live heap outgrew its first document's: replaced rather than leased again."""
 

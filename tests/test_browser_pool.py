@@ -163,7 +163,9 @@ async def test_a_tab_is_weighed_after_a_full_load_and_replaced_when_worn(
     tab = small.pool.tabs[0]
     await navigation.settle(tab)  # the upkeep after the turn, off its path
     assert not tab.loaded and tab.first_heap_mb and tab.first_heap_mb > 0 and not tab.worn
-    # From now on any live heap counts as grown too far.
+    assert tab.live_heap_mb == tab.first_heap_mb
+    # From now on every full load is collected, and any live heap counts as grown too far.
+    monkeypatch.setattr(tab_memory, "GARBAGE_RATIO", 0.0)
     monkeypatch.setattr(tab_memory, "HEAP_HEADROOM_MB", -tab.first_heap_mb)
     async with small.ask("A temporary chat is a full load", temporary=True) as other:
         await other.read()

@@ -14,8 +14,8 @@ use the page's own navigation when it can be trusted, and a full load otherwise:
   would branch the chat); a follow-up opened in a document makes its new chats unsure;
 - anything else is a full load, and the load a document's age calls for is started after
   the turn that used it up (`prepare`), so the next request finds a fresh composer. After a
-  full load, the same upkeep collects the replaced document's garbage and weighs the tab
-  (`browser/tab_memory.py`).
+  full load, the same upkeep weighs the tab and collects the garbage of the documents it
+  replaced when it has piled up (`browser/tab_memory.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from browser.errors import WebAppError
 from browser.page import probe, same_origin
 from browser.pool import Tab
 from browser.session import first_line
-from browser.tab_memory import collect
+from browser.tab_memory import upkeep
 
 logger = logging.getLogger("browser.turn")
 
@@ -130,7 +130,7 @@ async def _load(tab: Tab, url: str) -> None:
 
 def prepare(tab: Tab, base: str) -> None:
     """After a turn: load a fresh new chat now when the next one would need a full load,
-    and collect what the tab's full loads left behind.
+    and weigh the tab after a full load (`tab_memory.upkeep`).
 
     Off the request path: the tab goes back to the pool at once and the next turn on it
     waits for this upkeep (`settle`) rather than doing it.
@@ -155,7 +155,7 @@ async def _prepare(tab: Tab, url: str | None) -> None:
             logger.info("preparing a fresh new chat failed: %s", error)
             return
         tab.document = document
-    await collect(tab)
+    await upkeep(tab)
 
 
 async def settle(tab: Tab) -> None:
