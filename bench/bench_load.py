@@ -8,6 +8,10 @@ the fake Slack Web API, real Chromium) at any size, and prints what the test can
 on a shared CI machine: wall time, turns per second, 429s, and memory after the warm-up and
 after each round. The defaults make 200 API requests and 200 Slack questions in two rounds:
 memory that is flat ends the second round where the first one ended.
+
+Memory names which process grows: Python's RSS; Chromium's PSS in total, by process type and
+per renderer; Chromium's USS (immune to other browsers on the machine, which PSS is not);
+each tab's turns, routes, script heap and DOM counters; and the load average of the machine.
 """
 
 from __future__ import annotations
