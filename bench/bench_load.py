@@ -8,6 +8,10 @@ the fake Slack Web API, real Chromium) at any size, and prints what the test can
 on a shared CI machine: wall time, turns per second, 429s, and memory after the warm-up and
 after each round. The defaults make 200 API requests and 200 Slack questions in two rounds:
 memory that is flat ends the second round where the first one ended.
+
+Memory names which process grows: Python's RSS; Chromium's PSS in total, by process type and
+per renderer; Chromium's USS (immune to other browsers on the machine, which PSS is not);
+each tab's turns, routes, script heap and DOM counters; and the load average of the machine.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import sys
 import tempfile
 import uuid
@@ -24,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.person import use_account
+from browser.bridge import BrowserBridge
+from browser.pool import Tab
 from replica import ReplicaOptions, ReplicaServer
-from tests.api_support import running_api
+from tests.api_support import Api, running_api
 from tests.fixtures.reliability import memory, run_api_load, run_slack_load
 from tests.fixtures.replica import FAST, Replica
 from tests.fixtures.slack_api import FakeSlack, SlackEvents, slack_values
@@ -64,11 +71,43 @@ async def one_round(
     }
 
 
-async def settled_memory(profile: Path) -> dict[str, float]:
+async def tab_report(tab: Tab) -> dict[str, Any]:
+    """What one tab's page holds: its turns and routes, its JS heap and DOM (CDP counters)."""
+    cdp = await tab.page.context.new_cdp_session(tab.page)
+    try:
+        heap = await cdp.send("Runtime.getHeapUsage")
+        dom = await cdp.send("Memory.getDOMCounters")
+    finally:
+        await cdp.detach()
+    return {
+        "turns": tab.turns,
+        "routes": tab.routes,
+        "js_heap_mb": round(heap["usedSize"] / 2**20, 1),
+        "documents": dom["documents"],
+        "nodes": dom["nodes"],
+        "listeners": dom["jsEventListeners"],
+    }
+
+
+async def tab_reports(api: Api) -> list[dict[str, Any]]:
+    """Every live tab's report, read on the app's own loop (where its pages live)."""
+    bridge = api.server.services.bridge
+    assert isinstance(bridge, BrowserBridge) and api.server.loop is not None
+    pool = bridge.pool
+
+    async def read() -> list[dict[str, Any]]:
+        return [await tab_report(tab) for tab in pool.tabs if not tab.dead]
+
+    future = asyncio.run_coroutine_threadsafe(read(), api.server.loop)
+    return await asyncio.wrap_future(future)
+
+
+async def settled_memory(api: Api) -> dict[str, Any]:
     """Memory once recycled tabs' renderers have exited and Python has collected garbage."""
     await asyncio.sleep(SETTLE_SECONDS)
     gc.collect()
-    return memory(profile).as_dict()
+    report = memory(api.server.settings.profile_dir).as_dict()
+    return {**report, "load_average": round(os.getloadavg()[0], 2), "tabs": await tab_reports(api)}
 
 
 async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) -> dict[str, Any]:
@@ -85,14 +124,13 @@ async def measure(args: argparse.Namespace, replica: Replica, slack: FakeSlack) 
             **slack_values(slack.url),
         ) as api,
     ):
-        profile = api.server.settings.profile_dir
         run = uuid.uuid4().hex[:8]
         await run_api_load(api.url, f"warmup-{run}", requests=3, clients=3)
-        report: dict[str, Any] = {"memory_after_warmup": await settled_memory(profile)}
+        report: dict[str, Any] = {"memory_after_warmup": await settled_memory(api)}
         report["rounds"] = []
         for index in range(args.rounds):
             result = await one_round(args, api.url, slack, f"{run}-{index}")
-            result["memory_after"] = await settled_memory(profile)
+            result["memory_after"] = await settled_memory(api)
             report["rounds"].append(result)
             print(json.dumps(result), file=sys.stderr, flush=True)
     return report

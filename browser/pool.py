@@ -7,8 +7,11 @@ and order matters in a chat). A lease reuses the tab already showing its convers
 navigation, no re-hydration), else any free tab, else waits in a bounded FIFO queue; beyond
 that the caller gets `BusyError` at once instead of an unbounded wait.
 
-Tabs are recycled: closed after sitting idle and after many turns, so renderer memory stays
-bounded after hundreds of conversations; a crashed or closed tab is replaced on demand.
+Tabs are recycled: closed after sitting idle, and replaced when their own measured memory
+says so (`worn`: the live script heap after a collection, `browser/tab_memory.py`), so
+renderer memory stays bounded after hundreds of conversations; a long turn count is only
+the backstop for what a script heap does not show. A crashed or closed tab is replaced on
+demand.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 IDLE_TAB_TTL = 300.0
 """Seconds an unused tab (beyond the first) stays open."""
-TURNS_PER_TAB = 50
-"""A tab is replaced after this many turns: long-lived renderers only grow."""
+TURNS_PER_TAB = 500
+"""A tab is replaced after this many turns even when its heap looks healthy: what the page
+holds outside the script heap (images, layout, caches) is not weighed."""
 
 PAGE_CLOSE_TIMEOUT = 10.0
 """Seconds to wait for a tab to close; a renderer stuck closing is left to the browser."""
@@ -78,7 +82,16 @@ class Tab:
     routes: int = 0
     """Routes this document opened in the page: each one stays mounted, hidden."""
     preparing: asyncio.Task[None] | None = None
-    """A full load started off the request path after a turn; the next turn awaits it."""
+    """Upkeep started off the request path after a turn (a full load, a garbage collection):
+    the next turn on this tab awaits it."""
+    loaded: bool = False
+    """A full load happened since the tab's heap was last collected and weighed."""
+    first_heap_mb: float | None = None
+    """The live script heap of the tab's first weighed document, the measure of its growth."""
+    live_heap_mb: float | None = None
+    """The live script heap at the tab's last garbage collection."""
+    worn: bool = False
+    """Its live heap outgrew its first document's: replaced rather than leased again."""
 
     def drain(self) -> None:
         """Forget messages left over from earlier turns."""
@@ -115,6 +128,7 @@ class Pool:
         self._waiters: deque[asyncio.Future[Tab | None]] = deque()
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         session.on_close(self._browser_closed)
 
     @property
@@ -140,6 +154,7 @@ class Pool:
             self._reaper = None
         for tab in list(self._tabs):
             await self._discard(tab)
+        await asyncio.gather(*self._closing)
 
     @contextlib.asynccontextmanager
     async def lease(
@@ -254,6 +269,8 @@ class Pool:
     def _pick(
         self, conversation_id: str | None, document: tuple[str | None, bool] | None = None
     ) -> Tab | None:
+        for tab in [tab for tab in self._tabs if tab.worn and not tab.busy]:
+            self._retire(tab)  # its upkeep found it worn after it went back to the pool
         free = [tab for tab in self._tabs if not tab.busy and not tab.dead]
         if not free:
             return None
@@ -287,7 +304,7 @@ class Pool:
     async def _release(self, tab: Tab) -> None:
         tab.busy = False
         tab.last_used = time.monotonic()
-        if tab.dead or tab.turns >= self.turns_per_tab:
+        if tab.dead or tab.worn or tab.turns >= self.turns_per_tab:
             # Room first, closing second: a renderer slow to close must not hold up the line.
             self._forget(tab)
             self._wake(None)  # room for a new tab: the first waiter opens it
@@ -295,6 +312,13 @@ class Pool:
             return
         if tab in self._tabs:
             self._wake(tab)
+
+    def _retire(self, tab: Tab) -> None:
+        """A free tab leaves the pool now; its renderer closes in the background."""
+        self._forget(tab)
+        closing = asyncio.create_task(self._close_page(tab), name="tab-retire")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _pass_on(self, handed: Tab | None) -> None:
         """What a cancelled waiter was handed goes to the next one: a tab, or room for one."""

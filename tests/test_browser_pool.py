@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from browser import Bridge
+from browser import Bridge, tab_memory
 from browser.errors import BrowserDownError, BusyError
+from browser.turn import navigation
 
 pytestmark = pytest.mark.browser
 
@@ -151,6 +152,28 @@ async def test_tabs_are_reused_recycled_and_replaced(make_bridge: Any, replica: 
     pool.idle_ttl = 0.0
     assert await pool.close_idle() == 1
     assert len(pool.tabs) == 1
+
+
+async def test_a_tab_is_weighed_after_a_full_load_and_replaced_when_worn(
+    make_bridge: Any, replica: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = await make_bridge(replica.url, max_tabs=1)
+    async with small.ask("Weigh me") as turn:
+        await turn.read()
+    tab = small.pool.tabs[0]
+    await navigation.settle(tab)  # the upkeep after the turn, off its path
+    assert not tab.loaded and tab.first_heap_mb and tab.first_heap_mb > 0 and not tab.worn
+    assert tab.live_heap_mb == tab.first_heap_mb
+    # From now on every full load is collected, and any live heap counts as grown too far.
+    monkeypatch.setattr(tab_memory, "GARBAGE_RATIO", 0.0)
+    monkeypatch.setattr(tab_memory, "HEAP_HEADROOM_MB", -tab.first_heap_mb)
+    async with small.ask("A temporary chat is a full load", temporary=True) as other:
+        await other.read()
+    await navigation.settle(tab)
+    assert tab.worn and tab in small.pool.tabs
+    async with small.ask("On a fresh tab") as fresh:
+        assert 'You said: "On a fresh tab"' in await fresh.read()
+    assert tab.page.is_closed() and small.pool.tabs[0] is not tab
 
 
 async def test_queued_turns_go_on_when_every_tab_is_recycled(

@@ -221,6 +221,45 @@ async def test_a_tab_is_recycled_after_its_turns_and_a_new_one_opened() -> None:
     await fresh.release()
 
 
+async def test_a_worn_tab_is_replaced_by_a_fresh_one_even_with_its_conversation() -> None:
+    """Its upkeep weighs a tab after it went back to the pool (`browser/tab_memory.py`):
+    found worn, the tab is not leased again, not even for the chat it shows, and closes;
+    its room goes to a fresh tab."""
+    session = FakeSession()
+    tabs = pool(session, max_tabs=2)
+    holders = [Holder(tabs, "c1"), Holder(tabs, "c2")]
+    await settle()
+    for holder in holders:
+        await holder.release()
+    worn, kept = (holder.tab for holder in holders)
+    assert worn is not None and kept is not None
+    worn.worn = True
+    again = Holder(tabs, "c1")
+    await settle()
+    assert again.tab is kept and session.pages[0].closed and tabs.tabs == [kept]
+    other = Holder(tabs, "c3")
+    await settle()
+    assert other.tab is not None and other.tab.page is session.pages[2]
+    for holder in (again, other):
+        await holder.release()
+    assert tabs.stats() == {"tabs_total": 2, "tabs_busy": 0, "queue_length": 0}
+
+
+async def test_a_tab_found_worn_during_its_turn_closes_at_release() -> None:
+    session = FakeSession()
+    tabs = pool(session, max_tabs=1)
+    holder = Holder(tabs)
+    waiter = Holder(tabs)
+    await settle()
+    assert holder.tab is not None and not waiter.holding
+    holder.tab.worn = True
+    await holder.release()
+    await settle()
+    assert session.pages[0].closed and waiter.tab is not None
+    assert waiter.tab.page is session.pages[1]
+    await waiter.release()
+
+
 async def test_idle_tabs_beyond_the_first_are_closed() -> None:
     session = FakeSession()
     tabs = pool(session, max_tabs=3, idle_ttl=60.0)

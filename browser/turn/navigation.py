@@ -16,7 +16,9 @@ use the page's own navigation when it can be trusted, and a full load otherwise:
   (and never for a temporary chat), then checks the page shows an empty chat under
   `/g/<id>`; its document is then no plain new chat's (the GPT may choose the model);
 - anything else is a full load, and the load a document's age calls for is started after
-  the turn that used it up (`prepare`), so the next request finds a fresh composer.
+  the turn that used it up (`prepare`), so the next request finds a fresh composer. After a
+  full load, the same upkeep weighs the tab and collects the garbage of the documents it
+  replaced when it has piled up (`browser/tab_memory.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from browser.errors import WebAppError
 from browser.page import probe, same_origin
 from browser.pool import Tab
 from browser.session import first_line
+from browser.tab_memory import upkeep
 
 logger = logging.getLogger("browser.turn")
 
@@ -182,7 +185,7 @@ async def _in_app(tab: Tab, base: str, links: list[str], path: str) -> bool:
 async def _load(tab: Tab, url: str) -> None:
     """A full load of `url`: a new document with only that route mounted."""
     page = tab.page
-    tab.routes = 0
+    tab.routes, tab.loaded = 0, True
     try:
         await page.goto(url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT)
     except PlaywrightError as error:
@@ -195,27 +198,33 @@ async def _load(tab: Tab, url: str) -> None:
 
 
 def prepare(tab: Tab, base: str) -> None:
-    """After a turn: load a fresh new chat now when the next one would need a full load.
+    """After a turn: load a fresh new chat now when the next one would need a full load,
+    and weigh the tab after a full load (`tab_memory.upkeep`).
 
     Off the request path: the tab goes back to the pool at once and the next turn on it
-    waits for this load (`settle`) rather than starting one.
+    waits for this upkeep (`settle`) rather than doing it.
     """
+    if tab.dead or tab.preparing:
+        return
     document = tab.document
-    if document is None or tab.routes < ROUTES_PER_DOCUMENT or tab.dead or tab.preparing:
-        return
-    tab.clean, tab.conversation_id = False, None
-    url = base + selectors.new_chat_path(*document)
-    tab.preparing = asyncio.create_task(_prepare(tab, url), name="tab-prepare")
+    url = None
+    if document is not None and tab.routes >= ROUTES_PER_DOCUMENT:
+        tab.clean, tab.conversation_id = False, None
+        url = base + selectors.new_chat_path(*document)
+    if url or tab.loaded:
+        tab.preparing = asyncio.create_task(_prepare(tab, url), name="tab-prepare")
 
 
-async def _prepare(tab: Tab, url: str) -> None:
-    document, tab.document = tab.document, None
-    try:
-        await _load(tab, url)
-    except (PlaywrightError, WebAppError) as error:
-        logger.info("preparing a fresh new chat failed: %s", error)
-        return
-    tab.document = document
+async def _prepare(tab: Tab, url: str | None) -> None:
+    if url is not None:
+        document, tab.document = tab.document, None
+        try:
+            await _load(tab, url)
+        except (PlaywrightError, WebAppError) as error:
+            logger.info("preparing a fresh new chat failed: %s", error)
+            return
+        tab.document = document
+    await upkeep(tab)
 
 
 async def settle(tab: Tab) -> None:
