@@ -44,7 +44,9 @@ async def test_a_plan_without_search_is_refused_before_typing(replica: Any, brid
     await replica.configure(**FAST, web_search_unavailable=True)
     before = len(await replica.sends())
     with pytest.raises(WebAppError, match="offers no web search") as refused:
-        await _ask(bridge, "Search please", AskOptions(web_search=True))
+        # The plan is the page's at its load (a page knob): a temporary chat is a full load.
+        async with bridge.ask("Search please", options=AskOptions(web_search=True), temporary=True):
+            pass
     assert refused.value.delivered is False
     assert len(await replica.sends()) == before
     # The tab stays usable: the same question without search is answered.
