@@ -14,16 +14,13 @@ owner's ChatGPT account.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ContextActionsBlock,
     FeedbackButtonObject,
@@ -33,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from browser.contract import Rating
 from browser.errors import BridgeError
+from slackbot.after_ack import AfterAck
 from slackbot.database import Database
 
 if TYPE_CHECKING:
@@ -158,15 +156,13 @@ class FeedbackButtons:
         self._client = client
         self._owner = owner
         self._chatgpt_url = chatgpt_url
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._after_ack = AfterAck("slack-feedback")
 
     def register(self, app: AsyncApp) -> None:
         app.action(FEEDBACK_ACTION)(self.on_click)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._after_ack.close()
 
     async def on_click(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Acknowledged first: pressing a thumb in the browser takes longer than Slack waits."""
@@ -174,7 +170,7 @@ class FeedbackButtons:
         for action in body.get("actions") or []:
             click = _click(action, body)
             if click is not None:
-                self._spawn(self._rate(click))
+                self._after_ack.spawn(self._rate(click))
 
     async def _rate(self, click: _Click) -> None:
         answer = await self._store.answer(click.job_id)
@@ -217,17 +213,6 @@ class FeedbackButtons:
         await self._client.chat_postEphemeral(
             channel=click.channel, user=click.user, text=text, thread_ts=click.thread_ts
         )
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except SlackApiError as error:
-                logger.warning("cannot tell the rater: %s", error.response.get("error"))
-
-        task = asyncio.create_task(run(), name="slack-feedback")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _click(action: dict[str, Any], body: dict[str, Any]) -> _Click | None:

@@ -14,7 +14,6 @@ listener runs. `SLACK_OWNER` and `SLACK_ALLOWED_USERS` say who may ask.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot import phases, shortcuts
+from slackbot.after_ack import AfterAck
 from slackbot.channel_context import ContextUnavailable
 from slackbot.commands import SlashCommand
 from slackbot.files_in import SharedFiles
@@ -67,7 +67,7 @@ class Listeners:
         self._store = store
         self._runner = runner
         self._client = client
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._after_ack = AfterAck("slack-after-ack")
 
     def register(self, app: AsyncApp) -> None:
         app.use(self.same_team)
@@ -82,9 +82,7 @@ class Listeners:
         app.shortcut(shortcuts.SUMMARIZE)(self.on_shortcut)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._after_ack.close()
 
     async def same_team(
         self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
@@ -161,7 +159,7 @@ class Listeners:
         else:
             chosen = escape(directive.settings.describe())
             text = f"This thread now uses {chosen}. Ask your question here."
-        self._spawn(
+        self._after_ack.spawn(
             self._client.chat_postMessage(
                 channel=asked.channel, thread_ts=asked.thread_ts, text=text
             )
@@ -183,7 +181,9 @@ class Listeners:
             ":no_entry: This ChatGPT answers only the people its owner chose. Ask "
             f"{owner} to add your Slack user id to SLACK_ALLOWED_USERS."
         )
-        self._spawn(self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text))
+        self._after_ack.spawn(
+            self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+        )
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The Home tab opened: publish its page. The Messages tab: offer the suggested
@@ -192,11 +192,11 @@ class Listeners:
         if seen and event.get("user"):
             await self._store.save_context(event["user"], seen)
         if event.get("tab") == "home" and isinstance(event.get("user"), str):
-            self._spawn(self._home.opened(event["user"]))
+            self._after_ack.spawn(self._home.opened(event["user"]))
             return
         if event.get("tab") != "messages" or not event.get("channel") or not self._prompts:
             return
-        self._spawn(
+        self._after_ack.spawn(
             self._client.assistant_threads_setSuggestedPrompts(
                 channel_id=event["channel"], prompts=self._prompts
             )
@@ -261,7 +261,7 @@ class Listeners:
             )
         except ContextUnavailable as error:
             await ack()
-            self._spawn(self._tell(shortcut, str(error)))
+            self._after_ack.spawn(self._tell(shortcut, str(error)))
             return
         except SlackApiError as error:
             logger.warning("shortcut not served: %s", slack_error(error))
@@ -283,19 +283,6 @@ class Listeners:
             user=str((shortcut.get("user") or {}).get("id") or ""),
             text=f":warning: {text}",
         )
-
-    def _spawn(self, call: Awaitable[Any]) -> None:
-        """A Web API call after the ack: its failure is logged, never Slack's business."""
-
-        async def run() -> None:
-            try:
-                await call
-            except SlackApiError as error:
-                logger.warning("Slack call after an event failed: %s", slack_error(error))
-
-        task = asyncio.create_task(run(), name="slack-after-ack")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _team_of(body: dict[str, Any]) -> str | None:
