@@ -41,7 +41,6 @@ from browser.errors import (
     BrowserDownError,
     ChallengeError,
     ConversationNotFoundError,
-    LoginRequiredError,
     RateLimitedError,
     WebAppError,
     WorkspaceError,
@@ -50,7 +49,7 @@ from browser.events import Quota
 from browser.history import messages_from_payload, summaries_from_payload, with_older_pages
 from browser.models import Gizmo, ModelInfo, models_from_payload
 from browser.pacing import SendPacer
-from browser.page import auth_session, fetch_json, probe, same_origin
+from browser.page import auth_session, fetch_signed_in, probe, same_origin
 from browser.pool import Pool, Tab
 from browser.readback import CONVERSATION_PAGE_PATH
 from browser.session import Session, SessionSettings, first_line
@@ -362,12 +361,9 @@ class BrowserBridge:
             assert tab is not None
             try:
                 page = await self._home(tab)
-                status, body = await fetch_json(page, path, bearer=True)
+                return await fetch_signed_in(page, path)
             except PlaywrightError as error:
                 raise BrowserDownError(f"{what} failed: {first_line(error)}") from None
-        if status == 401:
-            raise LoginRequiredError()
-        return status, body
 
     async def rate(self, conversation_id: str, message_id: str, rating: Rating) -> None:
         """Press the answer's thumb in its chat, in a tab of the pool (`browser.feedback`).

@@ -35,8 +35,10 @@ from browser.errors import (
     MessageNotFoundError,
     WebAppError,
 )
-from browser.page import fetch_json
+from browser.history import shown_messages
+from browser.page import fetch_signed_in
 from browser.pool import BROWSER_CLOSED, TAB_CLOSED, TAB_CRASHED, Tab
+from browser.stream.messages import role
 from browser.turn import navigation
 
 logger = logging.getLogger(__name__)
@@ -68,28 +70,17 @@ async def rate(tab: Tab, base: str, conversation_id: str, message_id: str, ratin
 
 
 def answer_ids(body: Any) -> set[str]:
-    """The ids of a stored chat's assistant messages, from either read-back shape."""
-    if not isinstance(body, dict):
-        return set()
-    if isinstance(body.get("mapping"), dict):
-        nodes = body["mapping"].values()
-        messages = [node.get("message") for node in nodes if isinstance(node, dict)]
-    else:
-        messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+    """The ids of the assistant messages of a stored chat's shown branch."""
     return {
         message["id"]
-        for message in messages
-        if isinstance(message, dict)
-        and isinstance(message.get("id"), str)
-        and (message.get("author") or {}).get("role") == "assistant"
+        for message in shown_messages(body) or []
+        if isinstance(message.get("id"), str) and role(message) == "assistant"
     }
 
 
 async def _check_chat(page: Page, conversation_id: str, message_id: str) -> None:
     path = selectors.CONVERSATION_READ_PATH.format(id=quote(conversation_id, safe=""))
-    status, body = await fetch_json(page, path, bearer=True)
-    if status == 401:
-        raise LoginRequiredError()
+    status, body = await fetch_signed_in(page, path)
     if status == 404:
         raise ConversationNotFoundError(conversation_id)
     if status != 200:

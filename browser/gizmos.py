@@ -25,9 +25,9 @@ from playwright.async_api import Page
 
 from browser import selectors
 from browser.contract import AskOptions
-from browser.errors import GptNotFoundError, LoginRequiredError, ProjectNotFoundError, WebAppError
+from browser.errors import GptNotFoundError, ProjectNotFoundError, WebAppError
 from browser.models import Gizmo
-from browser.page import fetch_json
+from browser.page import fetch_signed_in
 
 SIDEBAR_PAGES = 10
 """Pages of the projects list read at most (the sidebar pages by `cursor`)."""
@@ -78,9 +78,7 @@ def projects_from_sidebar(body: Any) -> tuple[list[Gizmo], str | None]:
 
 
 async def _get(page: Page, path: str, what: str) -> tuple[int, Any]:
-    status, body = await fetch_json(page, path, bearer=True)
-    if status == 401:
-        raise LoginRequiredError()
+    status, body = await fetch_signed_in(page, path)
     if status != 200 and status != 404:
         raise WebAppError(f"ChatGPT did not list {what} (HTTP {status}); try again.")
     return status, body

@@ -40,12 +40,19 @@ def summaries_from_payload(body: Any) -> list[ConversationSummary]:
 
 def messages_from_payload(body: Any) -> list[StoredMessage] | None:
     """The chat's messages, oldest first, from either read-back shape (None: neither)."""
+    shown = shown_messages(body)
+    return None if shown is None else _visible(shown)
+
+
+def shown_messages(body: Any) -> list[dict[str, Any]] | None:
+    """The raw messages of the branch the page shows, oldest first, from either read-back
+    shape (a page of `messages`, or the old `mapping` tree); None: neither."""
     if not isinstance(body, dict):
         return None
     if isinstance(body.get("messages"), list):
-        return _visible(m for m in body["messages"] if isinstance(m, dict))
+        return [m for m in body["messages"] if isinstance(m, dict)]
     if isinstance(body.get("mapping"), dict):
-        return _visible(_branch(body["mapping"], body.get("current_node")))
+        return _branch(body["mapping"], body.get("current_node"))
     return None
 
 

@@ -19,7 +19,7 @@ from playwright.async_api import Locator, Page
 
 from browser import adapters, selectors
 from browser.adapters import Detection, DomMessage
-from browser.errors import ChallengeError
+from browser.errors import ChallengeError, LoginRequiredError
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,15 @@ async def fetch_json(
     except ValueError:
         body = None
     return result["status"], body
+
+
+async def fetch_signed_in(page: Page, path: str) -> tuple[int, Any]:
+    """GET `path` with the access token, for a caller that needs the login: a 401 raises
+    `LoginRequiredError` (the page is logged out); every other status is the caller's."""
+    status, body = await fetch_json(page, path, bearer=True)
+    if status == 401:
+        raise LoginRequiredError()
+    return status, body
 
 
 STOP_CONVERSATION_PATH = "/backend-api/stop_conversation"

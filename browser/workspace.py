@@ -21,8 +21,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Request
 
 from browser import selectors
-from browser.errors import LoginRequiredError, WorkspaceError
-from browser.page import auth_session, fetch_json
+from browser.errors import WorkspaceError
+from browser.page import auth_session, fetch_signed_in
 
 COOKIE_LIFETIME = 365 * 24 * 3600
 """Seconds a chosen workspace's cookie lasts in the profile when the page set none before."""
@@ -102,9 +102,7 @@ async def use_workspace(page: Page, wanted: str | None) -> tuple[Workspace | Non
     Returns the workspace in use (None when the page names none and none was asked for) and
     whether the page switched (it was reloaded: other tabs show the old workspace).
     """
-    status, body = await fetch_json(page, selectors.ACCOUNTS_CHECK_PATH, bearer=True)
-    if status == 401:
-        raise LoginRequiredError()
+    status, body = await fetch_signed_in(page, selectors.ACCOUNTS_CHECK_PATH)
     offered = workspaces_from_payload(body) if status == 200 else []
     current = session_workspace(await auth_session(page))
     if wanted is None:
