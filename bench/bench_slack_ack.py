@@ -10,6 +10,7 @@ time is recorded. Then it waits until every thread has its
 answer, which shows the per-thread queues draining through the browser tabs.
 
     .venv/bin/python -m bench.bench_slack_ack [--events 50] [--tabs 3] [--no-answers]
+        [--client raw|httpx]
 """
 
 from __future__ import annotations
@@ -46,22 +47,23 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def _burst(url: str, posts: list[dict[str, Any]]) -> dict[str, Any]:
+async def _burst(url: str, posts: list[dict[str, Any]], client: str) -> dict[str, Any]:
     """The burst from a client process of its own (`bench/burst_client.py`)."""
-    client = await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bench.burst_client",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await client.communicate(json.dumps({"url": url, "posts": posts}).encode())
-    if client.returncode:
-        raise RuntimeError(f"the burst client failed ({client.returncode})")
+    request = {"url": url, "posts": posts, "client": client}
+    out, _ = await process.communicate(json.dumps(request).encode())
+    if process.returncode:
+        raise RuntimeError(f"the burst client failed ({process.returncode})")
     return dict(json.loads(out))
 
 
-async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> None:
+async def run(count: int, tabs: int, wait_answers: bool, executable: str, client: str) -> None:
     replica = ReplicaServer(
         ReplicaOptions(auto_login=True, ttft_ms=30, chunk_delay_ms=15, chunk_chars=40)
     ).start()
@@ -90,9 +92,9 @@ async def run(count: int, tabs: int, wait_answers: bool, executable: str) -> Non
             json_type = {"Content-Type": "application/json"}
             posts = [{"body": b, "headers": events.headers(b, **json_type)} for b in bodies]
             started = time.perf_counter()
-            measured = await _burst(events.url, posts)
+            measured = await _burst(events.url, posts, client)
             acks, all_acked = [float(ack) for ack in measured["acks"]], float(measured["all"])
-            print(f"{count} Slack events POSTed at once ({tabs} browser tabs)")
+            print(f"{count} Slack events POSTed at once ({tabs} browser tabs, {client} client)")
             print(f"  ack latency  p50 {_percentile(acks, 0.5) * 1000:7.1f} ms")
             print(f"               p99 {_percentile(acks, 0.99) * 1000:7.1f} ms")
             print(f"               max {max(acks) * 1000:7.1f} ms")
@@ -121,8 +123,14 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=3)
     parser.add_argument("--no-answers", action="store_true", help="do not wait for answers")
     parser.add_argument("--browser", default="/usr/bin/chromium", help="browser executable")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="how the burst is sent (bench/burst_client.py says why raw is the default)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.tabs, not args.no_answers, args.browser))
+    asyncio.run(run(args.events, args.tabs, not args.no_answers, args.browser, args.client))
 
 
 if __name__ == "__main__":
