@@ -41,6 +41,7 @@ from browser.errors import (
     BrowserDownError,
     ChallengeError,
     ConversationNotFoundError,
+    LoginRequiredError,
     RateLimitedError,
     WebAppError,
     WorkspaceError,
@@ -247,7 +248,12 @@ class BrowserBridge:
                 except ChallengeError as error:
                     if UNUSUAL_ACTIVITY in str(error).lower():
                         self._hold_sends(None)  # a flag on the account, not just a check
+                    self._last_state = BridgeState.CHALLENGE
                     raise
+                except LoginRequiredError:
+                    self._last_state = BridgeState.LOGIN_REQUIRED
+                    raise
+                self._last_state = BridgeState.READY  # ChatGPT took a message: proof enough
                 self._pacer.sent()
                 self._pacer.release()  # ChatGPT took a message: the limit cleared
                 yield turn
@@ -270,7 +276,7 @@ class BrowserBridge:
         try:
             async with self._pool.lease(wait=False) as tab:
                 if tab is None:
-                    return self._last_state  # every tab is answering: nothing new to learn
+                    return self._last_state  # every tab is answering: the latest ask told it
                 self._last_state = await self._check(tab)
         except ChallengeError:  # the page's own fetch met Cloudflare's check
             self._last_state = BridgeState.CHALLENGE

@@ -9,6 +9,7 @@ wait is over (until then every ask is refused before anything is typed).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,24 @@ async def test_state_reports_challenge(bridge: Bridge, replica: Any) -> None:
     await replica.configure(challenge=False)
     await tab.page.goto(replica.url + "/")
     assert await bridge.state() is BridgeState.READY
+
+
+async def test_a_full_pool_reports_what_the_latest_ask_met(bridge: Bridge, replica: Any) -> None:
+    # /health may come while the failed ask's tab is still on its way back to the pool:
+    # the state it reports then is the one that ask met, not the one before it.
+    await replica.configure(challenge=True)
+    assert isinstance(await fails(bridge, "Hello?"), ChallengeError)
+    async with AsyncExitStack() as held:
+        while not bridge.is_busy():
+            await held.enter_async_context(bridge.pool.lease())
+        assert await bridge.state() is BridgeState.CHALLENGE
+    await replica.configure(challenge=False)
+    assert await bridge.state() is BridgeState.READY
+    await still_works(bridge)
+    async with AsyncExitStack() as held:
+        while not bridge.is_busy():
+            await held.enter_async_context(bridge.pool.lease())
+        assert await bridge.state() is BridgeState.READY
 
 
 async def test_models_and_whoami(bridge: Bridge, replica: Any) -> None:
