@@ -28,9 +28,10 @@ async def _assert_shows_a_screen(url: str) -> None:
         page = await client.get(url)
     assert page.status_code == 200 and "noVNC" in page.text
     port = httpx.URL(url).port
-    async with aiohttp.ClientSession() as session, session.ws_connect(
-        f"ws://127.0.0.1:{port}/websockify", protocols=["binary"]
-    ) as socket:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"ws://127.0.0.1:{port}/websockify", protocols=["binary"]) as socket,
+    ):
         greeting = await socket.receive_bytes(timeout=10)
     assert greeting.startswith(b"RFB "), greeting  # the VNC server's own first words
 

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import os
 import re
-import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -31,6 +30,7 @@ from app.config import Settings
 from app.serve import serve
 from replica.model import answer
 from tests.api_support import unique
+from tests.fixtures.cli import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = b"# The plan\n"
@@ -48,12 +48,6 @@ class Background:
     first_file_answer: str
     """Its answer to a question with a file by path (asked in the handshake-era protocol)."""
     work: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(replica: Any, executable: str, data_dir: Path, port: int) -> dict[str, str]:
@@ -103,7 +97,7 @@ async def background(
     replica: Any, browser_executable: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Background]:
     work = tmp_path_factory.mktemp("mcp-e2e")
-    port = _free_port()
+    port = free_port()
     env = _environment(replica, browser_executable, work / "data", port)
     started = Background(env, f"http://127.0.0.1:{port}", 0, "", "", work)
     (work / "plan.md").write_bytes(PLAN)
@@ -225,7 +219,7 @@ async def test_a_second_serve_on_the_profile_is_refused(background: Background) 
     assert psutil.pid_exists(background.pid), "else this serve() would really start"
     said: list[str] = []
     data_dir = Path(background.env["BRIDGE_DATA_DIR"])
-    settings = Settings(data_dir=data_dir, port=_free_port(), _env_file=None)
+    settings = Settings(data_dir=data_dir, port=free_port(), _env_file=None)
     assert await serve(settings, announce=said.append) == 1
     assert "Another chatgpt-bridge already serves the profile" in said[0]
 

@@ -23,10 +23,10 @@ import pytest
 from replica import ReplicaOptions, ReplicaServer
 from replica.model import answer
 from tests.api_support import Api, running_api, unique, user
+from tests.fixtures.cli import cli_env, free_port, run_cli, wait_until_healthy
 from tests.fixtures.reliability import browser_process, chromium_processes
 from tests.fixtures.replica import FAST, Replica
 from tests.fixtures.slack_api import FakeSlack, SlackEvents, message_event, slack_values, wait_for
-from tests.test_serve import cli_env, free_port, run_cli, wait_until_healthy
 
 pytestmark = pytest.mark.browser
 

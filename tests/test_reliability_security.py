@@ -29,6 +29,7 @@ from app.config import Settings
 from replica.auth import AUTO_USER, User, access_token, session_cookie
 from tests.api_support import unique
 from tests.fixtures.app_server import AppServer
+from tests.fixtures.cli import cli_env, free_port, run_cli, wait_until_healthy
 from tests.fixtures.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -41,7 +42,6 @@ from tests.fixtures.slack_api import (
     wait_for,
 )
 from tests.fixtures.tunnel import FAKES
-from tests.test_serve import cli_env, free_port, run_cli, wait_until_healthy
 
 pytestmark = pytest.mark.browser
 

@@ -23,8 +23,8 @@ from app.api.conversations import ChatPlan, ConversationMap, Dialogue, Message
 from app.db import DatabaseError, open_database
 from slackbot.routing import BotIdentity, question
 from slackbot.store import SlackStore
+from tests.fixtures.cli import cli_env, free_port, run_cli
 from tests.fixtures.slack_api import BOT_ID, BOT_USER_ID, message_event
-from tests.test_serve import cli_env, free_port, run_cli
 
 ADVICE = "no other program holds it locked"
 BOT = BotIdentity(BOT_USER_ID, BOT_ID)

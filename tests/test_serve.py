@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import sys
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -32,16 +28,9 @@ from browser import BridgeState
 from browser.contract import BrowserInfo
 from tests.fakes.bridge import FakeBridge
 from tests.fixtures.app_server import AppServer
-
-CLI = str(Path(sys.executable).parent / "chatgpt-bridge")
+from tests.fixtures.cli import cli_env, free_port, run_cli, wait_until_healthy
 
 StartApp = Callable[[Settings], AbstractAsyncContextManager[AppServer]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def health(server: AppServer, key: str | None = None) -> tuple[int, dict[str, Any]]:
@@ -163,59 +152,6 @@ def test_status_exits_2_when_nothing_runs(tmp_path: Path) -> None:
     code, message = fetch_status(settings)
     assert code == 2
     assert "chatgpt-bridge serve" in str(message)
-
-
-class CliProcess:
-    """`chatgpt-bridge ARGS` running in the background; its output goes to a file so that a
-    chatty log can never fill a pipe and stall it."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.process = process
-        self.log = log
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    async def wait(self, timeout: float = 60) -> int:
-        return await asyncio.wait_for(self.process.wait(), timeout)
-
-
-@asynccontextmanager
-async def run_cli(args: list[str], env: dict[str, str], log: Path) -> AsyncIterator[CliProcess]:
-    with log.open("w") as sink:
-        process = await asyncio.create_subprocess_exec(
-            CLI, *args, env={**os.environ, **env}, stdout=sink, stderr=sink
-        )
-    try:
-        yield CliProcess(process, log)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def wait_until_healthy(base_url: str, cli: CliProcess) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        while time.monotonic() < deadline:
-            assert cli.process.returncode is None, cli.output()
-            try:
-                response = await client.get("/health")
-                if response.status_code == 200:
-                    return response.json()
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"the bridge never became healthy:\n{cli.output()}")
-
-
-def cli_env(data_dir: Path, browser_executable: str, **values: str) -> dict[str, str]:
-    return {
-        "BRIDGE_DATA_DIR": str(data_dir),
-        "BROWSER_EXECUTABLE": browser_executable,
-        "LOG_LEVEL": "INFO",
-        **values,
-    }
 
 
 async def test_demo_end_to_end(tmp_path: Path, browser_executable: str) -> None:
