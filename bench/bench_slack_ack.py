@@ -4,10 +4,16 @@ Slack retries an event not acknowledged within 3 seconds and disables the subscr
 an app that is too often late, so the ack must stay fast while answers are being written.
 The bridge stores each question in SQLite before acknowledging it (so no question is lost),
 which is the cost this measures: `--events` signed events are POSTed at the same moment to
-the running app (real Chromium on the replica, the fake Slack Web API), each in its own new
-thread, by a client process of its own (`bench/burst_client.py`), and every HTTP response
-time is recorded. Then it waits until every thread has its
-answer, which shows the per-thread queues draining through the browser tabs.
+the running bridge, each in its own new thread, and every HTTP response time is recorded.
+Then it waits until every thread has its answer, which shows the per-thread queues draining
+through the browser tabs.
+
+Each part runs where it would for a user: the bridge is `chatgpt-bridge serve` in a process
+of its own (with its Chromium), the replica and the fake Slack Web API stand for chatgpt.com
+and Slack in this process, and the burst comes from a client process of its own
+(`bench/burst_client.py`). Sharing one interpreter with the replica, the bridge was timed
+with the replica's work: a burst that met the warm-up question's answer waited ~100 ms for
+the replica's thread, not for the bridge.
 
     .venv/bin/python -m bench.bench_slack_ack [--events 50] [--tabs 3] [--no-answers]
         [--client raw|httpx]
@@ -26,16 +32,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.logs import configure_logging
 from replica import ReplicaOptions, ReplicaServer
-from tests.fixtures.app_server import AppServer
+from tests.fixtures.cli import cli_env, free_port, run_cli, wait_until_healthy
 from tests.fixtures.slack_api import (
     FakeSlack,
     SlackEvents,
     event_body,
     finished,
     message_event,
-    slack_settings,
+    slack_values,
 )
 
 CHANNEL = "CBENCH0001"
@@ -68,53 +73,63 @@ async def run(count: int, tabs: int, wait_answers: bool, executable: str, client
         ReplicaOptions(auto_login=True, ttft_ms=30, chunk_delay_ms=15, chunk_chars=40)
     ).start()
     slack = FakeSlack().start()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as data_dir:
-        settings = slack_settings(
-            replica.url,
+        env = cli_env(
+            Path(data_dir) / "data",
             executable,
-            Path(data_dir),
-            slack.url,
-            slack_channels=[CHANNEL],
-            max_tabs=tabs,
-            send_interval_ms=0,  # the replica has no abuse check: measure the bridge
+            CHATGPT_URL=replica.url,
+            SLACK_CHANNELS=CHANNEL,
+            BRIDGE_MAX_TABS=str(tabs),
+            BRIDGE_SEND_INTERVAL_MS="0",  # the replica has no abuse check: measure the bridge
+            **{name.upper(): str(value) for name, value in slack_values(slack.url).items()},
         )
-        configure_logging(settings)  # as `serve` logs: a library's handler would be timed
-        server = AppServer(settings)
-        await asyncio.to_thread(server.start)
+        serve = ["serve", "--port", str(port)]
         try:
-            events = SlackEvents(server.url)
-            batch = [
-                message_event(f"bench {uuid.uuid4().hex[:6]} {i}", channel=CHANNEL)
-                for i in range(count)
-            ]
-            warm = message_event(f"warm-up {uuid.uuid4().hex[:6]}", channel=CHANNEL)
-            bodies = [json.dumps(event_body(event)) for event in [warm, *batch]]
-            json_type = {"Content-Type": "application/json"}
-            posts = [{"body": b, "headers": events.headers(b, **json_type)} for b in bodies]
-            started = time.perf_counter()
-            measured = await _burst(events.url, posts, client)
-            acks, all_acked = [float(ack) for ack in measured["acks"]], float(measured["all"])
-            print(f"{count} Slack events POSTed at once ({tabs} browser tabs, {client} client)")
-            print(f"  ack latency  p50 {_percentile(acks, 0.5) * 1000:7.1f} ms")
-            print(f"               p99 {_percentile(acks, 0.99) * 1000:7.1f} ms")
-            print(f"               max {max(acks) * 1000:7.1f} ms")
-            print(f"               mean {statistics.mean(acks) * 1000:6.1f} ms")
-            print(f"  all {count} acknowledged after {all_acked * 1000:.0f} ms")
-            late = sum(1 for ack in acks if ack > 3.0)
-            print(f"  later than Slack's 3 s limit: {late}")
-            if wait_answers:
-                deadline = time.monotonic() + 600
-                while time.monotonic() < deadline:
-                    done = sum(1 for e in batch if finished(slack, CHANNEL, e["ts"]))
-                    if done == count:
-                        break
-                    await asyncio.sleep(0.5)
-                total = time.perf_counter() - started
-                print(f"  answered: {done}/{count} threads in {total:.1f} s")
+            async with run_cli(serve, env, Path(data_dir) / "serve.log") as bridge:
+                await wait_until_healthy(base_url, bridge)
+                started = time.perf_counter()
+                batch = await _measure(base_url, count, tabs, client)
+                if wait_answers:
+                    await _wait_for_answers(slack, batch, started)
         finally:
-            await asyncio.to_thread(server.stop)
             slack.stop()
             replica.stop()
+
+
+async def _measure(base_url: str, count: int, tabs: int, client: str) -> list[dict[str, Any]]:
+    """POST the warm-up and the burst; print the acks' times. Returns the burst's events."""
+    events = SlackEvents(base_url)
+    batch = [
+        message_event(f"bench {uuid.uuid4().hex[:6]} {i}", channel=CHANNEL) for i in range(count)
+    ]
+    warm = message_event(f"warm-up {uuid.uuid4().hex[:6]}", channel=CHANNEL)
+    bodies = [json.dumps(event_body(event)) for event in [warm, *batch]]
+    json_type = {"Content-Type": "application/json"}
+    posts = [{"body": b, "headers": events.headers(b, **json_type)} for b in bodies]
+    measured = await _burst(events.url, posts, client)
+    acks, all_acked = [float(ack) for ack in measured["acks"]], float(measured["all"])
+    print(f"{count} Slack events POSTed at once ({tabs} browser tabs, {client} client)")
+    print(f"  ack latency  p50 {_percentile(acks, 0.5) * 1000:7.1f} ms")
+    print(f"               p99 {_percentile(acks, 0.99) * 1000:7.1f} ms")
+    print(f"               max {max(acks) * 1000:7.1f} ms")
+    print(f"               mean {statistics.mean(acks) * 1000:6.1f} ms")
+    print(f"  all {count} acknowledged after {all_acked * 1000:.0f} ms")
+    print(f"  later than Slack's 3 s limit: {sum(1 for ack in acks if ack > 3.0)}")
+    return batch
+
+
+async def _wait_for_answers(slack: FakeSlack, batch: list[dict[str, Any]], started: float) -> None:
+    deadline = time.monotonic() + 600
+    done = 0
+    while time.monotonic() < deadline:
+        done = sum(1 for event in batch if finished(slack, CHANNEL, event["ts"]))
+        if done == len(batch):
+            break
+        await asyncio.sleep(0.5)
+    total = time.perf_counter() - started
+    print(f"  answered: {done}/{len(batch)} threads in {total:.1f} s")
 
 
 def main() -> None:
