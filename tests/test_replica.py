@@ -586,11 +586,20 @@ async def test_reset_restores_knobs_and_forgets_conversations(make_replica):
     assert await replica.sends() == []
 
 
+WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('app.cli', run_name='__main__', alter_sys=True)"
+)
+"""`python -m app.cli` with Ctrl-C's default handler: a shell that starts the suite in the
+background hands it SIGINT ignored, and every child inherits that (Python keeps a SIGINT
+ignored at its start), so Ctrl-C is given back as a terminal would give it."""
+
+
 async def test_replica_command_serves_until_ctrl_c():
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "app.cli",
+        "-c",
+        WITH_CTRL_C,
         "replica",
         "--auto-login",
         "--ttft-ms",
