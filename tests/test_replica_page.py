@@ -682,7 +682,9 @@ async def test_a_long_chat_mounts_only_its_tail(replica, person_page):
 @pytest.mark.parametrize("knobs", [{}, {"send_without_label": True}])
 async def test_send_appears_only_with_text(replica, person_page, knobs):
     page = person_page
-    await open_today(page, replica, **knobs)
+    # Slow chunks keep the answer, and its Stop button, up for a second or more: at full
+    # speed it ends within ~0.1 s, which a loaded machine's first look can miss.
+    await open_today(page, replica, chunk_delay_ms=200, **knobs)
     composer = page.locator(f"{ACTIVE} form[data-chatgpt-composer]")
     send = composer.locator('button[type="submit"]')
     await expect(send).to_have_count(0)
