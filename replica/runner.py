@@ -55,10 +55,6 @@ class ReplicaServer:
             time.sleep(0.02)
         return self
 
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=30)
@@ -75,10 +71,6 @@ def serve_forever(options: ReplicaOptions, port: int = 0) -> None:
     server = ReplicaServer(options, port=port).start()
     print(f"Replica of chatgpt.com serving at {server.url}  (Ctrl-C to stop)", flush=True)
     try:
-        # Short waits, not one endless one: Python runs a signal's handler in the main thread
-        # only, and a main thread blocked for good is woken by Ctrl-C only when the kernel
-        # hands SIGINT to it rather than to the server's thread. A crashed server ends it too.
-        while server.running:
-            time.sleep(0.5)
+        threading.Event().wait()
     finally:
         server.stop()
