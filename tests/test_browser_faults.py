@@ -192,22 +192,24 @@ async def test_state_reports_challenge(bridge: Bridge, replica: Any) -> None:
     assert await bridge.state() is BridgeState.READY
 
 
+async def state_with_every_tab_held(bridge: BrowserBridge) -> BridgeState:
+    """`state()` while no tab is free, as `/health` may ask it mid-answer."""
+    async with AsyncExitStack() as held:
+        while not bridge.is_busy():
+            await held.enter_async_context(bridge.pool.lease())
+        return await bridge.state()
+
+
 async def test_a_full_pool_reports_what_the_latest_ask_met(bridge: Bridge, replica: Any) -> None:
     # /health may come while the failed ask's tab is still on its way back to the pool:
     # the state it reports then is the one that ask met, not the one before it.
     await replica.configure(challenge=True)
     assert isinstance(await fails(bridge, "Hello?"), ChallengeError)
-    async with AsyncExitStack() as held:
-        while not bridge.is_busy():
-            await held.enter_async_context(bridge.pool.lease())
-        assert await bridge.state() is BridgeState.CHALLENGE
+    assert await state_with_every_tab_held(bridge) is BridgeState.CHALLENGE
     await replica.configure(challenge=False)
     assert await bridge.state() is BridgeState.READY
     await still_works(bridge)
-    async with AsyncExitStack() as held:
-        while not bridge.is_busy():
-            await held.enter_async_context(bridge.pool.lease())
-        assert await bridge.state() is BridgeState.READY
+    assert await state_with_every_tab_held(bridge) is BridgeState.READY
 
 
 async def test_models_and_whoami(bridge: Bridge, replica: Any) -> None:
