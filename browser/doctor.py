@@ -154,7 +154,7 @@ class _Steps:
 
 async def _examine_page(steps: _Steps, tab: Tab, url: str, send: bool, settle: float) -> None:
     state = await _open(steps, tab, url, settle)
-    if state is None or not await _session(steps):
+    if state is None or not await _session(steps, state):
         return
     if state.detection.known:
         steps.passed("renderer", state.detection.renderer)
@@ -177,13 +177,14 @@ async def _open(steps: _Steps, tab: Tab, url: str, settle: float) -> PageState |
             Check("page", False, f"could not open {url}: {first_line(error)}. Check CHATGPT_URL.")
         )
         return None
-    deadline = time.monotonic() + settle
-    state = await probe(steps.page)
-    while not (state.composer or state.logged_out or state.challenge == "strong"):
-        if state.rate_limit or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-        state = await probe(steps.page)
+    state = await _settled(steps.page, settle)
+    if state.logged_out and read_account(await auth_session(steps.page)).logged_in:
+        # The session names a user while the page shows its login screen: a login made (or
+        # a session restored) since this page loaded shows after one reload, as in the
+        # bridge's own state check. Judging the layout of a login screen would report every
+        # control missing.
+        await steps.page.reload(wait_until="domcontentloaded", timeout=60_000)
+        state = await _settled(steps.page, settle)
     if state.challenge == "strong":
         await steps.failed(
             "page", "a Cloudflare check shows: answer it in the window (`chatgpt-bridge login`)."
@@ -196,10 +197,28 @@ async def _open(steps: _Steps, tab: Tab, url: str, settle: float) -> PageState |
     return state
 
 
-async def _session(steps: _Steps) -> bool:
+async def _settled(page: Page, settle: float) -> PageState:
+    """The page's state once it shows its message box or a blocking state, or `settle` ends."""
+    deadline = time.monotonic() + settle
+    state = await probe(page)
+    while not (state.composer or state.logged_out or state.challenge == "strong"):
+        if state.rate_limit or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+        state = await probe(page)
+    return state
+
+
+async def _session(steps: _Steps, state: PageState) -> bool:
     account = read_account(await auth_session(steps.page))
     if not account.logged_in:
         return await steps.failed("session", f"{account.problem}. Run `chatgpt-bridge login`.")
+    if state.logged_out:
+        return await steps.failed(
+            "session",
+            f"the page shows ChatGPT's login screen although the session names {account.who}."
+            " Run `chatgpt-bridge login` and log in in the window.",
+        )
     until = f" (expires {account.expires:%Y-%m-%d})" if account.expires else ""
     return steps.passed("session", f"logged in as {account.who}{until}")
 

@@ -49,7 +49,9 @@ class LayoutWatch:
         if not found:
             # The checks never reached the page's layout (logged out, a human check, the
             # usage limit): that is the state alerts' news, and the baseline stays as seen.
+            logger.debug("doctor run: the page's layout was not reached")
             return
+        logger.debug("doctor run: %s", found)
         before, self._seen = self._seen, found
         if before is None or found == before:
             return

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Route
 
 from app import cli
 from app.config import Settings
@@ -46,6 +47,17 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 """
 """After every init script ran: the web app's requests bypass the stream tap."""
+
+
+LOGIN_BUTTON_JS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const login = document.createElement("button");
+  login.dataset.testid = "login-button";
+  login.textContent = "Log in";
+  document.body.append(login);
+});
+"""
+"""Every page also shows the login button of chatgpt.com's logged-out screen."""
 
 
 def details(report: Report) -> dict[str, str]:
@@ -129,6 +141,54 @@ async def test_logged_out_fails_at_the_session(
     assert "chatgpt-bridge login" in failed.detail
     assert diagnostic_of(failed)["step"] == "doctor-session"
     assert [check.name for check in report.checks] == ["browser", "page", "session"]
+
+
+async def _route_session(bridge: BrowserBridge, serve: Callable[[Route], Any]) -> None:
+    """Every `/api/auth/session` request of `bridge`'s pages goes through `serve`."""
+    assert bridge.session.context is not None
+    await bridge.session.context.route(f"**{selectors.AUTH_SESSION_PATH}", serve)
+
+
+async def _page_loads(replica: Any) -> int:
+    return sum(1 for tell in await replica.tells() if tell["source"] == "headers")
+
+
+async def test_a_login_made_since_the_page_loaded_shows_after_one_reload(
+    bridge: BrowserBridge, replica: Any, browser_settings: Callable[..., Settings]
+) -> None:
+    """The page booted logged out, the session then names a user (a login in another tab):
+    the layout is judged on the reloaded page, not on a login screen that lacks every control."""
+    await replica.configure(logged_out=True)
+    booted: list[str] = []
+
+    async def log_in_once_the_page_booted(route: Route) -> None:
+        response = await route.fetch()
+        if not booted:
+            booted.append(route.request.url)
+            await replica.configure(logged_out=False)
+        await route.fulfill(response=response)
+
+    await _route_session(bridge, log_in_once_the_page_booted)
+    loads = await _page_loads(replica)
+    report = await examine(bridge, browser_settings(replica.url))
+    assert report.ok, report.table()
+    assert await _page_loads(replica) == loads + 2, "the login screen, then the app once reloaded"
+    assert details(report)["renderer"] in RENDERERS
+
+
+async def test_a_login_screen_under_a_live_session_fails_at_the_session(
+    replica: Any, make_bridge: Callable[..., Any], browser_settings: Callable[..., Settings]
+) -> None:
+    """Every load shows a login button while the session names a user: that is the finding,
+    and no control is reported missing from a page that was never the app."""
+    login_screen = await bridge_with(make_bridge, replica.url, LOGIN_BUTTON_JS)
+    loads = await _page_loads(replica)
+    report = await examine(login_screen, browser_settings(replica.url))
+    failed = report.failed
+    assert failed is not None and failed.name == "session", report.table()
+    assert "login screen although the session names" in failed.detail
+    assert [check.name for check in report.checks] == ["browser", "page", "session"]
+    assert await _page_loads(replica) == loads + 2, "it reloaded once, not in a loop"
 
 
 async def test_a_missing_message_box_fails_at_the_composer_with_a_diagnostic(

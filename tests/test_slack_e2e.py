@@ -11,9 +11,8 @@ replica's recorded sends, conversations and page loads).
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -261,21 +260,31 @@ async def test_in_chromium_ask_about_a_message_opens_the_chat_with_it_in_the_dm(
 # --- the scheduled doctor ---------------------------------------------------------------
 
 
-async def _page_loads(replica: Any) -> int:
-    """Pages the replica served (each doctor run opens one afresh)."""
-    return sum(1 for tell in await replica.tells() if tell["source"] == "headers")
+class DoctorRuns:
+    """The scheduled doctor's runs, as its debug log tells them (page loads would not do: the
+    bridge's own state checks load the page too)."""
 
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self._caplog = caplog
 
-async def _doctor_runs(replica: Any, count: int) -> None:
-    """Wait until `count` more pages were opened: with nothing else asking, doctor runs.
+    def _runs(self) -> list[str]:
+        return [
+            record.getMessage()
+            for record in self._caplog.records
+            if record.name == "slackbot.layout_watch" and record.getMessage().startswith("doctor")
+        ]
 
-    A run opens its page first, so the second page seen after a change is the proof that a
-    whole run on the changed page is over (runs never overlap)."""
-    start = await _page_loads(replica)
-    deadline = time.monotonic() + 30
-    while await _page_loads(replica) < start + count:
-        assert time.monotonic() < deadline, "the scheduled doctor stopped opening the page"
-        await asyncio.sleep(DOCTOR_EVERY / 4)
+    async def wait(self, count: int, *, reached: bool | None = None) -> None:
+        """Until `count` more runs ended (only those that did or did not reach the layout)."""
+
+        def ended() -> list[str]:
+            runs = self._runs()[start:]
+            if reached is None:
+                return runs
+            return [run for run in runs if ("not reached" not in run) == reached]
+
+        start = len(self._runs())
+        await wait_for(lambda: len(ended()) >= count, timeout=30)
 
 
 def _layout_dms(slack: FakeSlack) -> list[str]:
@@ -283,13 +292,15 @@ def _layout_dms(slack: FakeSlack) -> list[str]:
 
 
 async def test_in_chromium_the_scheduled_doctor_tells_the_owner_once_per_page_change(
-    slack: FakeSlack, replica: Any
+    slack: FakeSlack, replica: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The replica serves another page (renderer); the doctor's next run says so, once. A
     logout is no page change (the state alerts tell it): the baseline outlives it."""
-    await _doctor_runs(replica, 1)  # the page as it is now is the doctor's baseline
+    caplog.set_level(logging.DEBUG, logger="slackbot.layout_watch")
+    runs = DoctorRuns(caplog)
+    await runs.wait(1, reached=True)  # the page as it is now is the doctor's baseline
     await replica.configure(logged_out=True)
-    await _doctor_runs(replica, 2)  # a whole run that stops at the session check
+    await runs.wait(2, reached=False)  # whole runs that stop at the session check
     assert _layout_dms(slack) == []
     await replica.configure(logged_out=False, renderer="classic")
     [changed] = await wait_for(lambda: _layout_dms(slack), timeout=30)
@@ -299,5 +310,5 @@ async def test_in_chromium_the_scheduled_doctor_tells_the_owner_once_per_page_ch
     assert today in RENDERERS and classic in RENDERERS and today != classic
     assert "not checked" not in changed, "the logged-out run is no baseline"
     assert "*composer*: layer " in changed and "chatgpt-bridge doctor" in changed
-    await _doctor_runs(replica, 2)  # a whole run on the same page: nothing more to say
+    await runs.wait(2, reached=True)  # whole runs on the same page: nothing more to say
     assert len(_layout_dms(slack)) == 1
