@@ -72,6 +72,7 @@ class ThreadStatus:
         self._sessions = sessions
         self._keepalive = keepalive
         self._legacy: asyncio.Task[None] | None = None
+        self._answer_shown = asyncio.Event()
         self._legacy_used = False
         self.native = False
         """The session is `processing`: Slack shows its own Stop button in the thread."""
@@ -100,10 +101,12 @@ class ThreadStatus:
         return False
 
     def shown(self) -> None:
-        """The answer's first words are in the thread: the legacy line has done its job."""
-        if self._legacy is not None:
-            self._legacy.cancel()
-            self._legacy = None
+        """The answer's first words are in the thread: the legacy line has done its job.
+
+        Its re-sends stop between two requests, never by cancelling one: a request already
+        on its way still reaches Slack, and `done()` must know it landed before the clear.
+        """
+        self._answer_shown.set()
 
     async def rename(self, title: str) -> None:
         """The thread takes ChatGPT's own title for the chat."""
@@ -120,6 +123,8 @@ class ThreadStatus:
     async def done(self) -> None:
         """The answer is over (finished, stopped or failed): never leave `processing`."""
         self.shown()
+        if self._legacy is not None:
+            await asyncio.wait({self._legacy})  # its last re-send lands before the clear
         try:
             if self.native:
                 self.native = False
@@ -133,9 +138,10 @@ class ThreadStatus:
 
     async def _keep_legacy(self) -> None:
         with suppress(SlackApiError):
-            while True:
+            while not self._answer_shown.is_set():
                 await self._legacy_status(LEGACY_STATUS)
-                await asyncio.sleep(self._keepalive)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer_shown.wait(), self._keepalive)
 
     async def _legacy_status(self, status: str) -> None:
         try:

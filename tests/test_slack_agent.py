@@ -97,9 +97,12 @@ async def test_the_legacy_status_is_kept_alive_until_the_answer_shows(
     status.shown()
     sent = len(slack_api.calls_to("assistant.threads.setStatus"))
     await asyncio.sleep(0.2)
-    assert len(slack_api.calls_to("assistant.threads.setStatus")) == sent  # no more re-sends
+    # No more re-sends: at most the one already on its way when the answer showed lands.
+    assert len(slack_api.calls_to("assistant.threads.setStatus")) <= sent + 1
     await status.done()
-    assert slack_api.calls_to("assistant.threads.setStatus")[-1].params["status"] == ""
+    await asyncio.sleep(0.1)
+    statuses = [call.params["status"] for call in slack_api.calls_to("assistant.threads.setStatus")]
+    assert statuses[-1] == "", "the clear is the last word: no re-send lands after it"
 
 
 async def test_suggested_prompts_when_the_messages_tab_opens(run_slack: RunSlack) -> None:
