@@ -159,13 +159,10 @@ async def test_a_login_made_since_the_page_loaded_shows_after_one_reload(
     """The page booted logged out, the session then names a user (a login in another tab):
     the layout is judged on the reloaded page, not on a login screen that lacks every control."""
     await replica.configure(logged_out=True)
-    booted: list[str] = []
 
     async def log_in_once_the_page_booted(route: Route) -> None:
         response = await route.fetch()
-        if not booted:
-            booted.append(route.request.url)
-            await replica.configure(logged_out=False)
+        await replica.configure(logged_out=False)
         await route.fulfill(response=response)
 
     await _route_session(bridge, log_in_once_the_page_booted)

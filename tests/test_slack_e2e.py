@@ -6,7 +6,7 @@ to the app's `/slack/events`, the browser bridge on the replica, the fake Web AP
 serves the whole module (its doctor scheduled every second, `SLACK_OWNER` set), so the
 tests pay for one browser start. Each test reads what the person sees (the messages, the
 ephemeral reply, the published Home view, the owner's DMs) and what reached ChatGPT (the
-replica's recorded sends, conversations and page loads).
+replica's recorded sends and conversations; the doctor's runs by its debug log).
 """
 
 from __future__ import annotations
@@ -261,31 +261,25 @@ async def test_in_chromium_ask_about_a_message_opens_the_chat_with_it_in_the_dm(
 # --- the scheduled doctor ---------------------------------------------------------------
 
 
-class DoctorRuns:
-    """The scheduled doctor's runs, as its debug log tells them (page loads would not do: the
-    bridge's own state checks load the page too)."""
+def _doctor_runs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The scheduled doctor's runs so far, as its debug log tells them (page loads would not
+    do: the bridge's own state checks load the page too)."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "slackbot.layout_watch" and record.getMessage().startswith("doctor")
+    ]
 
-    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
-        self._caplog = caplog
 
-    def _runs(self) -> list[str]:
-        return [
-            record.getMessage()
-            for record in self._caplog.records
-            if record.name == "slackbot.layout_watch" and record.getMessage().startswith("doctor")
-        ]
+async def _more_doctor_runs(caplog: pytest.LogCaptureFixture, count: int, *, reached: bool) -> None:
+    """Until `count` more runs ended that did (or did not) reach the page's layout."""
+    start = len(_doctor_runs(caplog))
 
-    async def wait(self, count: int, *, reached: bool | None = None) -> None:
-        """Until `count` more runs ended (only those that did or did not reach the layout)."""
+    def ended() -> int:
+        runs = _doctor_runs(caplog)[start:]
+        return sum(("not reached" not in run) == reached for run in runs)
 
-        def ended() -> list[str]:
-            runs = self._runs()[start:]
-            if reached is None:
-                return runs
-            return [run for run in runs if ("not reached" not in run) == reached]
-
-        start = len(self._runs())
-        await wait_for(lambda: len(ended()) >= count, timeout=30)
+    await wait_for(lambda: ended() >= count, timeout=30)
 
 
 def _layout_dms(slack: FakeSlack) -> list[str]:
@@ -298,10 +292,9 @@ async def test_in_chromium_the_scheduled_doctor_tells_the_owner_once_per_page_ch
     """The replica serves another page (renderer); the doctor's next run says so, once. A
     logout is no page change (the state alerts tell it): the baseline outlives it."""
     caplog.set_level(logging.DEBUG, logger="slackbot.layout_watch")
-    runs = DoctorRuns(caplog)
-    await runs.wait(1, reached=True)  # the page as it is now is the doctor's baseline
+    await _more_doctor_runs(caplog, 1, reached=True)  # the page as it is: the baseline
     await replica.configure(logged_out=True)
-    await runs.wait(2, reached=False)  # whole runs that stop at the session check
+    await _more_doctor_runs(caplog, 2, reached=False)  # runs stopped at the session
     assert _layout_dms(slack) == []
     await replica.configure(logged_out=False, renderer="classic")
     [changed] = await wait_for(lambda: _layout_dms(slack), timeout=30)
@@ -311,5 +304,5 @@ async def test_in_chromium_the_scheduled_doctor_tells_the_owner_once_per_page_ch
     assert today in RENDERERS and classic in RENDERERS and today != classic
     assert "not checked" not in changed, "the logged-out run is no baseline"
     assert "*composer*: layer " in changed and "chatgpt-bridge doctor" in changed
-    await runs.wait(2, reached=True)  # whole runs on the same page: nothing more to say
+    await _more_doctor_runs(caplog, 2, reached=True)  # the same page: nothing to say
     assert len(_layout_dms(slack)) == 1
